@@ -1,0 +1,35 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "SwiftGAN",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Tensors", targets: ["Tensors"]),
+        .library(name: "NN", targets: ["NN"]),
+        .executable(name: "swiftgan", targets: ["swiftgan"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Thin C module over oneDNN 2.6 (Debian's libdnnl-dev). Nothing above the CPU backend imports it.
+        .target(
+            name: "CDNNL",
+            linkerSettings: [.linkedLibrary("dnnl")]
+        ),
+        .target(name: "Tensors", dependencies: ["CDNNL"]),
+        .target(name: "NN", dependencies: ["Tensors"]),
+        .target(name: "EngineBench", dependencies: ["Tensors", "CDNNL"]),
+        .executableTarget(
+            name: "swiftgan",
+            dependencies: [
+                "NN", "Tensors", "EngineBench",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Tensors"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,175 @@
+import CDNNL
+
+/// The three primitives of one convolution shape (forward, backward-data, backward-weights) and
+/// the layouts the forward chose; the backward ones are made on first use.
+final class ConvPlan {
+    let forward: Primitive
+    let src: MemoryDesc, weights: MemoryDesc, dst: MemoryDesc
+    /// The weight as stored (PyTorch layout) in oneDNN's logical (out, in, kh, kw) order.
+    let plainWeights: MemoryDesc
+    let xDims: [Int], wDims: [Int], yDims: [Int], bias: Bool
+    let g: ConvGeometry
+    private(set) lazy var backwardData: Primitive = makeBackwardData()
+    private(set) lazy var backwardWeights: Primitive = makeBackwardWeights()
+    unowned let backend: CPUBackend
+
+    init(backend: CPUBackend, x: [Int], w: [Int], bias: Bool, g: ConvGeometry) {
+        self.backend = backend
+        self.g = g; self.bias = bias; xDims = x
+        // oneDNN's logical weight order is (out, in, kh, kw) for both; a transposed convolution's
+        // PyTorch layout [in, out, kh, kw] is the `iohw` tag of those dims.
+        wDims = g.transposed ? [w[1], w[0], w[2], w[3]] : w
+        plainWeights = MemoryDesc(dims: wDims, tag: g.transposed ? dnnl_iohw : dnnl_oihw)
+        let (oh, ow) = g.outputSize(inputH: x[2], inputW: x[3], kernelH: w[2], kernelW: w[3])
+        yDims = [x[0], wDims[0], oh, ow]
+        var d = Self.descriptor(g, src: .any(xDims), weights: .any(wDims),
+                                bias: bias ? MemoryDesc(plain: [wDims[0]]) : nil, dst: .any(yDims),
+                                kind: .forward)
+        forward = Primitive(&d, engine: backend.engine, what: Self.describe("forward", g, x, w))
+        src = forward.md(dnnl_query_src_md)
+        weights = forward.md(dnnl_query_weights_md)
+        dst = forward.md(dnnl_query_dst_md)
+    }
+
+    enum Direction { case forward, backwardData, backwardWeights }
+
+    static func describe(_ dir: String, _ g: ConvGeometry, _ x: [Int], _ w: [Int]) -> String {
+        "\(g.transposed ? "deconvolution" : "convolution") \(dir) x\(x) w\(w)"
+    }
+
+    /// The op descriptor for one direction (a C struct; its address goes to primitive creation).
+    static func descriptor(_ g: ConvGeometry, src: MemoryDesc, weights: MemoryDesc, bias: MemoryDesc?,
+                           dst: MemoryDesc, kind: Direction) -> dnnl_convolution_desc_t {
+        var d = dnnl_convolution_desc_t()
+        let strides: [Int64] = [Int64(g.strideH), Int64(g.strideW)]
+        let pl: [Int64] = [Int64(g.padTop), Int64(g.padLeft)], pr: [Int64] = [Int64(g.padBottom), Int64(g.padRight)]
+        var s = src.raw, w = weights.raw, o = dst.raw
+        let status: dnnl_status_t = withOptionalPointer(bias?.raw) { bp in
+            // dnnl_deconvolution_desc_t is a typedef of dnnl_convolution_desc_t in oneDNN 2.x.
+            switch (kind, g.transposed) {
+            case (.forward, false):
+                return dnnl_convolution_forward_desc_init(&d, dnnl_forward_training, dnnl_convolution_direct,
+                                                          &s, &w, bp, &o, strides, pl, pr)
+            case (.forward, true):
+                return dnnl_deconvolution_forward_desc_init(&d, dnnl_forward_training, dnnl_deconvolution_direct,
+                                                            &s, &w, bp, &o, strides, pl, pr)
+            case (.backwardData, false):
+                return dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, &s, &w, &o,
+                                                                strides, pl, pr)
+            case (.backwardData, true):
+                return dnnl_deconvolution_backward_data_desc_init(&d, dnnl_deconvolution_direct, &s, &w, &o,
+                                                                  strides, pl, pr)
+            case (.backwardWeights, false):
+                return dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &s, &w, bp, &o,
+                                                                   strides, pl, pr)
+            case (.backwardWeights, true):
+                return dnnl_deconvolution_backward_weights_desc_init(&d, dnnl_deconvolution_direct, &s, &w, bp,
+                                                                     &o, strides, pl, pr)
+            }
+        }
+        dnnlCheck(status, "convolution descriptor src\(src.dims) w\(weights.dims) dst\(dst.dims)")
+        return d
+    }
+
+    private func makeBackwardData() -> Primitive {
+        var d = Self.descriptor(g, src: .any(xDims), weights: .any(wDims), bias: nil, dst: dst, kind: .backwardData)
+        return Primitive(&d, engine: backend.engine, hint: forward, what: Self.describe("backward-data", g, xDims, wDims))
+    }
+
+    private func makeBackwardWeights() -> Primitive {
+        var d = Self.descriptor(g, src: src, weights: .any(wDims), bias: bias ? MemoryDesc(plain: [wDims[0]]) : nil,
+                                dst: dst, kind: .backwardWeights)
+        return Primitive(&d, engine: backend.engine, hint: forward,
+                         what: Self.describe("backward-weights", g, xDims, wDims))
+    }
+}
+
+extension CPUBackend {
+    func convPlan(x: [Int], w: [Int], bias: Bool, _ g: ConvGeometry) -> ConvPlan {
+        let key: [Int64] = [OpCode.conv, g.transposed ? 1 : 0, bias ? 1 : 0,
+                            Int64(g.strideH), Int64(g.strideW), Int64(g.padTop), Int64(g.padLeft),
+                            Int64(g.padBottom), Int64(g.padRight)] + x.map { Int64($0) } + w.map { Int64($0) }
+        return cached(key) { ConvPlan(backend: self, x: x, w: w, bias: bias, g: g) }
+    }
+
+    /// The weight storage viewed in oneDNN's logical order, reordered (once per update) to `md`.
+    private func weight(_ w: CPUStorage, _ plan: ConvPlan, as md: MemoryDesc) -> CPUStorage {
+        if !plan.g.transposed { return reorderCached(w, to: md) }
+        // Reuse a view of the same buffer with the deconvolution's logical dims.
+        if let hit = w.derived.first(where: { $0.storage.md == md }), hit.version == w.buffer.version {
+            return hit.storage
+        }
+        let view = CPUStorage(shape: plan.wDims, md: plan.plainWeights, buffer: w.buffer)
+        let out = reorder(view, to: md)
+        w.derived.removeAll { $0.storage.md == md }
+        w.derived.append((w.buffer.version, out))
+        return out
+    }
+
+    private func checkConv(_ x: CPUStorage, _ w: CPUStorage, _ g: ConvGeometry) {
+        let op = g.transposed ? "convTranspose2d" : "conv2d"
+        checkShapes(x.shape.count == 4 && w.shape.count == 4, op, x.shape, w.shape, note: "expected 4-D input and weight")
+        let inChannels = g.transposed ? w.shape[0] : w.shape[1]
+        checkShapes(x.shape[1] == inChannels, op, x.shape, w.shape,
+                    note: "input has \(x.shape[1]) channels, weight expects \(inChannels)")
+        let (oh, ow) = g.outputSize(inputH: x.shape[2], inputW: x.shape[3], kernelH: w.shape[2], kernelW: w.shape[3])
+        checkShapes(oh > 0 && ow > 0, op, x.shape, w.shape, note: "output would be \(oh)×\(ow)")
+    }
+
+    public func convolution(_ x: DeviceStorage, weight w: DeviceStorage, bias: DeviceStorage?, _ g: ConvGeometry)
+        -> (y: DeviceStorage, saved: DeviceStorage) {
+        let x = cpu(x), w = cpu(w)
+        checkConv(x, w, g)
+        let plan = convPlan(x: x.shape, w: w.shape, bias: bias != nil, g)
+        if let bias { checkShapes(bias.shape == [plan.wDims[0]], "conv bias", bias.shape, [plan.wDims[0]]) }
+        let xs = x.md == plan.src ? x : reorder(x, to: plan.src)
+        let ws = weight(w, plan, as: plan.weights)
+        let y = CPUStorage(shape: plan.yDims, md: plan.dst)
+        var args = [(DNNL_ARG_SRC, xs), (DNNL_ARG_WEIGHTS, ws), (DNNL_ARG_DST, y)]
+        if let bias { args.append((DNNL_ARG_BIAS, cpu(bias))) }
+        execute(plan.forward, args)
+        return (y, xs)
+    }
+
+    public func convolutionBackwardData(_ dy: DeviceStorage, weight w: DeviceStorage, like x: DeviceStorage,
+                                        _ g: ConvGeometry) -> DeviceStorage {
+        let x = cpu(x), w = cpu(w), dy = cpu(dy)
+        // The plan is the forward's (same key); whether it had a bias does not matter here, so try both.
+        let plan = existingPlan(x: x.shape, w: w.shape, g)
+        let p = plan.backwardData
+        let dys = dy.md == p.md(dnnl_query_diff_dst_md) ? dy : reorder(dy, to: p.md(dnnl_query_diff_dst_md))
+        let ws = weight(w, plan, as: p.md(dnnl_query_weights_md))
+        let dx = CPUStorage(shape: x.shape, md: p.md(dnnl_query_diff_src_md))
+        execute(p, [(DNNL_ARG_DIFF_DST, dys), (DNNL_ARG_WEIGHTS, ws), (DNNL_ARG_DIFF_SRC, dx)])
+        return dx.md == x.md ? dx : reorder(dx, to: x.md)
+    }
+
+    public func convolutionBackwardWeights(_ dy: DeviceStorage, saved: DeviceStorage, weight w: DeviceStorage,
+                                           bias: Bool, _ g: ConvGeometry) -> (dw: DeviceStorage, db: DeviceStorage?) {
+        let xs = cpu(saved), w = cpu(w), dy = cpu(dy)
+        let plan = convPlan(x: xs.shape, w: w.shape, bias: bias, g)
+        let p = plan.backwardWeights
+        let dys = dy.md == p.md(dnnl_query_diff_dst_md) ? dy : reorder(dy, to: p.md(dnnl_query_diff_dst_md))
+        let xsrc = xs.md == p.md(dnnl_query_src_md) ? xs : reorder(xs, to: p.md(dnnl_query_src_md))
+        let dwBlocked = CPUStorage(shape: plan.wDims, md: p.md(dnnl_query_diff_weights_md))
+        var args = [(DNNL_ARG_SRC, xsrc), (DNNL_ARG_DIFF_DST, dys), (DNNL_ARG_DIFF_WEIGHTS, dwBlocked)]
+        var db: CPUStorage?
+        if bias {
+            db = CPUStorage(shape: [plan.wDims[0]], md: MemoryDesc(plain: [plan.wDims[0]]))
+            args.append((DNNL_ARG_DIFF_BIAS, db!))
+        }
+        execute(p, args)
+        // Back to the parameter's own (PyTorch) layout: the optimizer works element-wise on it.
+        let dwPlain = dwBlocked.md == plan.plainWeights ? dwBlocked : reorder(dwBlocked, to: plan.plainWeights)
+        return (CPUStorage(shape: w.shape, md: w.md, buffer: dwPlain.buffer), db)
+    }
+
+    private func existingPlan(x: [Int], w: [Int], _ g: ConvGeometry) -> ConvPlan {
+        var key: [Int64] = [OpCode.conv, g.transposed ? 1 : 0, 1,
+                            Int64(g.strideH), Int64(g.strideW), Int64(g.padTop), Int64(g.padLeft),
+                            Int64(g.padBottom), Int64(g.padRight)] + x.map { Int64($0) } + w.map { Int64($0) }
+        if let hit = cachedIfPresent(key) { return unsafeDowncast(hit, to: ConvPlan.self) }
+        key[2] = 0
+        return convPlan(x: x, w: w, bias: false, g)
+    }
+}

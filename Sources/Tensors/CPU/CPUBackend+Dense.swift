@@ -1,0 +1,102 @@
+import CDNNL
+
+/// Inner-product primitives for one Linear shape. Plain layouts throughout: a dense layer is a GEMM,
+/// which oneDNN runs on plain row-major data at full speed.
+final class DensePlan {
+    let forward: Primitive
+    let x: MemoryDesc, w: MemoryDesc, y: MemoryDesc, b: MemoryDesc
+    let bias: Bool
+    private(set) lazy var backwardData: Primitive = {
+        var d = dnnl_inner_product_desc_t(), dx = x.raw, wr = w.raw, dy = y.raw
+        dnnlCheck(dnnl_inner_product_backward_data_desc_init(&d, &dx, &wr, &dy), "inner_product_backward_data")
+        return Primitive(&d, engine: CPUBackend.shared.engine, hint: forward, what: "linear backward-data \(x.dims)·\(w.dims)ᵀ")
+    }()
+    private(set) lazy var backwardWeights: Primitive = {
+        var d = dnnl_inner_product_desc_t(), xr = x.raw, dw = w.raw, dy = y.raw
+        let status = withOptionalPointer(bias ? b.raw : nil) { db in
+            dnnl_inner_product_backward_weights_desc_init(&d, &xr, &dw, db, &dy)
+        }
+        dnnlCheck(status, "inner_product_backward_weights")
+        return Primitive(&d, engine: CPUBackend.shared.engine, hint: forward, what: "linear backward-weights \(x.dims)·\(w.dims)ᵀ")
+    }()
+
+    init(n: Int, inFeatures: Int, outFeatures: Int, bias: Bool) {
+        x = MemoryDesc(plain: [n, inFeatures]); w = MemoryDesc(plain: [outFeatures, inFeatures])
+        y = MemoryDesc(plain: [n, outFeatures]); b = MemoryDesc(plain: [outFeatures])
+        self.bias = bias
+        var d = dnnl_inner_product_desc_t(), xr = x.raw, wr = w.raw, yr = y.raw
+        let status = withOptionalPointer(bias ? b.raw : nil) { br in
+            dnnl_inner_product_forward_desc_init(&d, dnnl_forward_training, &xr, &wr, br, &yr)
+        }
+        dnnlCheck(status, "inner_product_forward")
+        forward = Primitive(&d, engine: CPUBackend.shared.engine, what: "linear forward [\(n), \(inFeatures)]→\(outFeatures)")
+    }
+}
+
+extension CPUBackend {
+    private func densePlan(_ x: [Int], _ w: [Int], bias: Bool) -> DensePlan {
+        checkShapes(x.count == 2 && w.count == 2 && x[1] == w[1], "linear", x, w,
+                    note: "expected x [N, in] and weight [out, in]")
+        return cached([OpCode.innerProduct, Int64(x[0]), Int64(x[1]), Int64(w[0]), bias ? 1 : 0]) {
+            DensePlan(n: x[0], inFeatures: x[1], outFeatures: w[0], bias: bias)
+        }
+    }
+
+    public func linear(_ x: DeviceStorage, weight: DeviceStorage, bias: DeviceStorage?) -> DeviceStorage {
+        let plan = densePlan(x.shape, weight.shape, bias: bias != nil)
+        if let bias { checkShapes(bias.shape == [weight.shape[0]], "linear bias", bias.shape, weight.shape) }
+        let y = CPUStorage(shape: [x.shape[0], weight.shape[0]], md: plan.y)
+        var args = [(DNNL_ARG_SRC, cpu(plain(x))), (DNNL_ARG_WEIGHTS, cpu(plain(weight))), (DNNL_ARG_DST, y)]
+        if let bias { args.append((DNNL_ARG_BIAS, cpu(plain(bias)))) }
+        execute(plan.forward, args)
+        return y
+    }
+
+    public func linearBackwardData(_ dy: DeviceStorage, weight: DeviceStorage, like x: DeviceStorage) -> DeviceStorage {
+        let plan = densePlan(x.shape, weight.shape, bias: false)
+        let dx = CPUStorage(shape: x.shape, md: plan.x)
+        execute(plan.backwardData, [(DNNL_ARG_DIFF_DST, cpu(plain(dy))), (DNNL_ARG_WEIGHTS, cpu(plain(weight))),
+                                    (DNNL_ARG_DIFF_SRC, dx)])
+        return relayout(dx, like: x)
+    }
+
+    public func linearBackwardWeights(_ dy: DeviceStorage, x: DeviceStorage, weight: DeviceStorage, bias: Bool)
+        -> (dw: DeviceStorage, db: DeviceStorage?) {
+        let plan = densePlan(x.shape, weight.shape, bias: bias)
+        let dw = CPUStorage(shape: weight.shape, md: plan.w)
+        var args = [(DNNL_ARG_SRC, cpu(plain(x))), (DNNL_ARG_DIFF_DST, cpu(plain(dy))), (DNNL_ARG_DIFF_WEIGHTS, dw)]
+        var db: CPUStorage?
+        if bias {
+            db = CPUStorage(shape: [weight.shape[0]], md: plan.b)
+            args.append((DNNL_ARG_DIFF_BIAS, db!))
+        }
+        execute(plan.backwardWeights, args)
+        return (relayout(dw, like: weight), db)
+    }
+
+    public func matmul(_ a: DeviceStorage, transposeA: Bool, _ b: DeviceStorage, transposeB: Bool) -> DeviceStorage {
+        checkShapes(a.shape.count == 2 && b.shape.count == 2, "matmul", a.shape, b.shape, note: "expected 2-D operands")
+        let (m, k) = transposeA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
+        let (k2, n) = transposeB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
+        checkShapes(k == k2, "matmul", a.shape, b.shape,
+                    note: "inner dimensions \(k) and \(k2) differ (transposeA: \(transposeA), transposeB: \(transposeB))")
+        let p = cached([OpCode.matmul, Int64(m), Int64(k), Int64(n), transposeA ? 1 : 0, transposeB ? 1 : 0]) {
+            // A transposed operand is the stored row-major matrix read with swapped strides.
+            var am = (transposeA ? MemoryDesc(dims: [m, k], strides: [1, m]) : MemoryDesc(plain: [m, k])).raw
+            var bm = (transposeB ? MemoryDesc(dims: [k, n], strides: [1, k]) : MemoryDesc(plain: [k, n])).raw
+            var cm = MemoryDesc(plain: [m, n]).raw
+            var d = dnnl_matmul_desc_t()
+            dnnlCheck(dnnl_matmul_desc_init(&d, &am, &bm, nil, &cm), "matmul_desc_init")
+            return Primitive(&d, engine: engine, what: "matmul [\(m), \(k)]·[\(k), \(n)]")
+        }
+        let av = viewAs(cpu(plain(a)), p.md(dnnl_query_src_md)), bv = viewAs(cpu(plain(b)), p.md(dnnl_query_weights_md))
+        let c = CPUStorage(shape: [m, n], md: MemoryDesc(plain: [m, n]))
+        execute(p, [(DNNL_ARG_SRC, av), (DNNL_ARG_WEIGHTS, bv), (DNNL_ARG_DST, c)])
+        return c
+    }
+
+    /// The same buffer described by `md` (for strided views such as a transposed operand).
+    func viewAs(_ s: CPUStorage, _ md: MemoryDesc) -> CPUStorage {
+        s.md == md ? s : CPUStorage(shape: md.dims, md: md, buffer: s.buffer)
+    }
+}

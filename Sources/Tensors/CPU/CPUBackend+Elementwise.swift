@@ -1,0 +1,90 @@
+import CDNNL
+
+/// Forward and backward eltwise primitives for one layout and function.
+final class EltwisePlan {
+    let forward: Primitive
+    let data: MemoryDesc
+    let alg: dnnl_alg_kind_t, alpha: Float, beta: Float
+    private(set) lazy var backward: Primitive = {
+        var d = dnnl_eltwise_desc_t(), x = data.raw
+        dnnlCheck(dnnl_eltwise_backward_desc_init(&d, alg, &x, &x, alpha, beta), "eltwise backward")
+        return Primitive(&d, engine: CPUBackend.shared.engine, hint: forward, what: "eltwise backward \(data.dims)")
+    }()
+
+    init(_ op: EltwiseOp, data: MemoryDesc) {
+        self.data = data
+        switch op {
+        case .leakyReLU(let s):
+            (alg, alpha, beta) = (s >= 0 ? dnnl_eltwise_relu_use_dst_for_bwd : dnnl_eltwise_relu, s, 0)
+        case .tanh: (alg, alpha, beta) = (dnnl_eltwise_tanh_use_dst_for_bwd, 0, 0)
+        case .sigmoid: (alg, alpha, beta) = (dnnl_eltwise_logistic_use_dst_for_bwd, 0, 0)
+        case .exp: (alg, alpha, beta) = (dnnl_eltwise_exp_use_dst_for_bwd, 0, 0)
+        case .linear(let scale, let shift): (alg, alpha, beta) = (dnnl_eltwise_linear, scale, shift)
+        case .square: (alg, alpha, beta) = (dnnl_eltwise_square, 0, 0)
+        }
+        var d = dnnl_eltwise_desc_t(), x = data.raw
+        dnnlCheck(dnnl_eltwise_forward_desc_init(&d, dnnl_forward_training, alg, &x, alpha, beta), "eltwise forward")
+        forward = Primitive(&d, engine: CPUBackend.shared.engine, what: "eltwise \(op) \(data.dims)")
+    }
+}
+
+extension CPUBackend {
+    private func eltwisePlan(_ op: EltwiseOp, _ md: MemoryDesc) -> EltwisePlan {
+        var key: [Int64] = [OpCode.eltwise]
+        switch op {
+        case .leakyReLU(let s): key += [1, Int64(s.bitPattern)]
+        case .tanh: key.append(2)
+        case .sigmoid: key.append(3)
+        case .exp: key.append(4)
+        case .linear(let a, let b): key += [5, Int64(a.bitPattern), Int64(b.bitPattern)]
+        case .square: key.append(6)
+        }
+        md.appendKey(to: &key)
+        return cached(key) { EltwisePlan(op, data: md) }
+    }
+
+    public func eltwise(_ op: EltwiseOp, _ x: DeviceStorage) -> DeviceStorage {
+        let x = cpu(x)
+        let plan = eltwisePlan(op, x.md)
+        let y = CPUStorage(shape: x.shape, md: x.md)
+        execute(plan.forward, [(DNNL_ARG_SRC, x), (DNNL_ARG_DST, y)])
+        return y
+    }
+
+    public func eltwiseBackward(_ op: EltwiseOp, _ dy: DeviceStorage, source: DeviceStorage) -> DeviceStorage {
+        let src = cpu(source)
+        let plan = eltwisePlan(op, src.md)
+        let dx = CPUStorage(shape: src.shape, md: src.md)
+        let data = op.backwardUsesOutput ? DNNL_ARG_DST : DNNL_ARG_SRC
+        execute(plan.backward, [(data, src), (DNNL_ARG_DIFF_DST, cpu(relayout(dy, like: src))), (DNNL_ARG_DIFF_SRC, dx)])
+        return dx
+    }
+
+    public func binary(_ op: BinaryOp, _ a: DeviceStorage, _ b: DeviceStorage) -> DeviceStorage {
+        let a = cpu(a)
+        let sameShape = a.shape == b.shape
+        checkShapes(sameShape || (a.shape.count == b.shape.count
+                                  && zip(a.shape, b.shape).allSatisfy { $1 == $0 || $1 == 1 }),
+                    "\(op)", a.shape, b.shape, note: "the second operand must equal or broadcast into the first")
+        // Same shape: both in a's layout. Broadcast: the small operand plain.
+        let bs = cpu(sameShape ? relayout(b, like: a) : plain(b))
+        var key: [Int64] = [OpCode.binary, Int64(op.rawValue)]
+        a.md.appendKey(to: &key); bs.md.appendKey(to: &key)
+        let p = cached(key) {
+            let alg: dnnl_alg_kind_t = switch op {
+            case .add: dnnl_binary_add
+            case .subtract: dnnl_binary_sub
+            case .multiply: dnnl_binary_mul
+            case .divide: dnnl_binary_div
+            case .maximum: dnnl_binary_max
+            case .minimum: dnnl_binary_min
+            }
+            var d = dnnl_binary_desc_t(), s0 = a.md.raw, s1 = bs.md.raw, o = a.md.raw
+            dnnlCheck(dnnl_binary_desc_init(&d, alg, &s0, &s1, &o), "binary \(op)")
+            return Primitive(&d, engine: engine, what: "binary \(op) \(a.shape) \(bs.shape)")
+        }
+        let y = CPUStorage(shape: a.shape, md: a.md)
+        execute(p, [(DNNL_ARG_SRC_0, a), (DNNL_ARG_SRC_1, bs), (DNNL_ARG_DST, y)])
+        return y
+    }
+}

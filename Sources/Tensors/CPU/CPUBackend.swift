@@ -1,0 +1,167 @@
+import CDNNL
+
+/// The CPU backend: oneDNN primitives for the heavy ops, plain loops for the light ones.
+///
+/// Primitives are created once per (op, shapes, layouts, direction) and cached; activations stay in
+/// the blocked layouts the kernels choose (`format_tag_any`), and are reordered only when a caller
+/// reads them or an op needs plain data. One compute thread owns the backend (oneDNN runs one
+/// OpenMP team per calling thread, so two callers gain nothing); buffers come from a pool.
+public final class CPUBackend: Backend {
+    nonisolated(unsafe) public static let shared = CPUBackend()
+
+    let engine: dnnl_engine_t
+    let stream: dnnl_stream_t
+    private var cache: [[Int64]: AnyObject] = [:]
+    private var created = 0
+    private var implementations: Set<String> = []
+    /// Called with each new primitive's description and implementation (for tracing).
+    public var onPrimitiveCreated: ((_ what: String, _ implementation: String) -> Void)?
+
+    private init() {
+        var e: dnnl_engine_t?
+        dnnlCheck(dnnl_engine_create(&e, dnnl_cpu, 0), "engine_create(cpu)")
+        engine = e!
+        var s: dnnl_stream_t?
+        dnnlCheck(dnnl_stream_create(&s, engine, UInt32(dnnl_stream_default_flags.rawValue)), "stream_create")
+        stream = s!
+    }
+
+    public var name: String {
+        let v = cdnnl_runtime_version()
+        return "cpu (oneDNN \(v / 10000).\(v / 100 % 100).\(v % 100))"
+    }
+
+    public var statistics: BackendStatistics {
+        var s = BufferPool.shared.stats
+        s.primitivesCreated = created
+        s.implementations = implementations
+        return s
+    }
+
+    /// Returns pooled buffers that no tensor holds to the system.
+    public func releaseCachedMemory() { BufferPool.shared.trim() }
+
+    func noteCreated(_ p: Primitive, what: String) {
+        created += 1
+        implementations.insert(p.implementation)
+        onPrimitiveCreated?(what, p.implementation)
+    }
+
+    /// The cached object for `key`, made by `make` on first use.
+    func cached<T: AnyObject>(_ key: [Int64], _ make: () -> T) -> T {
+        if let hit = cache[key] { return unsafeDowncast(hit, to: T.self) }
+        let made = make()
+        cache[key] = made
+        return made
+    }
+
+    func cachedIfPresent(_ key: [Int64]) -> AnyObject? { cache[key] }
+
+    func execute(_ p: Primitive, _ args: [(Int32, CPUStorage)]) {
+        var a = args.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1.memory) }
+        dnnlCheck(dnnl_primitive_execute(p.handle, stream, Int32(a.count), &a), "execute(\(p.implementation))")
+        dnnlCheck(dnnl_stream_wait(stream), "stream_wait")
+    }
+
+    @inline(__always) func cpu(_ s: DeviceStorage) -> CPUStorage { unsafeDowncast(s, to: CPUStorage.self) }
+
+    // MARK: Memory
+
+    public func upload(_ values: UnsafeBufferPointer<Float>, shape: [Int]) -> DeviceStorage {
+        let s = CPUStorage(shape: shape, md: MemoryDesc(plain: shape))
+        if let base = values.baseAddress { s.floats.update(from: base, count: values.count) }
+        return s
+    }
+
+    public func full(shape: [Int], value: Float) -> DeviceStorage {
+        let s = CPUStorage(shape: shape, md: MemoryDesc(plain: shape))
+        s.floats.update(repeating: value, count: s.physicalCount)
+        return s
+    }
+
+    public func download(_ s: DeviceStorage) -> [Float] {
+        let p = cpu(plain(s))
+        return Array(UnsafeBufferPointer(start: p.floats, count: p.logicalCount))
+    }
+
+    public func plain(_ s: DeviceStorage) -> DeviceStorage {
+        let c = cpu(s)
+        return c.isPlain ? c : reorder(c, to: MemoryDesc(plain: c.shape))
+    }
+
+    public func relayout(_ s: DeviceStorage, like other: DeviceStorage) -> DeviceStorage {
+        let c = cpu(s), o = cpu(other)
+        checkShapes(c.shape == o.shape, "relayout", c.shape, o.shape)
+        return c.md == o.md ? c : reorder(c, to: o.md)
+    }
+
+    public func reshape(_ s: DeviceStorage, to shape: [Int]) -> DeviceStorage {
+        let p = cpu(plain(s))
+        checkShapes(p.logicalCount == shape.reduce(1, *), "reshape", p.shape, shape)
+        return CPUStorage(shape: shape, md: MemoryDesc(plain: shape), buffer: p.buffer)
+    }
+
+    public func copy(_ s: DeviceStorage) -> DeviceStorage {
+        let p = cpu(plain(s))
+        let out = CPUStorage(shape: p.shape, md: p.md)
+        out.floats.update(from: p.floats, count: p.physicalCount)
+        return out
+    }
+
+    public func assign(_ dst: DeviceStorage, from src: DeviceStorage) {
+        let d = cpu(dst), s = cpu(src)
+        checkShapes(d.shape == s.shape, "assign", d.shape, s.shape)
+        if d.md == s.md {
+            d.floats.update(from: s.floats, count: d.physicalCount)
+        } else {
+            execute(reorderPrimitive(from: s.md, to: d.md), [(DNNL_ARG_FROM, s), (DNNL_ARG_TO, d)])
+        }
+        d.buffer.version += 1
+    }
+
+    public func physicalCount(_ s: DeviceStorage) -> Int { cpu(s).physicalCount }
+
+    /// `s` in layout `md` (a new storage; `s` is unchanged).
+    func reorder(_ s: CPUStorage, to md: MemoryDesc) -> CPUStorage {
+        let out = CPUStorage(shape: s.shape, md: md)
+        execute(reorderPrimitive(from: s.md, to: md), [(DNNL_ARG_FROM, s), (DNNL_ARG_TO, out)])
+        return out
+    }
+
+    /// `s` in layout `md`, remembered on `s` until its contents change: weights are reordered once
+    /// per update, not once per use.
+    func reorderCached(_ s: CPUStorage, to md: MemoryDesc) -> CPUStorage {
+        if s.md == md { return s }
+        if let hit = s.derived.first(where: { $0.storage.md == md }) {
+            if hit.version == s.buffer.version { return hit.storage }
+            execute(reorderPrimitive(from: s.md, to: md), [(DNNL_ARG_FROM, s), (DNNL_ARG_TO, hit.storage)])
+            s.derived.removeAll { $0.storage === hit.storage }
+            s.derived.append((s.buffer.version, hit.storage))
+            return hit.storage
+        }
+        let out = reorder(s, to: md)
+        s.derived.append((s.buffer.version, out))
+        return out
+    }
+
+    func reorderPrimitive(from a: MemoryDesc, to b: MemoryDesc) -> Primitive {
+        var key: [Int64] = [OpCode.reorder]
+        a.appendKey(to: &key); b.appendKey(to: &key)
+        return cached(key) {
+            var pd: dnnl_primitive_desc_t?
+            withUnsafePointer(to: a.raw) { pa in
+                withUnsafePointer(to: b.raw) { pb in
+                    dnnlCheck(dnnl_reorder_primitive_desc_create(&pd, pa, engine, pb, engine, nil),
+                              "reorder \(a.dims)")
+                }
+            }
+            return Primitive(pd: pd!, what: "reorder \(a.dims)")
+        }
+    }
+}
+
+/// First word of every primitive-cache key.
+enum OpCode {
+    static let reorder: Int64 = 1, conv: Int64 = 2, innerProduct: Int64 = 3, matmul: Int64 = 4
+    static let batchNorm: Int64 = 5, eltwise: Int64 = 6, binary: Int64 = 7
+}

@@ -1,0 +1,118 @@
+import CDNNL
+
+// The thin layer over oneDNN's C API. Every oneDNN call of the project goes through this file or
+// `CPUBackend.swift`, so moving to oneDNN 3.x (opaque memory descriptors, new *_primitive_desc_create
+// functions) touches only these two files.
+
+/// Stops on a oneDNN failure: every call here is with arguments the engine built itself, so a
+/// failure is a bug, reported with the call that failed.
+@inline(__always)
+func dnnlCheck(_ status: dnnl_status_t, _ what: @autoclosure () -> String) {
+    if status != dnnl_success {
+        preconditionFailure("oneDNN \(what()) failed with status \(status.rawValue)")
+    }
+}
+
+/// A oneDNN memory descriptor: logical dims plus a physical layout.
+struct MemoryDesc {
+    var raw: dnnl_memory_desc_t
+
+    init(_ raw: dnnl_memory_desc_t) { self.raw = raw }
+
+    /// Plain row-major layout (`a`, `ab`, `abc`, …) for `dims`; a scalar is `[1]`.
+    init(plain dims: [Int]) {
+        let tags = [dnnl_a, dnnl_ab, dnnl_abc, dnnl_abcd, dnnl_abcde, dnnl_abcdef]
+        let d = dims.isEmpty ? [1] : dims
+        precondition(d.count <= tags.count, "Tensor: rank \(d.count) exceeds the supported 6")
+        self.init(dims: d, tag: tags[d.count - 1])
+    }
+
+    init(dims: [Int], tag: dnnl_format_tag_t) {
+        var md = dnnl_memory_desc_t()
+        let d = dims.map { Int64($0) }
+        dnnlCheck(dnnl_memory_desc_init_by_tag(&md, Int32(d.count), d, dnnl_f32, tag),
+                  "memory_desc_init_by_tag(\(dims))")
+        raw = md
+    }
+
+    /// A layout left for the primitive to choose (`format_tag_any`).
+    static func any(_ dims: [Int]) -> MemoryDesc { MemoryDesc(dims: dims, tag: dnnl_format_tag_any) }
+
+    /// Row-major dims with explicit strides (used for transposed matmul operands).
+    init(dims: [Int], strides: [Int]) {
+        var md = dnnl_memory_desc_t()
+        let d = dims.map { Int64($0) }, s = strides.map { Int64($0) }
+        dnnlCheck(dnnl_memory_desc_init_by_strides(&md, Int32(d.count), d, dnnl_f32, s),
+                  "memory_desc_init_by_strides(\(dims), \(strides))")
+        raw = md
+    }
+
+    var byteCount: Int { withUnsafePointer(to: raw) { Int(dnnl_memory_desc_get_size($0)) } }
+
+    var dims: [Int] {
+        withUnsafeBytes(of: raw.dims) { Array($0.bindMemory(to: Int64.self).prefix(Int(raw.ndims))).map { Int($0) } }
+    }
+
+    static func == (a: MemoryDesc, b: MemoryDesc) -> Bool {
+        withUnsafePointer(to: a.raw) { pa in withUnsafePointer(to: b.raw) { pb in dnnl_memory_desc_equal(pa, pb) != 0 } }
+    }
+    static func != (a: MemoryDesc, b: MemoryDesc) -> Bool { !(a == b) }
+
+    /// The words that identify this layout in a primitive-cache key: dims, padding, strides and
+    /// inner blocks (the union's other members are never used for f32 activations and weights).
+    func appendKey(to key: inout [Int64]) {
+        let n = Int(raw.ndims)
+        key.append(Int64(n)); key.append(Int64(raw.format_kind.rawValue)); key.append(raw.offset0)
+        withUnsafeBytes(of: raw.dims) { key.append(contentsOf: $0.bindMemory(to: Int64.self).prefix(n)) }
+        withUnsafeBytes(of: raw.padded_dims) { key.append(contentsOf: $0.bindMemory(to: Int64.self).prefix(n)) }
+        if raw.format_kind == dnnl_blocked {
+            let b = raw.format_desc.blocking
+            withUnsafeBytes(of: b.strides) { key.append(contentsOf: $0.bindMemory(to: Int64.self).prefix(n)) }
+            let nb = Int(b.inner_nblks)
+            key.append(Int64(nb))
+            withUnsafeBytes(of: b.inner_blks) { key.append(contentsOf: $0.bindMemory(to: Int64.self).prefix(nb)) }
+            withUnsafeBytes(of: b.inner_idxs) { key.append(contentsOf: $0.bindMemory(to: Int64.self).prefix(nb)) }
+        }
+    }
+}
+
+/// A oneDNN primitive with its descriptor; destroyed with this object.
+final class Primitive {
+    let pd: dnnl_primitive_desc_t
+    let handle: dnnl_primitive_t
+    /// The implementation oneDNN picked, e.g. "jit:avx2" or "gemm:jit".
+    let implementation: String
+
+    /// Creates the primitive for `opDesc` (a pointer to one of oneDNN's *_desc_t structs).
+    convenience init(_ opDesc: UnsafeRawPointer, engine: dnnl_engine_t, hint: Primitive? = nil, what: String) {
+        var pd: dnnl_primitive_desc_t?
+        dnnlCheck(dnnl_primitive_desc_create(&pd, opDesc, nil, engine, hint?.pd), "create \(what)")
+        self.init(pd: pd!, what: what)
+    }
+
+    init(pd: dnnl_primitive_desc_t, what: String) {
+        self.pd = pd
+        var prim: dnnl_primitive_t?
+        dnnlCheck(dnnl_primitive_create(&prim, pd), "primitive_create(\(what))")
+        handle = prim!
+        var info: UnsafePointer<CChar>?
+        dnnlCheck(dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info), "query impl")
+        implementation = info.map { String(cString: $0) } ?? "?"
+        CPUBackend.shared.noteCreated(self, what: what)
+    }
+
+    deinit {
+        dnnl_primitive_destroy(handle)
+        dnnl_primitive_desc_destroy(pd)
+    }
+
+    func md(_ what: dnnl_query_t, _ index: Int32 = 0) -> MemoryDesc {
+        MemoryDesc(dnnl_primitive_desc_query_md(pd, what, index).pointee)
+    }
+}
+
+/// Calls `body` with a pointer to `value`, or nil when there is none (optional C arguments).
+func withOptionalPointer<T, R>(_ value: T?, _ body: (UnsafePointer<T>?) -> R) -> R {
+    guard var v = value else { return body(nil) }
+    return withUnsafePointer(to: &v) { body($0) }
+}

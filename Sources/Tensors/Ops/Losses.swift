@@ -1,0 +1,22 @@
+extension Tensor {
+    /// Binary cross-entropy on logits, averaged: mean of `max(x,0) − x·t + log(1 + e^−|x|)`.
+    /// Stable for any logit (±100 included). `targets` may be smoothed (e.g. 0.9 for real images).
+    public static func binaryCrossEntropy(logits: Tensor, targets: Tensor) -> Tensor {
+        checkShapes(logits.shape == targets.shape, "binaryCrossEntropy", logits.shape, targets.shape)
+        let y = backend.binaryCrossEntropyWithLogits(logits.storage, targets: targets.storage)
+        return record("binaryCrossEntropy", y, inputs: [logits]) { [ls = logits.storage, ts = targets.storage] g, _ in
+            [Tensor(storage: Tensor.backend.binaryCrossEntropyWithLogitsBackward(g.storage, logits: ls, targets: ts))]
+        }
+    }
+
+    /// Binary cross-entropy on logits against a constant target (1, 0, or a smoothed 0.9).
+    public static func binaryCrossEntropy(logits: Tensor, target: Float) -> Tensor {
+        binaryCrossEntropy(logits: logits, targets: Tensor.full(logits.shape, target))
+    }
+
+    /// Mean squared error `mean((x − t)²)` (least-squares GAN).
+    public static func meanSquaredError(_ x: Tensor, _ targets: Tensor) -> Tensor {
+        checkShapes(x.shape == targets.shape, "meanSquaredError", x.shape, targets.shape)
+        return (x - targets).square().mean()
+    }
+}
