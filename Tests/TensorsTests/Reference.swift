@@ -1,0 +1,115 @@
+// Naive Float64 implementations of every differentiable op, written from the textbook definitions
+// with no shared code with the engine. Gradient checks differentiate these numerically.
+import Foundation
+@testable import Tensors
+
+/// A Float64 array with a shape.
+struct Ref {
+    var values: [Double]
+    var shape: [Int]
+    init(_ values: [Double], _ shape: [Int]) {
+        precondition(values.count == shape.reduce(1, *))
+        self.values = values; self.shape = shape
+    }
+    static func random(_ shape: [Int], _ rng: Generator, scale: Double = 1) -> Ref {
+        Ref((0..<shape.reduce(1, *)).map { _ in scale * (Double(rng.uniform()) * 2 - 1) }, shape)
+    }
+    var tensor: Tensor { Tensor(values, shape: shape) }
+}
+
+enum Reference {
+    static func conv2d(_ x: Ref, _ w: Ref, _ b: Ref?, stride: (Int, Int), pad: (Int, Int, Int, Int)) -> Ref {
+        let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (o, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
+        let oh = (h + pad.0 + pad.2 - kh) / stride.0 + 1, ow = (wd + pad.1 + pad.3 - kw) / stride.1 + 1
+        var y = [Double](repeating: 0, count: n * o * oh * ow)
+        for ni in 0..<n { for oi in 0..<o { for i in 0..<oh { for j in 0..<ow {
+            var acc = b?.values[oi] ?? 0
+            for ci in 0..<c { for a in 0..<kh { for bb in 0..<kw {
+                let r = i * stride.0 - pad.0 + a, s = j * stride.1 - pad.1 + bb
+                if r >= 0 && r < h && s >= 0 && s < wd {
+                    acc += x.values[((ni * c + ci) * h + r) * wd + s] * w.values[((oi * c + ci) * kh + a) * kw + bb]
+                }
+            } } }
+            y[((ni * o + oi) * oh + i) * ow + j] = acc
+        } } } }
+        return Ref(y, [n, o, oh, ow])
+    }
+
+    /// Transposed convolution by scattering: every input pixel adds its weighted kernel to the output.
+    /// `w` is [in, out, kh, kw]; `pad` is (top, left, bottom, right) cropped from the full output.
+    static func convTranspose2d(_ x: Ref, _ w: Ref, _ b: Ref?, stride: (Int, Int), pad: (Int, Int, Int, Int)) -> Ref {
+        let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (o, kh, kw) = (w.shape[1], w.shape[2], w.shape[3])
+        let oh = (h - 1) * stride.0 - pad.0 - pad.2 + kh, ow = (wd - 1) * stride.1 - pad.1 - pad.3 + kw
+        var y = [Double](repeating: 0, count: n * o * oh * ow)
+        for ni in 0..<n { for oi in 0..<o { for i in 0..<oh { for j in 0..<ow {
+            y[((ni * o + oi) * oh + i) * ow + j] = b?.values[oi] ?? 0
+        } } } }
+        for ni in 0..<n { for ci in 0..<c { for i in 0..<h { for j in 0..<wd {
+            let v = x.values[((ni * c + ci) * h + i) * wd + j]
+            for oi in 0..<o { for a in 0..<kh { for bb in 0..<kw {
+                let r = i * stride.0 - pad.0 + a, s = j * stride.1 - pad.1 + bb
+                if r >= 0 && r < oh && s >= 0 && s < ow {
+                    y[((ni * o + oi) * oh + r) * ow + s] += v * w.values[((ci * o + oi) * kh + a) * kw + bb]
+                }
+            } } }
+        } } } }
+        return Ref(y, [n, o, oh, ow])
+    }
+
+    static func matmul(_ a: Ref, _ b: Ref) -> Ref {
+        let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])
+        var y = [Double](repeating: 0, count: m * n)
+        for i in 0..<m { for j in 0..<n { for p in 0..<k { y[i * n + j] += a.values[i * k + p] * b.values[p * n + j] } } }
+        return Ref(y, [m, n])
+    }
+
+    static func linear(_ x: Ref, _ w: Ref, _ b: Ref?) -> Ref {
+        let (n, k, o) = (x.shape[0], x.shape[1], w.shape[0])
+        var y = [Double](repeating: 0, count: n * o)
+        for i in 0..<n { for j in 0..<o {
+            var acc = b?.values[j] ?? 0
+            for p in 0..<k { acc += x.values[i * k + p] * w.values[j * k + p] }
+            y[i * o + j] = acc
+        } }
+        return Ref(y, [n, o])
+    }
+
+    /// Per-channel statistics over every axis but 1.
+    static func channelStats(_ x: Ref) -> (mean: [Double], variance: [Double]) {
+        let c = x.shape[1], inner = x.shape.dropFirst(2).reduce(1, *), n = x.shape[0]
+        var mean = [Double](repeating: 0, count: c), variance = mean
+        let m = Double(n * inner)
+        for ci in 0..<c {
+            var s = 0.0
+            for ni in 0..<n { for k in 0..<inner { s += x.values[(ni * c + ci) * inner + k] } }
+            mean[ci] = s / m
+            var v = 0.0
+            for ni in 0..<n { for k in 0..<inner { let d = x.values[(ni * c + ci) * inner + k] - mean[ci]; v += d * d } }
+            variance[ci] = v / m
+        }
+        return (mean, variance)
+    }
+
+    static func batchNorm(_ x: Ref, _ g: Ref, _ b: Ref, eps: Double, stats: (mean: [Double], variance: [Double])? = nil) -> Ref {
+        let (mean, variance) = stats ?? channelStats(x)
+        let c = x.shape[1], inner = x.shape.dropFirst(2).reduce(1, *)
+        var y = x.values
+        for i in y.indices {
+            let ci = (i / inner) % c
+            y[i] = g.values[ci] * (x.values[i] - mean[ci]) / (variance[ci] + eps).squareRoot() + b.values[ci]
+        }
+        return Ref(y, x.shape)
+    }
+
+    static func map(_ x: Ref, _ f: (Double) -> Double) -> Ref { Ref(x.values.map(f), x.shape) }
+
+    static func bceWithLogits(_ x: Ref, _ t: Ref) -> Double {
+        // The textbook form, −t·log σ(x) − (1−t)·log(1−σ(x)), evaluated in Float64 for moderate logits.
+        zip(x.values, t.values).map { v, y in
+            let s = 1 / (1 + Foundation.exp(-v))
+            return -(y * Foundation.log(s) + (1 - y) * Foundation.log(1 - s))
+        }.reduce(0, +) / Double(x.values.count)
+    }
+}
