@@ -38,6 +38,8 @@ func gradCheck(_ inputs: [Ref], seed: UInt64 = 7, forwardTolerance: Double = 1e-
                 sourceLocation: sourceLocation)
         worst = max(worst, err)
     }
+    print("gradcheck \(sourceLocation.fileName):\(sourceLocation.line) inputs \(inputs.map(\.shape)): "
+          + "forward max rel. error \(fwdErr), gradient max rel. error \(worst)")
     return worst
 }
 
