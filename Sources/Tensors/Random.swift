@@ -42,9 +42,17 @@ public final class Generator: RandomNumberGenerator {
     public func split() -> Generator { Generator(seed: next()) }
 
     private func refill() {
-        var c0 = UInt32(truncatingIfNeeded: counter), c1 = UInt32(truncatingIfNeeded: counter >> 32)
-        var c2: UInt32 = 0, c3: UInt32 = 0
-        var k0 = UInt32(truncatingIfNeeded: seed), k1 = UInt32(truncatingIfNeeded: seed >> 32)
+        block = Self.philox((UInt32(truncatingIfNeeded: counter), UInt32(truncatingIfNeeded: counter >> 32), 0, 0),
+                            key: (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32)))
+        counter &+= 1
+        used = 0
+    }
+
+    /// The Philox-4×32-10 bijection of one 128-bit counter under a 64-bit key.
+    static func philox(_ counter: (UInt32, UInt32, UInt32, UInt32), key: (UInt32, UInt32))
+        -> (UInt32, UInt32, UInt32, UInt32) {
+        var (c0, c1, c2, c3) = counter
+        var (k0, k1) = key
         for round in 0..<10 {
             if round > 0 { k0 &+= 0x9E37_79B9; k1 &+= 0xBB67_AE85 }
             let p0 = UInt64(0xD251_1F53) * UInt64(c0), p1 = UInt64(0xCD9E_8D57) * UInt64(c2)
@@ -53,9 +61,7 @@ public final class Generator: RandomNumberGenerator {
             c1 = UInt32(truncatingIfNeeded: p1); c3 = UInt32(truncatingIfNeeded: p0)
             c0 = n0; c2 = n2
         }
-        block = (c0, c1, c2, c3)
-        counter &+= 1
-        used = 0
+        return (c0, c1, c2, c3)
     }
 
     /// The next 32 random bits.

@@ -122,8 +122,10 @@ public struct BackendStatistics: Sendable, Equatable {
     public var peakBytesInUse = 0
     /// Fresh buffer allocations (pool misses).
     public var allocations = 0
-    /// Implementation names of every kernel created (e.g. "jit:avx2").
+    /// Implementation names of the kernels in use (e.g. "jit:avx2", "gemm:jit").
     public var implementations: Set<String> = []
+    /// The ops whose kernel is oneDNN's slow reference code (should be none).
+    public var referenceKernels: [String] = []
     public init() {}
 }
 

@@ -1,34 +1,53 @@
 import CDNNL
 
 /// The three primitives of one convolution shape (forward, backward-data, backward-weights) and
-/// the layouts the forward chose; the backward ones are made on first use.
+/// the layouts they agreed on.
+///
+/// Layouts are left to oneDNN (`format_tag_any`), which picks blocked ones and its JIT kernels. For
+/// the layers with one or three channels (a discriminator's image input, a generator's image
+/// output), oneDNN 2.6 has no blocked backward kernel and would fall back to its reference code,
+/// up to 100× slower; those layers run on plain NCHW instead, where the GEMM-based kernels apply.
 final class ConvPlan {
-    let forward: Primitive
+    let forward: Primitive, backwardData: Primitive, backwardWeights: Primitive
     let src: MemoryDesc, weights: MemoryDesc, dst: MemoryDesc
     /// The weight as stored (PyTorch layout) in oneDNN's logical (out, in, kh, kw) order.
     let plainWeights: MemoryDesc
     let xDims: [Int], wDims: [Int], yDims: [Int], bias: Bool
     let g: ConvGeometry
-    private(set) lazy var backwardData: Primitive = makeBackwardData()
-    private(set) lazy var backwardWeights: Primitive = makeBackwardWeights()
-    unowned let backend: CPUBackend
 
-    init(backend: CPUBackend, x: [Int], w: [Int], bias: Bool, g: ConvGeometry) {
-        self.backend = backend
+    static func make(backend: CPUBackend, x: [Int], w: [Int], bias: Bool, g: ConvGeometry) -> ConvPlan {
+        let blocked = ConvPlan(backend: backend, x: x, w: w, bias: bias, g: g, plain: false)
+        if !blocked.usesReferenceKernel { return blocked }
+        return ConvPlan(backend: backend, x: x, w: w, bias: bias, g: g, plain: true)
+    }
+
+    var usesReferenceKernel: Bool {
+        [forward, backwardData, backwardWeights].contains { $0.implementation.hasPrefix("ref:") }
+    }
+
+    private init(backend: CPUBackend, x: [Int], w: [Int], bias: Bool, g: ConvGeometry, plain: Bool) {
         self.g = g; self.bias = bias; xDims = x
         // oneDNN's logical weight order is (out, in, kh, kw) for both; a transposed convolution's
         // PyTorch layout [in, out, kh, kw] is the `iohw` tag of those dims.
-        wDims = g.transposed ? [w[1], w[0], w[2], w[3]] : w
+        let wDims = g.transposed ? [w[1], w[0], w[2], w[3]] : w
+        self.wDims = wDims
         plainWeights = MemoryDesc(dims: wDims, tag: g.transposed ? dnnl_iohw : dnnl_oihw)
         let (oh, ow) = g.outputSize(inputH: x[2], inputW: x[3], kernelH: w[2], kernelW: w[3])
-        yDims = [x[0], wDims[0], oh, ow]
-        var d = Self.descriptor(g, src: .any(xDims), weights: .any(wDims),
-                                bias: bias ? MemoryDesc(plain: [wDims[0]]) : nil, dst: .any(yDims),
-                                kind: .forward)
-        forward = Primitive(&d, engine: backend.engine, what: Self.describe("forward", g, x, w))
+        let yDims = [x[0], wDims[0], oh, ow]
+        self.yDims = yDims
+        func layout(_ dims: [Int]) -> MemoryDesc { plain ? MemoryDesc(plain: dims) : .any(dims) }
+        let biasMD = bias ? MemoryDesc(plain: [wDims[0]]) : nil
+        let engine = backend.engine
+        var d = Self.descriptor(g, src: layout(x), weights: .any(wDims), bias: biasMD, dst: layout(yDims), kind: .forward)
+        forward = Primitive(&d, engine: engine, what: Self.describe("forward", g, x, w))
         src = forward.md(dnnl_query_src_md)
         weights = forward.md(dnnl_query_weights_md)
         dst = forward.md(dnnl_query_dst_md)
+        // Backward passes take gradients in the forward's layouts; weights as each kernel likes.
+        d = Self.descriptor(g, src: src, weights: .any(wDims), bias: nil, dst: dst, kind: .backwardData)
+        backwardData = Primitive(&d, engine: engine, hint: forward, what: Self.describe("backward-data", g, x, w))
+        d = Self.descriptor(g, src: src, weights: .any(wDims), bias: biasMD, dst: dst, kind: .backwardWeights)
+        backwardWeights = Primitive(&d, engine: engine, hint: forward, what: Self.describe("backward-weights", g, x, w))
     }
 
     enum Direction { case forward, backwardData, backwardWeights }
@@ -71,17 +90,6 @@ final class ConvPlan {
         return d
     }
 
-    private func makeBackwardData() -> Primitive {
-        var d = Self.descriptor(g, src: .any(xDims), weights: .any(wDims), bias: nil, dst: dst, kind: .backwardData)
-        return Primitive(&d, engine: backend.engine, hint: forward, what: Self.describe("backward-data", g, xDims, wDims))
-    }
-
-    private func makeBackwardWeights() -> Primitive {
-        var d = Self.descriptor(g, src: src, weights: .any(wDims), bias: bias ? MemoryDesc(plain: [wDims[0]]) : nil,
-                                dst: dst, kind: .backwardWeights)
-        return Primitive(&d, engine: backend.engine, hint: forward,
-                         what: Self.describe("backward-weights", g, xDims, wDims))
-    }
 }
 
 extension CPUBackend {
@@ -89,7 +97,7 @@ extension CPUBackend {
         let key: [Int64] = [OpCode.conv, g.transposed ? 1 : 0, bias ? 1 : 0,
                             Int64(g.strideH), Int64(g.strideW), Int64(g.padTop), Int64(g.padLeft),
                             Int64(g.padBottom), Int64(g.padRight)] + x.map { Int64($0) } + w.map { Int64($0) }
-        return cached(key) { ConvPlan(backend: self, x: x, w: w, bias: bias, g: g) }
+        return cached(key) { ConvPlan.make(backend: self, x: x, w: w, bias: bias, g: g) }
     }
 
     /// The weight storage viewed in oneDNN's logical order, reordered (once per update) to `md`.

@@ -13,7 +13,8 @@ public final class CPUBackend: Backend {
     let stream: dnnl_stream_t
     private var cache: [[Int64]: AnyObject] = [:]
     private var created = 0
-    private var implementations: Set<String> = []
+    /// Description and implementation of every live primitive.
+    private var live: [ObjectIdentifier: (what: String, implementation: String)] = [:]
     /// Called with each new primitive's description and implementation (for tracing).
     public var onPrimitiveCreated: ((_ what: String, _ implementation: String) -> Void)?
 
@@ -34,18 +35,24 @@ public final class CPUBackend: Backend {
     public var statistics: BackendStatistics {
         var s = BufferPool.shared.stats
         s.primitivesCreated = created
-        s.implementations = implementations
+        s.implementations = Set(live.values.map(\.implementation))
+        s.referenceKernels = live.values.filter { $0.implementation.hasPrefix("ref:") }.map(\.what).sorted()
         return s
     }
 
     /// Returns pooled buffers that no tensor holds to the system.
     public func releaseCachedMemory() { BufferPool.shared.trim() }
 
+    /// Drops every cached primitive (they are made again on next use).
+    public func removeCachedPrimitives() { cache.removeAll() }
+
     func noteCreated(_ p: Primitive, what: String) {
         created += 1
-        implementations.insert(p.implementation)
+        live[ObjectIdentifier(p)] = (what, p.implementation)
         onPrimitiveCreated?(what, p.implementation)
     }
+
+    func noteDestroyed(_ p: Primitive) { live[ObjectIdentifier(p)] = nil }
 
     /// The cached object for `key`, made by `make` on first use.
     func cached<T: AnyObject>(_ key: [Int64], _ make: () -> T) -> T {

@@ -102,6 +102,7 @@ final class Primitive {
     }
 
     deinit {
+        CPUBackend.shared.noteDestroyed(self)
         dnnl_primitive_destroy(handle)
         dnnl_primitive_desc_destroy(pd)
     }
