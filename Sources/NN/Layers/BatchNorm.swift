@@ -1,0 +1,58 @@
+import Tensors
+
+/// Batch normalization over the channel axis of [N, C] or [N, C, H, W] inputs
+/// (PyTorch's `BatchNorm1d` and `BatchNorm2d` in one class).
+///
+/// Training mode normalizes with the batch's statistics and folds them into running statistics:
+/// `running ← (1 − momentum)·running + momentum·batch` (PyTorch's convention; the running variance
+/// takes the unbiased batch variance). Evaluation mode normalizes with the running statistics.
+///
+/// Keras's `BatchNormalization(momentum: m)` weights the *old* value by m: Keras momentum 0.1 is
+/// `momentum: 0.9` here. The Fashion-MNIST tutorial's ε 0.8 is `epsilon: 0.8`.
+///
+/// Checkpoint names: `weight` (γ), `bias` (β), `running_mean`, `running_var`, `num_batches_tracked`.
+public final class BatchNorm: Module, ModeDependent, CustomChildNames {
+    public let weight: Parameter
+    public let bias: Parameter
+    public let runningMean: Buffer
+    public let runningVar: Buffer
+    public let numBatchesTracked: Buffer
+    public let momentum: Float
+    public let epsilon: Float
+    public let unbiasedRunningVariance: Bool
+    public var training = true
+
+    public var childNames: [String: String] {
+        ["runningMean": "running_mean", "runningVar": "running_var", "numBatchesTracked": "num_batches_tracked"]
+    }
+
+    public init(_ features: Int, momentum: Float = 0.1, epsilon: Float = 1e-5, unbiasedRunningVariance: Bool = true) {
+        precondition(features > 0, "BatchNorm(\(features)): feature count must be positive")
+        weight = Parameter(.ones([features]))
+        bias = Parameter(.zeros([features]))
+        runningMean = Buffer(.zeros([features]))
+        runningVar = Buffer(.ones([features]))
+        numBatchesTracked = Buffer(.zeros([]), kind: .int64)
+        self.momentum = momentum
+        self.epsilon = epsilon
+        self.unbiasedRunningVariance = unbiasedRunningVariance
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        guard training else {
+            return Tensor.batchNorm(x, scale: weight.value, shift: bias.value, mean: runningMean.value,
+                                    variance: runningVar.value, epsilon: epsilon)
+        }
+        let (y, mean, variance) = Tensor.batchNorm(x, scale: weight.value, shift: bias.value, epsilon: epsilon)
+        let n = Float(x.count / x.shape[1])
+        let correction = unbiasedRunningVariance && n > 1 ? n / (n - 1) : 1
+        let be = Tensor.backend
+        be.axpby(runningMean.value.storage, a: 1 - momentum, mean.storage, b: momentum)
+        be.axpby(runningVar.value.storage, a: 1 - momentum, variance.storage, b: momentum * correction)
+        be.axpby(numBatchesTracked.value.storage, a: 1, Tensor.ones([]).storage, b: 1)
+        return y
+    }
+}
+
+public typealias BatchNorm1d = BatchNorm
+public typealias BatchNorm2d = BatchNorm

@@ -1,0 +1,58 @@
+import Tensors
+
+/// 2-D convolution.
+///
+/// - Input [N, in, H, W]; output [N, out, H′, W′].
+/// - Parameters: `weight` [out, in, k, k], `bias` [out] (PyTorch's `nn.Conv2d`).
+/// - `padding`: `.explicit(p, p)` as PyTorch, or `.same` as TensorFlow.
+/// - Default initialisation: PyTorch's, U(−1/√fan_in, 1/√fan_in).
+public final class Conv2d: Module {
+    public let weight: Parameter
+    public let bias: Parameter?
+    public let stride: Int
+    public let padding: Padding
+
+    public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Padding = .valid,
+                bias: Bool = true, rng: Generator = Generator(seed: 0)) {
+        let bound = 1 / Float(inChannels * kernelSize * kernelSize).squareRoot()
+        weight = Parameter(.randomUniform([outChannels, inChannels, kernelSize, kernelSize], low: -bound, high: bound,
+                                          using: rng))
+        self.bias = bias ? Parameter(.randomUniform([outChannels], low: -bound, high: bound, using: rng)) : nil
+        self.stride = stride
+        self.padding = padding
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        Tensor.conv2d(x, weight: weight.value, bias: bias?.value, stride: (stride, stride), padding: padding)
+    }
+}
+
+/// 2-D transposed convolution ("deconvolution"), the generator's upsampling layer.
+///
+/// - Input [N, in, H, W]; output [N, out, (H−1)·stride − 2·padding + k + outputPadding, …], or
+///   H·stride with TensorFlow's `.same` padding (7 → 14 → 28 with k 5, stride 2).
+/// - Parameters: `weight` [in, out, k, k], `bias` [out] (PyTorch's `nn.ConvTranspose2d` layout).
+public final class ConvTranspose2d: Module {
+    public let weight: Parameter
+    public let bias: Parameter?
+    public let stride: Int
+    public let padding: Padding
+    public let outputPadding: Int
+
+    public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Padding = .valid,
+                outputPadding: Int = 0, bias: Bool = true, rng: Generator = Generator(seed: 0)) {
+        // PyTorch computes fan_in from weight.size(1) · k², i.e. the output channels here.
+        let bound = 1 / Float(outChannels * kernelSize * kernelSize).squareRoot()
+        weight = Parameter(.randomUniform([inChannels, outChannels, kernelSize, kernelSize], low: -bound, high: bound,
+                                          using: rng))
+        self.bias = bias ? Parameter(.randomUniform([outChannels], low: -bound, high: bound, using: rng)) : nil
+        self.stride = stride
+        self.padding = padding
+        self.outputPadding = outputPadding
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        Tensor.convTranspose2d(x, weight: weight.value, bias: bias?.value, stride: (stride, stride), padding: padding,
+                               outputPadding: (outputPadding, outputPadding))
+    }
+}
