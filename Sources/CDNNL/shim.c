@@ -6,3 +6,5 @@ int cdnnl_runtime_version(void) {
 }
 
 void *cdnnl_memory_none(void) { return DNNL_MEMORY_NONE; }
+
+void *cdnnl_memory_allocate(void) { return DNNL_MEMORY_ALLOCATE; }

@@ -6,7 +6,7 @@ import Testing
 /// `Σ y·R` (R random) with respect to every input against central finite differences of the
 /// reference. Returns the worst relative error of the gradients.
 @discardableResult
-func gradCheck(_ inputs: [Ref], seed: UInt64 = 7, forwardTolerance: Double = 1e-4, tolerance: Double = 2e-3,
+func gradCheck(_ inputs: [Ref], seed: UInt64 = 7, forwardTolerance: Double = 1e-5, tolerance: Double = 1e-5,
                engine: ([Tensor]) -> Tensor, reference: ([Ref]) -> Ref,
                sourceLocation: SourceLocation = #_sourceLocation) -> Double {
     let rng = Generator(seed: seed)

@@ -9,4 +9,7 @@ int cdnnl_runtime_version(void);
 /// DNNL_MEMORY_NONE does not import into Swift (it is a cast-style macro).
 void *cdnnl_memory_none(void);
 
+/// DNNL_MEMORY_ALLOCATE: let oneDNN allocate a memory object's buffer.
+void *cdnnl_memory_allocate(void);
+
 #endif

@@ -38,15 +38,17 @@ final class ConvPlan {
         func layout(_ dims: [Int]) -> MemoryDesc { plain ? MemoryDesc(plain: dims) : .any(dims) }
         let biasMD = bias ? MemoryDesc(plain: [wDims[0]]) : nil
         let engine = backend.engine
-        var d = Self.descriptor(g, src: layout(x), weights: .any(wDims), bias: biasMD, dst: layout(yDims), kind: .forward)
+        // On the plain path the GEMM kernels take the weight as stored: no reorder either way.
+        let weightLayout = plain ? plainWeights : .any(wDims)
+        var d = Self.descriptor(g, src: layout(x), weights: weightLayout, bias: biasMD, dst: layout(yDims), kind: .forward)
         forward = Primitive(&d, engine: engine, what: Self.describe("forward", g, x, w))
         src = forward.md(dnnl_query_src_md)
         weights = forward.md(dnnl_query_weights_md)
         dst = forward.md(dnnl_query_dst_md)
         // Backward passes take gradients in the forward's layouts; weights as each kernel likes.
-        d = Self.descriptor(g, src: src, weights: .any(wDims), bias: nil, dst: dst, kind: .backwardData)
+        d = Self.descriptor(g, src: src, weights: weightLayout, bias: nil, dst: dst, kind: .backwardData)
         backwardData = Primitive(&d, engine: engine, hint: forward, what: Self.describe("backward-data", g, x, w))
-        d = Self.descriptor(g, src: src, weights: .any(wDims), bias: biasMD, dst: dst, kind: .backwardWeights)
+        d = Self.descriptor(g, src: src, weights: weightLayout, bias: biasMD, dst: dst, kind: .backwardWeights)
         backwardWeights = Primitive(&d, engine: engine, hint: forward, what: Self.describe("backward-weights", g, x, w))
     }
 

@@ -1,0 +1,58 @@
+import ArgumentParser
+import EngineBench
+import Foundation
+import Tensors
+
+/// Per-layer GFLOP/s of the engine next to oneDNN called directly.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmark convolution layers: SwiftGAN's engine against oneDNN's own primitives.",
+        discussion: """
+        For each layer of the canonical 64×64 DCGAN (batch 64) and of the TensorFlow 28×28 DCGAN
+        (batch 128), times forward, backward-data and backward-weights through the engine and through
+        the same oneDNN primitive in a tight loop, alternating the two, and prints both rates and the
+        engine's overhead. The engine pays a weight reorder after every simulated optimizer step, as in
+        training.
+        """)
+
+    @Option(help: "Alternating measurement rounds per pass (the median is reported).") var rounds = 5
+    @Option(help: "Passes timed per round.") var iterations = 3
+    @Option(help: "Which models: dcgan64, dcgan28 or all.") var model = "all"
+
+    func validate() throws {
+        guard ["dcgan64", "dcgan28", "all"].contains(model) else {
+            throw ValidationError("--model must be dcgan64, dcgan28 or all, got '\(model)'")
+        }
+        guard rounds > 0, iterations > 0 else { throw ValidationError("--rounds and --iterations must be positive") }
+    }
+
+    func run() throws {
+        let threads = ProcessInfo.processInfo.environment["OMP_NUM_THREADS"] ?? "\(ProcessInfo.processInfo.activeProcessorCount)"
+        say("SwiftGAN bench on \(Tensor.backend.name), \(threads) threads, \(rounds) rounds × \(iterations) passes")
+        var sets: [(String, [ConvLayer])] = []
+        if model != "dcgan28" { sets.append(("DCGAN 64×64, batch 64", BenchModels.dcgan64())) }
+        if model != "dcgan64" { sets.append(("DCGAN 28×28, batch 128", BenchModels.dcgan28())) }
+        for (title, layers) in sets {
+            let rows = ConvBenchmark.run(layers, rounds: rounds, iterations: iterations)
+            say("\n\(title)")
+            say(pad("layer", 24) + pad("pass", 18) + lpad("engine GF/s", 12) + lpad("oneDNN GF/s", 12) + lpad("overhead", 10))
+            for r in rows {
+                say(pad(r.layer.name, 24) + pad(r.direction.rawValue, 18) + lpad(String(format: "%.1f", r.engineGFLOPS), 12)
+                    + lpad(String(format: "%.1f", r.directGFLOPS), 12) + lpad(String(format: "%+.1f%%", 100 * r.overhead), 10))
+            }
+            let engine = rows.reduce(0) { $0 + $1.engine }, direct = rows.reduce(0) { $0 + $1.direct }
+            let flops = rows.reduce(0) { $0 + $1.layer.flops }
+            say(String(format: "all passes: engine %.1f ms (%.1f GF/s), oneDNN %.1f ms (%.1f GF/s), overhead %+.1f%%; worst layer %+.1f%%",
+                       engine * 1e3, flops / engine / 1e9, direct * 1e3, flops / direct / 1e9, 100 * (engine / direct - 1),
+                       100 * (rows.map(\.overhead).max() ?? 0)))
+            let stats = Tensor.backend.statistics
+            let created = rows.map(\.primitivesCreated).reduce(0, +)
+            say("primitives created in steady state: \(created); "
+                + "kernels: \(stats.implementations.sorted().joined(separator: ", ")); "
+                + String(format: "peak tensor memory %.1f MiB", Double(stats.peakBytesInUse) / 1_048_576))
+        }
+    }
+
+    func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
+    func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? " " + s : String(repeating: " ", count: n - s.count) + s }
+}
