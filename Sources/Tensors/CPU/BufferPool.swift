@@ -19,8 +19,6 @@ final class HostBuffer {
     }
 
     deinit { BufferPool.shared.give(pointer, byteCount) }
-
-    func floats(_ count: Int) -> UnsafeMutablePointer<Float> { pointer.assumingMemoryBound(to: Float.self) }
 }
 
 final class BufferPool: Sendable {

@@ -102,18 +102,9 @@ extension CPUBackend {
         return cached(key) { ConvPlan.make(backend: self, x: x, w: w, bias: bias, g: g) }
     }
 
-    /// The weight storage viewed in oneDNN's logical order, reordered (once per update) to `md`.
+    /// The weight in the layout `md` (reordered once per update).
     private func weight(_ w: CPUStorage, _ plan: ConvPlan, as md: MemoryDesc) -> CPUStorage {
-        if !plan.g.transposed { return reorderCached(w, to: md) }
-        // Reuse a view of the same buffer with the deconvolution's logical dims.
-        if let hit = w.derived.first(where: { $0.storage.md == md }), hit.version == w.buffer.version {
-            return hit.storage
-        }
-        let view = CPUStorage(shape: plan.wDims, md: plan.plainWeights, buffer: w.buffer)
-        let out = reorder(view, to: md)
-        w.derived.removeAll { $0.storage.md == md }
-        w.derived.append((w.buffer.version, out))
-        return out
+        reorderCached(w, viewedAs: plan.g.transposed ? plan.plainWeights : nil, to: md)
     }
 
     private func checkConv(_ x: CPUStorage, _ w: CPUStorage, _ g: ConvGeometry) {
@@ -171,7 +162,8 @@ extension CPUBackend {
         execute(p, args)
         // Back to the parameter's own (PyTorch) layout: the optimizer works element-wise on it.
         let dwPlain = dwBlocked.md == plan.plainWeights ? dwBlocked : reorder(dwBlocked, to: plan.plainWeights)
-        return (CPUStorage(shape: w.shape, md: w.md, buffer: dwPlain.buffer), db)
+        let dw = CPUStorage(shape: w.shape, md: MemoryDesc(plain: w.shape), buffer: dwPlain.buffer)
+        return (relayout(dw, like: w), db)
     }
 
     private func existingPlan(x: [Int], w: [Int], _ g: ConvGeometry) -> ConvPlan {

@@ -136,18 +136,22 @@ public final class CPUBackend: Backend {
     }
 
     /// `s` in layout `md`, remembered on `s` until its contents change: weights are reordered once
-    /// per update, not once per use.
-    func reorderCached(_ s: CPUStorage, to md: MemoryDesc) -> CPUStorage {
-        if s.md == md { return s }
-        if let hit = s.derived.first(where: { $0.storage.md == md }) {
-            if hit.version == s.buffer.version { return hit.storage }
-            execute(reorderPrimitive(from: s.md, to: md), [(DNNL_ARG_FROM, s), (DNNL_ARG_TO, hit.storage)])
-            s.derived.removeAll { $0.storage === hit.storage }
-            s.derived.append((s.buffer.version, hit.storage))
-            return hit.storage
+    /// per update, not once per use. `view` reinterprets `s`'s buffer first (a transposed
+    /// convolution's weight seen with oneDNN's logical dims).
+    func reorderCached(_ s: CPUStorage, viewedAs view: MemoryDesc? = nil, to md: MemoryDesc) -> CPUStorage {
+        let source = view.map { CPUStorage(shape: $0.dims, md: $0, buffer: s.buffer) } ?? s
+        if source.md == md { return source }
+        let version = s.buffer.version
+        if let i = s.derived.firstIndex(where: { $0.storage.md == md }) {
+            let hit = s.derived[i].storage
+            if s.derived[i].version != version {
+                execute(reorderPrimitive(from: source.md, to: md), [(DNNL_ARG_FROM, source), (DNNL_ARG_TO, hit)])
+                s.derived[i].version = version
+            }
+            return hit
         }
-        let out = reorder(s, to: md)
-        s.derived.append((s.buffer.version, out))
+        let out = reorder(source, to: md)
+        s.derived.append((version, out))
         return out
     }
 
