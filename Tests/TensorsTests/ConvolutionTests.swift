@@ -86,3 +86,32 @@ struct ConvCase: CustomTestStringConvertible, Sendable {
         #expect(w.grad == nil)
     }
 }
+
+/// Shapes drawn at random (seeded) beyond the hand-picked ones: any geometry must match the reference.
+@Suite struct RandomConvolutionTests {
+    @Test(arguments: 0..<6)
+    func randomGeometry(_ trial: Int) {
+        let rng = Generator(seed: 100 + UInt64(trial))
+        func pick(_ r: ClosedRange<Int>) -> Int { r.lowerBound + Int(rng.nextUInt32() % UInt32(r.count)) }
+        let k = pick(1...5), s = pick(1...3)
+        let pad = (pick(0...(k - 1)), pick(0...(k - 1)), pick(0...(k - 1)), pick(0...(k - 1)))
+        let n = pick(1...3), c = pick(1...9), o = pick(1...9)
+        let h = pick(max(k, 2)...9), w = pick(max(k, 2)...9)
+        let x = Ref.random([n, c, h, w], rng)
+        let b = Ref.random([o], rng)
+        let padding = Padding.asymmetric(top: pad.0, left: pad.1, bottom: pad.2, right: pad.3)
+        if trial % 2 == 0 {
+            let wt = Ref.random([o, c, k, k], rng, scale: 0.5)
+            gradCheck([x, wt, b], engine: { Tensor.conv2d($0[0], weight: $0[1], bias: $0[2], stride: (s, s), padding: padding) },
+                      reference: { Reference.conv2d($0[0], $0[1], $0[2], stride: (s, s), pad: pad) })
+        } else {
+            // A transposed convolution may not crop more than its full output.
+            let crop = (min(pad.0, k - 1), min(pad.1, k - 1), min(pad.2, k - 1), min(pad.3, k - 1))
+            let wt = Ref.random([c, o, k, k], rng, scale: 0.5)
+            gradCheck([x, wt, b], engine: {
+                Tensor.convTranspose2d($0[0], weight: $0[1], bias: $0[2], stride: (s, s),
+                                       padding: .asymmetric(top: crop.0, left: crop.1, bottom: crop.2, right: crop.3))
+            }, reference: { Reference.convTranspose2d($0[0], $0[1], $0[2], stride: (s, s), pad: crop) })
+        }
+    }
+}
