@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "NN", targets: ["NN"]),
+        .library(name: "Imaging", targets: ["Imaging"]),
+        .library(name: "Datasets", targets: ["Datasets"]),
         .executable(name: "swiftgan", targets: ["swiftgan"]),
     ],
     dependencies: [
@@ -18,7 +20,15 @@ let package = Package(
             name: "CDNNL",
             linkerSettings: [.linkedLibrary("dnnl")]
         ),
+        // libpng, libjpeg-turbo, giflib and zlib behind a small C layer that turns their
+        // longjmp-style errors into return codes.
+        .target(
+            name: "CCodecs",
+            linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("turbojpeg"), .linkedLibrary("gif"), .linkedLibrary("z")]
+        ),
         .target(name: "Tensors", dependencies: ["CDNNL"]),
+        .target(name: "Imaging", dependencies: ["CCodecs"]),
+        .target(name: "Datasets", dependencies: ["Imaging", "Tensors", "CCodecs"]),
         .target(name: "NN", dependencies: ["Tensors"]),
         .target(name: "EngineBench", dependencies: ["Tensors", "CDNNL"]),
         .executableTarget(
@@ -30,6 +40,7 @@ let package = Package(
         ),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Imaging", "Tensors"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,0 +1,63 @@
+#include "codecs.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <turbojpeg.h>
+
+int sg_jpeg_decode(const uint8_t *data, size_t length, int min_side, sg_image *out, char *error, size_t error_len) {
+    memset(out, 0, sizeof *out);
+    if (length < 3 || data[0] != 0xFF || data[1] != 0xD8) {
+        snprintf(error, error_len, "not a JPEG file (bad signature)");
+        return -1;
+    }
+    tjhandle tj = tjInitDecompress();
+    if (!tj) {
+        snprintf(error, error_len, "cannot start the JPEG decoder");
+        return -1;
+    }
+    int width = 0, height = 0, subsampling = 0, colorspace = 0;
+    if (tjDecompressHeader3(tj, data, (unsigned long)length, &width, &height, &subsampling, &colorspace) != 0) {
+        snprintf(error, error_len, "%s", tjGetErrorStr2(tj));
+        tjDestroy(tj);
+        return -1;
+    }
+    if (colorspace == TJCS_CMYK || colorspace == TJCS_YCCK) {
+        snprintf(error, error_len, "CMYK JPEG is not supported (convert it to RGB)");
+        tjDestroy(tj);
+        return -1;
+    }
+    // The smallest DCT scale factor that keeps the shorter side at least min_side.
+    int w = width, h = height;
+    if (min_side > 0) {
+        int count = 0;
+        tjscalingfactor *factors = tjGetScalingFactors(&count);
+        for (int i = 0; factors && i < count; i++) {
+            int sw = TJSCALED(width, factors[i]), sh = TJSCALED(height, factors[i]);
+            int shorter = sw < sh ? sw : sh;
+            if (shorter >= min_side && (long)sw * sh < (long)w * h) { w = sw; h = sh; }
+        }
+    }
+    int channels = colorspace == TJCS_GRAY ? 1 : 3;
+    uint8_t *pixels = malloc((size_t)w * h * channels);
+    if (!pixels) {
+        snprintf(error, error_len, "out of memory for %dx%d", w, h);
+        tjDestroy(tj);
+        return -1;
+    }
+    int format = channels == 1 ? TJPF_GRAY : TJPF_RGB;
+    if (tjDecompress2(tj, data, (unsigned long)length, pixels, w, 0, h, format, TJFLAG_ACCURATEDCT) != 0) {
+        // A warning (e.g. extraneous bytes) still yields an image; an error does not.
+        if (tjGetErrorCode(tj) == TJERR_FATAL) {
+            snprintf(error, error_len, "%s", tjGetErrorStr2(tj));
+            free(pixels);
+            tjDestroy(tj);
+            return -1;
+        }
+    }
+    tjDestroy(tj);
+    out->width = w;
+    out->height = h;
+    out->channels = channels;
+    out->pixels = pixels;
+    return 0;
+}

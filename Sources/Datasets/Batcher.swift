@@ -1,0 +1,141 @@
+import Foundation
+import Tensors
+
+/// One training batch: images as [B, C, H, W] in [-1, 1], with labels when the dataset has them.
+public struct Batch {
+    public let images: Tensor
+    public let labels: [Int32]?
+    /// Positions of the images in the dataset.
+    public let indices: [Int]
+}
+
+/// Shuffled batches of a dataset, prepared on a background thread while the previous one trains.
+///
+/// The order of every epoch is a function of (seed, epoch) alone, and each batch's flips of
+/// (seed, epoch, batch), so a run resumed at any batch sees exactly the batches an uninterrupted
+/// run would have seen.
+public final class Batcher {
+    public let dataset: ImageDataset
+    public let batchSize: Int
+    public let shuffle: Bool, dropLast: Bool, horizontalFlip: Bool
+    public let seed: UInt64
+
+    public init(_ dataset: ImageDataset, batchSize: Int, shuffle: Bool = true, dropLast: Bool = true,
+                horizontalFlip: Bool = false, seed: UInt64 = 0) {
+        precondition(batchSize > 0, "Batcher: batch size must be positive, got \(batchSize)")
+        self.dataset = dataset; self.batchSize = batchSize; self.shuffle = shuffle
+        self.dropLast = dropLast; self.horizontalFlip = horizontalFlip; self.seed = seed
+    }
+
+    public var batchesPerEpoch: Int {
+        dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
+    }
+
+    /// The dataset's order in `epoch`.
+    public func order(epoch: Int) -> [Int] {
+        shuffle ? Generator(seed: mix(seed, UInt64(epoch), 0x5eed)).permutation(dataset.count) : Array(0..<dataset.count)
+    }
+
+    /// The batches of `epoch` from `start` on; the next batch is prepared while this one is used.
+    public func epoch(_ epoch: Int, startingAt start: Int = 0) -> EpochBatches {
+        EpochBatches(self, order: order(epoch: epoch), epoch: epoch, start: start)
+    }
+
+    /// Float pixels of batch `b` of an epoch: [n, C, H, W] in [-1, 1].
+    func prepare(_ indices: [Int], epoch: Int, batch: Int) -> [Float] {
+        let d = dataset, hw = d.height * d.width, c = d.channels
+        var out = [Float](repeating: 0, count: indices.count * c * hw)
+        let flips = Generator(seed: mix(seed, UInt64(epoch), UInt64(batch) &+ 1))
+        d.pixels.withUnsafeBufferPointer { px in
+            out.withUnsafeMutableBufferPointer { o in
+                for (k, i) in indices.enumerated() {
+                    let flip = horizontalFlip && flips.uniform() < 0.5
+                    let src = px.baseAddress! + i * hw * c
+                    for y in 0..<d.height {
+                        for x in 0..<d.width {
+                            let sx = flip ? d.width - 1 - x : x
+                            for ch in 0..<c {
+                                o[((k * c + ch) * d.height + y) * d.width + x] = Float(src[(y * d.width + sx) * c + ch]) / 127.5 - 1
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// splitmix64 of three words: independent streams per (seed, epoch, batch).
+func mix(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> UInt64 {
+    func splitmix(_ x: UInt64) -> UInt64 {
+        var z = x &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    return splitmix(splitmix(splitmix(a) ^ b) ^ c)
+}
+
+/// The batches of one epoch, produced one ahead on a background thread.
+public final class EpochBatches: Sequence, IteratorProtocol {
+    private let batcher: Batcher
+    private let order: [Int]
+    private let epoch: Int
+    private var cursor: Int
+    private let end: Int
+    private var pending: [Int: [Float]] = [:]
+    private let lock = NSCondition()
+    private var cancelled = false
+    private var thread: Thread?
+    /// Seconds the consumer spent waiting for a batch that was not ready yet.
+    public private(set) var waitSeconds: Double = 0
+
+    init(_ batcher: Batcher, order: [Int], epoch: Int, start: Int) {
+        self.batcher = batcher; self.order = order; self.epoch = epoch
+        end = batcher.batchesPerEpoch
+        cursor = Swift.min(Swift.max(start, 0), end)
+        let first = cursor
+        // The producer stays at most two batches ahead.
+        let t = Thread { [weak self] in self?.produce(from: first) }
+        t.name = "swiftgan-batches"
+        thread = t
+        t.start()
+    }
+
+    deinit {
+        lock.lock(); cancelled = true; lock.broadcast(); lock.unlock()
+    }
+
+    private func indices(_ b: Int) -> [Int] {
+        Array(order[(b * batcher.batchSize)..<Swift.min((b + 1) * batcher.batchSize, order.count)])
+    }
+
+    private func produce(from first: Int) {
+        for b in first..<end {
+            let floats = batcher.prepare(indices(b), epoch: epoch, batch: b)
+            lock.lock()
+            while pending.count >= 2 && !cancelled { lock.wait() }
+            if cancelled { lock.unlock(); return }
+            pending[b] = floats
+            lock.broadcast()
+            lock.unlock()
+        }
+    }
+
+    public func next() -> Batch? {
+        guard cursor < end else { return nil }
+        let b = cursor
+        cursor += 1
+        let t0 = Date()
+        lock.lock()
+        while pending[b] == nil { lock.wait() }
+        let floats = pending.removeValue(forKey: b)!
+        lock.broadcast()
+        lock.unlock()
+        waitSeconds += Date().timeIntervalSince(t0)
+        let idx = indices(b), d = batcher.dataset
+        let labels = d.labels.map { l in idx.map { l[$0] } }
+        return Batch(images: Tensor(floats, shape: [idx.count, d.channels, d.height, d.width]), labels: labels, indices: idx)
+    }
+}

@@ -1,0 +1,91 @@
+import CCodecs
+import Foundation
+import Imaging
+
+/// Images in memory as one uint8 array, N×H×W×C, with optional class labels.
+public struct ImageDataset: Sendable {
+    public let name: String
+    public let count: Int, height: Int, width: Int, channels: Int
+    public let pixels: [UInt8]
+    public let labels: [Int32]?
+    /// Files of a folder that could not be decoded (skipped), with the reason for each.
+    public let skipped: [(file: String, reason: String)]
+
+    public init(name: String, count: Int, height: Int, width: Int, channels: Int, pixels: [UInt8],
+                labels: [Int32]? = nil, skipped: [(file: String, reason: String)] = []) {
+        precondition(pixels.count == count * height * width * channels,
+                     "ImageDataset: \(pixels.count) bytes for \(count)×\(height)×\(width)×\(channels)")
+        precondition(labels == nil || labels!.count == count, "ImageDataset: \(labels!.count) labels for \(count) images")
+        self.name = name; self.count = count; self.height = height; self.width = width
+        self.channels = channels; self.pixels = pixels; self.labels = labels; self.skipped = skipped
+    }
+
+    public var imageBytes: Int { height * width * channels }
+
+    /// Image `i` as an `Image`.
+    public func image(_ i: Int) -> Image {
+        Image(width: width, height: height, channels: channels,
+              pixels: Array(pixels[(i * imageBytes)..<((i + 1) * imageBytes)]))
+    }
+
+    /// How many images carry each label (empty without labels).
+    public func labelHistogram() -> [Int32: Int] {
+        Dictionary(grouping: labels ?? [], by: { $0 }).mapValues(\.count)
+    }
+}
+
+/// A failure loading a dataset: one line naming the file and what was expected.
+public enum DatasetError: Error, Equatable, CustomStringConvertible {
+    case notFound(path: String)
+    case unreadable(file: String, reason: String)
+    case emptyFile(file: String)
+    case badMagic(file: String, format: String, found: String)
+    case sizeMismatch(file: String, expected: Int, actual: Int)
+    case unsupported(file: String, reason: String)
+    case missingVariable(file: String, name: String)
+    case emptyFolder(path: String)
+    case noDecodableImages(path: String, failed: Int, examples: [String])
+    case tooManyFailures(path: String, failed: Int, total: Int, examples: [String])
+    case countMismatch(images: String, labels: String, imageCount: Int, labelCount: Int)
+    case unknownFormat(path: String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let p): return "\(p): no such file or folder"
+        case .unreadable(let f, let r): return "\(f): cannot read: \(r)"
+        case .emptyFile(let f): return "\(f): the file is empty"
+        case .badMagic(let f, let fmt, let found): return "\(f): not \(fmt) (found \(found))"
+        case .sizeMismatch(let f, let e, let a): return "\(f): expected \(e) bytes from its header, found \(a)"
+        case .unsupported(let f, let r): return "\(f): \(r)"
+        case .missingVariable(let f, let n): return "\(f): no variable '\(n)' in the MAT-file"
+        case .emptyFolder(let p): return "\(p): the folder has no PNG or JPEG images"
+        case .noDecodableImages(let p, let n, let ex):
+            return "\(p): none of its \(n) images could be decoded (e.g. \(ex.joined(separator: "; ")))"
+        case .tooManyFailures(let p, let n, let t, let ex):
+            return "\(p): \(n) of \(t) images could not be decoded (e.g. \(ex.joined(separator: "; ")))"
+        case .countMismatch(let i, let l, let ni, let nl):
+            return "\(l): \(nl) labels for the \(ni) images of \(i)"
+        case .unknownFormat(let p):
+            return "\(p): not a dataset SwiftGAN knows (IDX, SVHN .mat, CIFAR-10 .bin, or a folder of PNG/JPEG images)"
+        }
+    }
+}
+
+/// The whole file, gunzipped if it is gzip-compressed.
+func readFile(_ path: String, gunzip: Bool = true) throws -> [UInt8] {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw DatasetError.notFound(path: path) }
+    guard !isDir.boolValue else { throw DatasetError.unreadable(file: path, reason: "is a folder, expected a file") }
+    if !gunzip {
+        do { return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+            throw DatasetError.unreadable(file: path, reason: (error as NSError).localizedDescription)
+        }
+    }
+    var out: UnsafeMutablePointer<UInt8>?
+    var length = 0
+    var buffer = [CChar](repeating: 0, count: 256)
+    let status = buffer.withUnsafeMutableBufferPointer { sg_read_maybe_gzip(path, &out, &length, $0.baseAddress, $0.count) }
+    guard status == 0 else { throw DatasetError.unreadable(file: path, reason: String(cString: buffer)) }
+    defer { sg_free(out) }
+    return Array(UnsafeBufferPointer(start: out, count: length))
+}

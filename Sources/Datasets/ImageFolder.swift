@@ -1,0 +1,142 @@
+import Dispatch
+import Foundation
+import Imaging
+
+/// A folder of photos (searched recursively for PNG and JPEG files), each centre-cropped to a
+/// square, resized to `size`×`size` and converted to `channels` channels.
+///
+/// Decoding thousands of photos is done once: the result is cached as one uint8 file in
+/// `cacheDirectory`, keyed by the folder's path, the size, the channels and every file's path,
+/// length and modification time, so any change to the folder makes a new cache.
+/// Files that cannot be decoded are skipped and reported; if more than half fail, loading stops.
+public enum ImageFolder {
+    public static let extensions: Set<String> = ["png", "jpg", "jpeg"]
+
+    /// The default cache: `$XDG_CACHE_HOME/swiftgan` or `~/.cache/swiftgan`.
+    public static var defaultCacheDirectory: String {
+        let env = ProcessInfo.processInfo.environment
+        if let xdg = env["XDG_CACHE_HOME"], !xdg.isEmpty { return xdg + "/swiftgan" }
+        return (env["HOME"] ?? NSTemporaryDirectory()) + "/.cache/swiftgan"
+    }
+
+    /// Image files under `path`, sorted by relative path, with their length and modification time.
+    static func listing(_ path: String) throws -> [(relative: String, size: Int, modified: Double)] {
+        let root = URL(fileURLWithPath: path)
+        guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.fileSizeKey, .contentModificationDateKey, .isRegularFileKey],
+                                                          options: [.skipsHiddenFiles]) else {
+            throw DatasetError.unreadable(file: path, reason: "cannot list the folder")
+        }
+        var out: [(String, Int, Double)] = []
+        let prefix = root.standardizedFileURL.path + "/"
+        for case let url as URL in walker where extensions.contains(url.pathExtension.lowercased()) {
+            let values = try? url.resourceValues(forKeys: [.fileSizeKey, .contentModificationDateKey, .isRegularFileKey])
+            guard values?.isRegularFile ?? false else { continue }
+            var relative = url.standardizedFileURL.path
+            if relative.hasPrefix(prefix) { relative.removeFirst(prefix.count) }
+            out.append((relative, values?.fileSize ?? 0, values?.contentModificationDate?.timeIntervalSince1970 ?? 0))
+        }
+        return out.sorted { $0.0 < $1.0 }
+    }
+
+    public static func load(_ path: String, size: Int, channels: Int = 3, cacheDirectory: String? = defaultCacheDirectory,
+                            log: (String) -> Void = { _ in }) throws -> ImageDataset {
+        precondition(size > 0 && (channels == 1 || channels == 3), "ImageFolder.load: size \(size), channels \(channels)")
+        let files = try listing(path)
+        guard !files.isEmpty else { throw DatasetError.emptyFolder(path: path) }
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+        var key = FNV1a()
+        key.add("swiftgan-image-folder-v1 \(absolute) \(size) \(channels)")
+        for f in files { key.add("\(f.relative)\u{0}\(f.size)\u{0}\(f.modified)") }
+        let cacheFile = cacheDirectory.map { $0 + "/" + String(key.value, radix: 16) + ".u8" }
+        if let cacheFile, let cached = readCache(cacheFile, name: absolute, size: size, channels: channels) {
+            log("\(absolute): \(cached.count) images from the cache \(cacheFile)")
+            return cached
+        }
+
+        // Decode in parallel, one image per worker at a time: at most a few full-size photos are
+        // in memory at once, however large they are.
+        let per = size * size * channels
+        let pixels = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: files.count * per)
+        defer { pixels.deallocate() }
+        var failures = [String?](repeating: nil, count: files.count)
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: files.count) { i in
+            let file = absolute + "/" + files[i].relative
+            do {
+                let image = try ImageCodec.read(file, minSide: size).centerCroppedSquare()
+                    .resized(width: size, height: size).converted(toChannels: channels)
+                image.pixels.withUnsafeBufferPointer { src in
+                    (pixels.baseAddress! + i * per).update(from: src.baseAddress!, count: per)
+                }
+            } catch {
+                lock.lock(); failures[i] = "\(error)"; lock.unlock()
+            }
+        }
+        let failed = failures.enumerated().compactMap { i, f in f.map { (files[i].relative, $0) } }
+        let examples = failed.prefix(3).map { $0.1 }
+        if failed.count == files.count {
+            throw DatasetError.noDecodableImages(path: absolute, failed: failed.count, examples: examples)
+        }
+        if failed.count * 2 > files.count {
+            throw DatasetError.tooManyFailures(path: absolute, failed: failed.count, total: files.count, examples: examples)
+        }
+        var kept: [UInt8] = []
+        kept.reserveCapacity((files.count - failed.count) * per)
+        for i in 0..<files.count where failures[i] == nil {
+            kept.append(contentsOf: UnsafeBufferPointer(rebasing: pixels[(i * per)..<((i + 1) * per)]))
+        }
+        let dataset = ImageDataset(name: absolute, count: files.count - failed.count, height: size, width: size,
+                                   channels: channels, pixels: kept, skipped: failed.map { (file: $0.0, reason: $0.1) })
+        if let cacheFile { writeCache(dataset, to: cacheFile, log: log) }
+        return dataset
+    }
+
+    // Cache file: "SGIMG1\n", a line "count height width channels skipped", the skipped files'
+    // names and reasons (one per line), then the pixels.
+    static func writeCache(_ d: ImageDataset, to path: String, log: (String) -> Void) {
+        var header = "SGIMG1\n\(d.count) \(d.height) \(d.width) \(d.channels) \(d.skipped.count)\n"
+        for s in d.skipped { header += s.file.replacingOccurrences(of: "\n", with: " ") + "\t" + s.reason.replacingOccurrences(of: "\n", with: " ") + "\n" }
+        var data = Data(header.utf8)
+        data.append(contentsOf: d.pixels)
+        do {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            // A cache is an optimisation: failing to write one must not fail the load.
+            log("warning: cannot write the image cache \(path): \((error as NSError).localizedDescription)")
+        }
+    }
+
+    static func readCache(_ path: String, name: String, size: Int, channels: Int) -> ImageDataset? {
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path)) else { return nil }
+        var offset = 0
+        let bytes = [UInt8](data)
+        // The header is the first two lines plus one per skipped file.
+        func nextLine() -> String? {
+            guard let nl = bytes[offset...].firstIndex(of: 10) else { return nil }
+            defer { offset = nl + 1 }
+            return String(decoding: bytes[offset..<nl], as: UTF8.self)
+        }
+        guard nextLine() == "SGIMG1", let counts = nextLine()?.split(separator: " ").compactMap({ Int($0) }),
+              counts.count == 5, counts[1] == size, counts[2] == size, counts[3] == channels else { return nil }
+        var skipped: [(file: String, reason: String)] = []
+        for _ in 0..<counts[4] {
+            guard let line = nextLine() else { return nil }
+            let parts = line.split(separator: "\t", maxSplits: 1).map(String.init)
+            skipped.append((parts.first ?? "", parts.count > 1 ? parts[1] : ""))
+        }
+        let expected = counts[0] * size * size * channels
+        guard bytes.count - offset == expected else { return nil }
+        return ImageDataset(name: name, count: counts[0], height: size, width: size, channels: channels,
+                            pixels: Array(bytes[offset...]), skipped: skipped)
+    }
+}
+
+/// 64-bit FNV-1a: a stable hash (Swift's `Hasher` is seeded per process, so it cannot key a cache).
+struct FNV1a {
+    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+    mutating func add(_ s: String) {
+        for b in s.utf8 { value = (value ^ UInt64(b)) &* 0x100_0000_01b3 }
+        value = (value ^ 0xff) &* 0x100_0000_01b3  // separator
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+
+/// Which half of a dataset with a train/test split.
+public enum Split: String, Sendable, CaseIterable { case train, test }
+
+/// Opens any dataset SwiftGAN knows, telling the format from the path itself.
+///
+/// - A folder with `train-images-idx3-ubyte[.gz]` (MNIST, Fashion-MNIST): IDX with labels.
+/// - A folder with `data_batch_*.bin` / `test_batch.bin`: CIFAR-10.
+/// - A `.mat` file: SVHN format 2.
+/// - A `.bin` file: one CIFAR-10 batch.
+/// - Any other file starting with an IDX magic number: IDX images (labels beside it if found).
+/// - Any other folder: a folder of PNG/JPEG images (needs `imageSize`).
+public enum DatasetLoader {
+    /// Fashion-MNIST from Debian's `dataset-fashion-mnist` package.
+    public static let defaultPath = "/usr/share/datasets/fashion-mnist"
+
+    public static func load(_ path: String, split: Split = .train, imageSize: Int? = nil, channels: Int? = nil,
+                            cacheDirectory: String? = ImageFolder.defaultCacheDirectory,
+                            log: (String) -> Void = { _ in }) throws -> ImageDataset {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw DatasetError.notFound(path: path) }
+        if isDir.boolValue {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+            let prefix = split == .train ? "train" : "t10k"
+            if let images = names.first(where: { $0 == "\(prefix)-images-idx3-ubyte" || $0 == "\(prefix)-images-idx3-ubyte.gz" }) {
+                let labels = names.first { $0 == "\(prefix)-labels-idx1-ubyte" || $0 == "\(prefix)-labels-idx1-ubyte.gz" }
+                return try IDX.dataset(images: path + "/" + images, labels: labels.map { path + "/" + $0 },
+                                       name: "\(path) (\(split.rawValue))")
+            }
+            let batches = names.filter { split == .train ? $0.hasPrefix("data_batch_") && $0.hasSuffix(".bin") : $0 == "test_batch.bin" }.sorted()
+            if !batches.isEmpty {
+                return try CIFAR.dataset(files: batches.map { path + "/" + $0 }, name: "\(path) (\(split.rawValue))")
+            }
+            guard let imageSize else {
+                throw DatasetError.unsupported(file: path, reason: "a folder of images needs an image size")
+            }
+            return try ImageFolder.load(path, size: imageSize, channels: channels ?? 3, cacheDirectory: cacheDirectory, log: log)
+        }
+        let lower = path.lowercased()
+        if lower.hasSuffix(".mat") { return try SVHN.dataset(path, name: path) }
+        if lower.hasSuffix(".bin") { return try CIFAR.dataset(files: [path], name: path) }
+        // An IDX file: labels beside it by the MNIST naming convention, when present.
+        var labels: String?
+        if path.contains("images-idx3") {
+            for candidate in [path.replacingOccurrences(of: "images-idx3", with: "labels-idx1")]
+            where candidate != path && FileManager.default.fileExists(atPath: candidate) { labels = candidate }
+        }
+        let head = try readFile(path).prefix(4)
+        guard head.count == 4, head[head.startIndex] == 0, head[head.startIndex + 1] == 0 else {
+            if head.isEmpty { throw DatasetError.emptyFile(file: path) }
+            throw DatasetError.unknownFormat(path: path)
+        }
+        return try IDX.dataset(images: path, labels: labels, name: path)
+    }
+}
