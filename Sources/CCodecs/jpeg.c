@@ -21,6 +21,11 @@ int sg_jpeg_decode(const uint8_t *data, size_t length, int min_side, sg_image *o
         tjDestroy(tj);
         return -1;
     }
+    if (width <= 0 || height <= 0) {
+        snprintf(error, error_len, "no image size in the JPEG header");
+        tjDestroy(tj);
+        return -1;
+    }
     if (colorspace == TJCS_CMYK || colorspace == TJCS_YCCK) {
         snprintf(error, error_len, "CMYK JPEG is not supported (convert it to RGB)");
         tjDestroy(tj);

@@ -41,6 +41,11 @@ public final class Batcher {
         EpochBatches(self, order: order(epoch: epoch), epoch: epoch, start: start)
     }
 
+    /// The dataset positions in batch `b` of an epoch with the given order.
+    static func slice(_ order: [Int], batch b: Int, size: Int) -> [Int] {
+        Array(order[(b * size)..<Swift.min((b + 1) * size, order.count)])
+    }
+
     /// Float pixels of batch `b` of an epoch: [n, C, H, W] in [-1, 1].
     func prepare(_ indices: [Int], epoch: Int, batch: Int) -> [Float] {
         let d = dataset, hw = d.height * d.width, c = d.channels
@@ -77,50 +82,49 @@ func mix(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> UInt64 {
     return splitmix(splitmix(splitmix(a) ^ b) ^ c)
 }
 
-/// The batches of one epoch, produced one ahead on a background thread.
+/// The batches of one epoch, produced ahead on a background thread.
 public final class EpochBatches: Sequence, IteratorProtocol {
+    /// What the consumer and the producer thread share. The thread holds this, not the iterator,
+    /// so dropping the iterator early stops the thread.
+    final class Queue: @unchecked Sendable {
+        let condition = NSCondition()
+        var ready: [Int: [Float]] = [:]
+        var cancelled = false
+    }
+
     private let batcher: Batcher
     private let order: [Int]
-    private let epoch: Int
     private var cursor: Int
     private let end: Int
-    private var pending: [Int: [Float]] = [:]
-    private let lock = NSCondition()
-    private var cancelled = false
-    private var thread: Thread?
+    private let queue = Queue()
     /// Seconds the consumer spent waiting for a batch that was not ready yet.
     public private(set) var waitSeconds: Double = 0
 
     init(_ batcher: Batcher, order: [Int], epoch: Int, start: Int) {
-        self.batcher = batcher; self.order = order; self.epoch = epoch
+        self.batcher = batcher; self.order = order
         end = batcher.batchesPerEpoch
         cursor = Swift.min(Swift.max(start, 0), end)
-        let first = cursor
-        // The producer stays at most two batches ahead.
-        let t = Thread { [weak self] in self?.produce(from: first) }
-        t.name = "swiftgan-batches"
-        thread = t
-        t.start()
+        let (first, end, queue, size) = (cursor, end, queue, batcher.batchSize)
+        let thread = Thread {
+            for b in first..<end {
+                let floats = batcher.prepare(Batcher.slice(order, batch: b, size: size), epoch: epoch, batch: b)
+                queue.condition.lock()
+                while queue.ready.count >= 2 && !queue.cancelled { queue.condition.wait() }  // stay two ahead
+                if queue.cancelled { queue.condition.unlock(); return }
+                queue.ready[b] = floats
+                queue.condition.broadcast()
+                queue.condition.unlock()
+            }
+        }
+        thread.name = "swiftgan-batches"
+        thread.start()
     }
 
     deinit {
-        lock.lock(); cancelled = true; lock.broadcast(); lock.unlock()
-    }
-
-    private func indices(_ b: Int) -> [Int] {
-        Array(order[(b * batcher.batchSize)..<Swift.min((b + 1) * batcher.batchSize, order.count)])
-    }
-
-    private func produce(from first: Int) {
-        for b in first..<end {
-            let floats = batcher.prepare(indices(b), epoch: epoch, batch: b)
-            lock.lock()
-            while pending.count >= 2 && !cancelled { lock.wait() }
-            if cancelled { lock.unlock(); return }
-            pending[b] = floats
-            lock.broadcast()
-            lock.unlock()
-        }
+        queue.condition.lock()
+        queue.cancelled = true
+        queue.condition.broadcast()
+        queue.condition.unlock()
     }
 
     public func next() -> Batch? {
@@ -128,13 +132,14 @@ public final class EpochBatches: Sequence, IteratorProtocol {
         let b = cursor
         cursor += 1
         let t0 = Date()
-        lock.lock()
-        while pending[b] == nil { lock.wait() }
-        let floats = pending.removeValue(forKey: b)!
-        lock.broadcast()
-        lock.unlock()
+        queue.condition.lock()
+        while queue.ready[b] == nil { queue.condition.wait() }
+        let floats = queue.ready.removeValue(forKey: b)!
+        queue.condition.broadcast()
+        queue.condition.unlock()
         waitSeconds += Date().timeIntervalSince(t0)
-        let idx = indices(b), d = batcher.dataset
+        let idx = Batcher.slice(order, batch: b, size: batcher.batchSize)
+        let d = batcher.dataset
         let labels = d.labels.map { l in idx.map { l[$0] } }
         return Batch(images: Tensor(floats, shape: [idx.count, d.channels, d.height, d.width]), labels: labels, indices: idx)
     }

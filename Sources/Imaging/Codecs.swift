@@ -60,6 +60,9 @@ public enum ImageCodec {
         }
         guard status == 0 else { throw ImagingError.corrupt(file: file, reason: message) }
         defer { sg_free(image.pixels) }
+        guard image.width > 0, image.height > 0, (1...4).contains(image.channels), image.pixels != nil else {
+            throw ImagingError.corrupt(file: file, reason: "decoder returned no pixels")
+        }
         let count = Int(image.width) * Int(image.height) * Int(image.channels)
         return Image(width: Int(image.width), height: Int(image.height), channels: Int(image.channels),
                      pixels: Array(UnsafeBufferPointer(start: image.pixels, count: count)))
