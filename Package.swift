@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CCodecs"]),
         .target(name: "Datasets", dependencies: ["Imaging", "Tensors", "CCodecs"]),
         .target(name: "NN", dependencies: ["Tensors"]),
-        .target(name: "EngineBench", dependencies: ["Tensors", "CDNNL"]),
+        .target(name: "EngineBench", dependencies: ["Tensors", "CDNNL", "Datasets", "Imaging"]),
         .executableTarget(
             name: "swiftgan",
             dependencies: [

@@ -66,3 +66,33 @@ int sg_jpeg_decode(const uint8_t *data, size_t length, int min_side, sg_image *o
     out->pixels = pixels;
     return 0;
 }
+
+int sg_jpeg_encode(const uint8_t *pixels, int width, int height, int channels, int quality, uint8_t **out,
+                   size_t *out_length, char *error, size_t error_len) {
+    *out = NULL;
+    *out_length = 0;
+    if ((channels != 1 && channels != 3) || width <= 0 || height <= 0 || quality < 1 || quality > 100) {
+        snprintf(error, error_len, "cannot encode %dx%d with %d channels at quality %d", width, height, channels, quality);
+        return -1;
+    }
+    tjhandle tj = tjInitCompress();
+    if (!tj) { snprintf(error, error_len, "cannot start the JPEG encoder"); return -1; }
+    unsigned char *jpeg = NULL;
+    unsigned long size = 0;
+    int status = tjCompress2(tj, pixels, width, 0, height, channels == 1 ? TJPF_GRAY : TJPF_RGB, &jpeg, &size,
+                             channels == 1 ? TJSAMP_GRAY : TJSAMP_420, quality, 0);
+    if (status != 0) {
+        snprintf(error, error_len, "%s", tjGetErrorStr2(tj));
+        tjFree(jpeg);
+        tjDestroy(tj);
+        return -1;
+    }
+    tjDestroy(tj);
+    // Hand back memory the caller frees with sg_free.
+    *out = malloc(size);
+    if (!*out) { tjFree(jpeg); snprintf(error, error_len, "out of memory"); return -1; }
+    memcpy(*out, jpeg, size);
+    *out_length = size;
+    tjFree(jpeg);
+    return 0;
+}

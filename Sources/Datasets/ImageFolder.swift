@@ -87,6 +87,9 @@ public enum ImageFolder {
         }
         let dataset = ImageDataset(name: absolute, count: files.count - failed.count, height: size, width: size,
                                    channels: channels, pixels: kept, skipped: failed.map { (file: $0.0, reason: $0.1) })
+        if !failed.isEmpty {
+            log("\(absolute): skipped \(failed.count) of \(files.count) files that could not be decoded, e.g. \(examples.joined(separator: "; "))")
+        }
         if let cacheFile { writeCache(dataset, to: cacheFile, log: log) }
         return dataset
     }

@@ -158,11 +158,16 @@ public enum SVHN {
             throw DatasetError.unsupported(file: path, reason: "variable 'X' has dimensions \(x.dims); expected H×W×C×N")
         }
         let (h, w, c, n) = (x.dims[0], x.dims[1], x.dims[2], x.dims[3])
+        // Column-major H×W×C×N to row-major N×H×W×C.
+        let source = x.bytes ?? x.values!.map { UInt8(max(0, min(255, $0.rounded()))) }
         var pixels = [UInt8](repeating: 0, count: n * h * w * c)
-        for i in 0..<n { for col in 0..<w { for row in 0..<h { for ch in 0..<c {
-            let v = x.value(row + h * (col + w * (ch + c * i)))
-            pixels[((i * h + row) * w + col) * c + ch] = UInt8(max(0, min(255, v)))
-        } } } }
+        source.withUnsafeBufferPointer { src in
+            pixels.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<n { for ch in 0..<c { for col in 0..<w { for row in 0..<h {
+                    dst[((i * h + row) * w + col) * c + ch] = src[row + h * (col + w * (ch + c * i))]
+                } } } }
+            }
+        }
         var labels: [Int32]?
         if let y = mat.arrays["y"] {
             guard y.count == n else {

@@ -83,6 +83,21 @@ public enum ImageCodec {
         return Data(bytes: out, count: length)
     }
 
+    /// Baseline JPEG bytes of a gray or RGB image.
+    public static func encodeJPEG(_ image: Image, quality: Int = 90) throws -> Data {
+        var out: UnsafeMutablePointer<UInt8>?
+        var length = 0
+        let (status, message) = image.pixels.withUnsafeBufferPointer { p in
+            withErrorBuffer { err, len in
+                sg_jpeg_encode(p.baseAddress, Int32(image.width), Int32(image.height), Int32(image.channels),
+                               Int32(quality), &out, &length, err, len)
+            }
+        }
+        guard status == 0, let out else { throw ImagingError.unwritable(file: "<jpeg>", reason: message) }
+        defer { sg_free(out) }
+        return Data(bytes: out, count: length)
+    }
+
     /// Writes `image` as a PNG file atomically (a temporary file renamed into place).
     public static func writePNG(_ image: Image, to path: String) throws {
         let data: Data

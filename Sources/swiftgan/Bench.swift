@@ -18,15 +18,27 @@ struct Bench: ParsableCommand {
     @Option(help: "Alternating measurement rounds per pass (the median is reported).") var rounds = 5
     @Option(help: "Passes timed per round.") var iterations = 3
     @Option(help: "Which models: dcgan64, dcgan28 or all.") var model = "all"
+    @Option(help: "What to measure: engine (convolution layers), data (loading and batching) or all.") var suite = "all"
 
     func validate() throws {
         guard ["dcgan64", "dcgan28", "all"].contains(model) else {
             throw ValidationError("--model must be dcgan64, dcgan28 or all, got '\(model)'")
         }
+        guard ["engine", "data", "all"].contains(suite) else {
+            throw ValidationError("--suite must be engine, data or all, got '\(suite)'")
+        }
         guard rounds > 0, iterations > 0 else { throw ValidationError("--rounds and --iterations must be positive") }
     }
 
     func run() throws {
+        if suite != "data" { runEngine() }
+        if suite != "engine" {
+            say("\nData")
+            _ = try DataBenchmark.run(log: say)
+        }
+    }
+
+    func runEngine() {
         let threads = ProcessInfo.processInfo.environment["OMP_NUM_THREADS"] ?? "\(ProcessInfo.processInfo.activeProcessorCount)"
         say("SwiftGAN bench on \(Tensor.backend.name), \(threads) threads, \(rounds) rounds × \(iterations) passes")
         var sets: [(String, [ConvLayer])] = []

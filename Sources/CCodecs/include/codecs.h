@@ -22,6 +22,10 @@ int sg_png_encode(const uint8_t *pixels, int width, int height, int channels, ui
 /// CMYK/YCCK files are refused with a clear message.
 int sg_jpeg_decode(const uint8_t *data, size_t length, int min_side, sg_image *out, char *error, size_t error_len);
 
+/// Encodes 8-bit gray (1) or RGB (3) pixels as a baseline JPEG of the given quality (1–100).
+int sg_jpeg_encode(const uint8_t *pixels, int width, int height, int channels, int quality, uint8_t **out,
+                   size_t *out_length, char *error, size_t error_len);
+
 /// Encodes `frame_count` frames of equal size (gray: 1 channel, exact 256-gray palette; RGB: 3
 /// channels, each frame quantized to its own 256-colour map) as a looping GIF89a animation.
 int sg_gif_encode(const uint8_t *const *frames, int frame_count, int width, int height, int channels,
