@@ -30,17 +30,19 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CCodecs"]),
         .target(name: "Datasets", dependencies: ["Imaging", "Tensors", "CCodecs"]),
         .target(name: "NN", dependencies: ["Tensors"]),
+        .target(name: "GAN", dependencies: ["NN", "Tensors", "Datasets", "Imaging"]),
         .target(name: "EngineBench", dependencies: ["Tensors", "CDNNL", "Datasets", "Imaging"]),
         .executableTarget(
             name: "swiftgan",
             dependencies: [
-                "NN", "Tensors", "EngineBench",
+                "GAN", "NN", "Tensors", "Datasets", "Imaging", "EngineBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Imaging", "Tensors"]),
+        .testTarget(name: "GANTests", dependencies: ["GAN", "NN", "Datasets", "Imaging", "Tensors", "swiftgan"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -8,12 +8,37 @@ struct SwiftGAN: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftgan",
         abstract: "Train generative adversarial networks on the CPU, fast.",
-        subcommands: [Demo.self, Bench.self],
-        defaultSubcommand: Demo.self)
+        discussion: "Start with `swiftgan train`: it trains a DCGAN on Fashion-MNIST into a new run directory.",
+        subcommands: [Train.self, Sample.self, Interpolate.self, Demo.self, Bench.self])
 }
 
 /// Writes a line to standard output immediately (progress must show even through a pipe).
 func say(_ line: String) {
     print(line)
     fflush(stdout)
+}
+
+/// Prints a user-facing error as one line on standard error.
+func complain(_ line: String) {
+    FileHandle.standardError.write(Data(("error: " + line + "\n").utf8))
+}
+
+/// Runs `body`, turning any error into one line on standard error and exit code 1: user-input
+/// errors are typed and describe themselves; nothing prints a stack trace.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do { try body() } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        complain("\(error)")
+        throw ExitCode(1)
+    }
+}
+
+/// Validation helpers: each names the flag and what it accepts.
+func positive(_ value: Int, _ flag: String) throws {
+    guard value > 0 else { throw ValidationError("\(flag) must be a positive integer, got \(value)") }
+}
+
+func positiveFinite(_ value: Float, _ flag: String) throws {
+    guard value.isFinite && value > 0 else { throw ValidationError("\(flag) must be a positive number, got \(value)") }
 }

@@ -1,0 +1,228 @@
+import NN
+import Tensors
+
+/// The classic GAN architectures, by name.
+public enum ModelPreset: String, Codable, Sendable, CaseIterable {
+    /// The Keras Fashion-MNIST GAN: dense layers only.
+    case mlp
+    /// DCGAN: TensorFlow's 5×5 design at 28 and 32 pixels, the canonical 4×4 design (PyTorch's
+    /// reference, same parameter names) at 64 to 256.
+    case dcgan
+    /// The TensorFlow 1 CatDCGAN at 128×128.
+    case catdcgan
+}
+
+/// How latent vectors are drawn.
+public enum NoiseDistribution: String, Codable, Sendable, CaseIterable {
+    /// N(0, 1), as PyTorch's DCGAN.
+    case normal
+    /// U(−1, 1), as the TensorFlow 1 tutorials.
+    case uniform
+}
+
+/// Everything that fixes a model's architecture.
+public struct ModelConfig: Codable, Sendable, Equatable {
+    public var preset: ModelPreset
+    public var imageSize: Int
+    public var channels: Int
+    /// Latent vector length (z).
+    public var latent: Int
+    /// Base width: filters of the first D layer / last G layer (DCGAN's ngf = ndf).
+    public var width: Int
+    public var noise: NoiseDistribution
+
+    public init(preset: ModelPreset, imageSize: Int, channels: Int, latent: Int = 100, width: Int = 64,
+                noise: NoiseDistribution? = nil) {
+        self.preset = preset; self.imageSize = imageSize; self.channels = channels
+        self.latent = latent; self.width = width
+        self.noise = noise ?? (preset == .catdcgan ? .uniform : .normal)
+    }
+
+    /// Why this architecture cannot be built, or nil when it can.
+    public var problem: String? {
+        guard latent > 0 else { return "the latent size must be positive, got \(latent)" }
+        guard width > 0 else { return "the width must be positive, got \(width)" }
+        guard channels == 1 || channels == 3 else { return "images must have 1 or 3 channels, got \(channels)" }
+        switch preset {
+        case .mlp: return imageSize > 0 ? nil : "the image size must be positive"
+        case .dcgan:
+            let ok = imageSize == 28 || (imageSize >= 32 && imageSize <= 256 && imageSize & (imageSize - 1) == 0)
+            return ok ? nil : "dcgan is built for 28×28 or a power of two from 32 to 256, not \(imageSize)×\(imageSize)"
+        case .catdcgan:
+            return imageSize == 128 ? nil : "catdcgan is built for 128×128, not \(imageSize)×\(imageSize)"
+        }
+    }
+
+    /// The generator's input shape for `n` samples.
+    public func latentShape(_ n: Int) -> [Int] {
+        preset == .dcgan && imageSize >= 64 ? [n, latent, 1, 1] : [n, latent]
+    }
+
+    /// `n` latent vectors from `rng`.
+    public func noise(_ n: Int, using rng: Generator) -> Tensor {
+        switch noise {
+        case .normal: return .randomNormal(latentShape(n), using: rng)
+        case .uniform: return .randomUniform(latentShape(n), low: -1, high: 1, using: rng)
+        }
+    }
+}
+
+/// A generator: latent vectors → images in [-1, 1], [N, C, H, W]. Parameters are named
+/// `main.<index>.<name>` as in PyTorch's reference DCGAN.
+public final class GANGenerator: Module {
+    public let main: Sequential
+    public let config: ModelConfig
+    init(_ config: ModelConfig, _ layers: [Module]) { self.config = config; main = Sequential(layers) }
+    public func callAsFunction(_ z: Tensor) -> Tensor { main(z) }
+}
+
+/// A discriminator: images → one logit each, [N, 1].
+public final class GANDiscriminator: Module {
+    public let main: Sequential
+    public let config: ModelConfig
+    init(_ config: ModelConfig, _ layers: [Module]) { self.config = config; main = Sequential(layers) }
+    public func callAsFunction(_ x: Tensor) -> Tensor { main(x).flattened() }
+}
+
+public enum Models {
+    /// The generator and discriminator of `config`, initialised from `rng` as their tutorial does.
+    public static func make(_ c: ModelConfig, rng: Generator) -> (GANGenerator, GANDiscriminator) {
+        precondition(c.problem == nil, "Models.make: \(c.problem!)")
+        switch c.preset {
+        case .mlp: return mlp(c, rng)
+        case .dcgan: return c.imageSize >= 64 ? canonicalDCGAN(c, rng) : tensorFlowDCGAN(c, rng)
+        case .catdcgan: return catDCGAN(c, rng)
+        }
+    }
+
+    /// Keras Fashion-MNIST GAN: G 100→128→256→512→1024→H·W·C (BN with Keras momentum 0.1 = 0.9
+    /// here, ε 0.8), LeakyReLU 0.2, tanh; D H·W·C→512→256→1, LeakyReLU 0.2. He-uniform kernels.
+    static func mlp(_ c: ModelConfig, _ rng: Generator) -> (GANGenerator, GANDiscriminator) {
+        let pixels = c.imageSize * c.imageSize * c.channels
+        func dense(_ i: Int, _ o: Int) -> Linear { Linear(i, o, rng: rng) }
+        func bn(_ n: Int) -> BatchNorm { BatchNorm1d(n, momentum: 0.9, epsilon: 0.8) }
+        let g = GANGenerator(c, [
+            dense(c.latent, 128), LeakyReLU(0.2),
+            dense(128, 256), bn(256), LeakyReLU(0.2),
+            dense(256, 512), bn(512), LeakyReLU(0.2),
+            dense(512, 1024), bn(1024), LeakyReLU(0.2),
+            dense(1024, pixels), Tanh(), Reshape([c.channels, c.imageSize, c.imageSize])])
+        let d = GANDiscriminator(c, [Flatten(), dense(pixels, 512), LeakyReLU(0.2), dense(512, 256), LeakyReLU(0.2),
+                                     dense(256, 1)])
+        // Keras: he_uniform kernels, zero biases, BN γ = 1 and β = 0.
+        for m in [g as Module, d] {
+            for case let l as Linear in m.namedModules().map(\.module) {
+                Initializer.heUniform.apply(to: l.weight, using: rng)
+                l.bias.map { Initializer.zeros.apply(to: $0, using: rng) }
+            }
+        }
+        return (g, d)
+    }
+
+    /// TensorFlow's DCGAN at 28 (7→14→28) and 32 (4→8→16→32): G dense → base×base×4w, BN, LReLU;
+    /// 5×5 transposed convolutions ('same'), BN + LReLU between, tanh; D 5×5 stride-2 convolutions
+    /// w, 2w, 4w with BN except on the first, LReLU 0.2, dense → 1.
+    static func tensorFlowDCGAN(_ c: ModelConfig, _ rng: Generator) -> (GANGenerator, GANDiscriminator) {
+        let base = c.imageSize == 28 ? 7 : 4
+        let ups = c.imageSize == 28 ? 2 : 3
+        let top = 4 * c.width
+        var g: [Module] = [Linear(c.latent, base * base * top, bias: false, rng: rng), BatchNorm1d(base * base * top),
+                           LeakyReLU(0.2), Reshape([top, base, base])]
+        var ch = top
+        if ups == 2 {  // the tutorial's extra stride-1 layer at 7×7
+            g += [ConvTranspose2d(ch, ch / 2, kernelSize: 5, stride: 1, padding: .same, bias: false, rng: rng),
+                  BatchNorm2d(ch / 2), LeakyReLU(0.2)]
+            ch /= 2
+        }
+        for i in 0..<ups {
+            let last = i == ups - 1
+            let out = last ? c.channels : ch / 2
+            g.append(ConvTranspose2d(ch, out, kernelSize: 5, stride: 2, padding: .same, bias: false, rng: rng))
+            g += last ? [Tanh()] : [BatchNorm2d(out), LeakyReLU(0.2)]
+            ch = out
+        }
+        var d: [Module] = []
+        var size = c.imageSize
+        ch = c.channels
+        for (i, out) in [c.width, 2 * c.width, 4 * c.width].enumerated() {
+            d.append(Conv2d(ch, out, kernelSize: 5, stride: 2, padding: .same, rng: rng))
+            if i > 0 { d.append(BatchNorm2d(out)) }
+            d.append(LeakyReLU(0.2))
+            ch = out
+            size = (size + 1) / 2
+        }
+        d += [Flatten(), Linear(ch * size * size, 1, rng: rng)]
+        return initialize(GANGenerator(c, g), GANDiscriminator(c, d), .normal(std: 0.02), rng)
+    }
+
+    /// The canonical DCGAN (Radford et al.; PyTorch's example), generalised to any power of two
+    /// from 64 to 256: G 1×1 → 4×4 (k4 s1) then ×2 per layer (k4 s2 p1), BN + ReLU, tanh;
+    /// D the mirror with LeakyReLU 0.2, BN on all but the first layer, k4 s1 to one logit.
+    static func canonicalDCGAN(_ c: ModelConfig, _ rng: Generator) -> (GANGenerator, GANDiscriminator) {
+        var doublings = 0
+        while 4 << doublings < c.imageSize { doublings += 1 }
+        var ch = c.width << (doublings - 1)
+        var g: [Module] = [ConvTranspose2d(c.latent, ch, kernelSize: 4, bias: false, rng: rng), BatchNorm2d(ch), ReLU()]
+        for i in 0..<doublings {
+            let last = i == doublings - 1
+            let out = last ? c.channels : ch / 2
+            g.append(ConvTranspose2d(ch, out, kernelSize: 4, stride: 2, padding: .explicit(1, 1), bias: false, rng: rng))
+            g += last ? [Tanh()] : [BatchNorm2d(out), ReLU()]
+            ch = out
+        }
+        ch = c.width
+        var d: [Module] = [Conv2d(c.channels, ch, kernelSize: 4, stride: 2, padding: .explicit(1, 1), bias: false, rng: rng),
+                           LeakyReLU(0.2)]
+        for _ in 1..<doublings {
+            d += [Conv2d(ch, ch * 2, kernelSize: 4, stride: 2, padding: .explicit(1, 1), bias: false, rng: rng),
+                  BatchNorm2d(ch * 2), LeakyReLU(0.2)]
+            ch *= 2
+        }
+        d.append(Conv2d(ch, 1, kernelSize: 4, bias: false, rng: rng))
+        return initialize(GANGenerator(c, g), GANDiscriminator(c, d), .normal(std: 0.02), rng)
+    }
+
+    /// TensorFlow 1 CatDCGAN: G dense z → 8×8×16w, LReLU; 5×5 stride-2 transposed convolutions to
+    /// 8w, 4w, 2w, w (BN + LReLU), last 5×5 stride 1 to 3 channels, tanh. D 5×5 convolutions w, 2w,
+    /// 4w (stride 2), 8w (stride 1), 16w (stride 2), each BN + LReLU 0.2, dense → 1.
+    /// Truncated-normal 0.02 initialisation.
+    static func catDCGAN(_ c: ModelConfig, _ rng: Generator) -> (GANGenerator, GANDiscriminator) {
+        let w = c.width
+        var g: [Module] = [Linear(c.latent, 8 * 8 * 16 * w, rng: rng), LeakyReLU(0.2), Reshape([16 * w, 8, 8])]
+        var ch = 16 * w
+        for _ in 0..<4 {
+            g += [ConvTranspose2d(ch, ch / 2, kernelSize: 5, stride: 2, padding: .same, rng: rng), BatchNorm2d(ch / 2), LeakyReLU(0.2)]
+            ch /= 2
+        }
+        g += [ConvTranspose2d(ch, c.channels, kernelSize: 5, stride: 1, padding: .same, rng: rng), Tanh()]
+        var d: [Module] = []
+        ch = c.channels
+        var size = c.imageSize
+        for (out, stride) in [(w, 2), (2 * w, 2), (4 * w, 2), (8 * w, 1), (16 * w, 2)] {
+            d += [Conv2d(ch, out, kernelSize: 5, stride: stride, padding: .same, rng: rng), BatchNorm2d(out), LeakyReLU(0.2)]
+            ch = out
+            size = (size + stride - 1) / stride
+        }
+        d += [Flatten(), Linear(ch * size * size, 1, rng: rng)]
+        return initialize(GANGenerator(c, g), GANDiscriminator(c, d), .truncatedNormal(std: 0.02), rng)
+    }
+
+    /// Weights of convolutions and dense layers from `weights`, biases zero, BN γ ~ N(1, 0.02), β 0.
+    static func initialize(_ g: GANGenerator, _ d: GANDiscriminator, _ weights: Initializer, _ rng: Generator)
+        -> (GANGenerator, GANDiscriminator) {
+        for m in [g as Module, d] {
+            for (_, module) in m.namedModules() {
+                switch module {
+                case let l as Conv2d: weights.apply(to: l.weight, using: rng); l.bias.map { Initializer.zeros.apply(to: $0, using: rng) }
+                case let l as ConvTranspose2d: weights.apply(to: l.weight, using: rng); l.bias.map { Initializer.zeros.apply(to: $0, using: rng) }
+                case let l as Linear: weights.apply(to: l.weight, using: rng); l.bias.map { Initializer.zeros.apply(to: $0, using: rng) }
+                case let l as BatchNorm:
+                    Initializer.normal(mean: 1, std: 0.02).apply(to: l.weight, using: rng)
+                    Initializer.zeros.apply(to: l.bias, using: rng)
+                default: break
+                }
+            }
+        }
+        return (g, d)
+    }
+}

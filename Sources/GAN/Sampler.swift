@@ -1,0 +1,87 @@
+import Foundation
+import Imaging
+import NN
+import Tensors
+
+/// Generates images from a trained generator: the API behind `swiftgan sample`.
+///
+/// ```swift
+/// let sampler = try Sampler(checkpoint: "runs/fashion")       // a run directory or a checkpoint
+/// let images = sampler.images(count: 16, seed: 7)             // [Image], 0–255
+/// let tensor = sampler.generate(sampler.noise(count: 4, seed: 7))  // [4, C, H, W] in [-1, 1]
+/// ```
+public struct Sampler {
+    public let generator: GANGenerator
+    public let config: ModelConfig
+
+    public init(generator: GANGenerator, config: ModelConfig) { self.generator = generator; self.config = config }
+
+    /// Loads the generator of a checkpoint or of a run directory's latest checkpoint.
+    public init(checkpoint path: String) throws {
+        let (g, state) = try Checkpoint.loadGenerator(path)
+        self.init(generator: g, config: state.config.model)
+    }
+
+    /// `count` latent vectors; the same seed gives the same vectors on every run.
+    public func noise(count: Int, seed: UInt64) -> Tensor { config.noise(count, using: Generator(seed: seed)) }
+
+    /// Images for the given latent vectors, [N, C, H, W] in [-1, 1], with batch norm in evaluation
+    /// mode (the generator's training mode is restored afterwards).
+    public func generate(_ latents: Tensor) -> Tensor {
+        let wasTraining = generator.main.layers.contains { ($0 as? BatchNorm)?.training ?? false }
+        generator.setTraining(false)
+        defer { generator.setTraining(wasTraining) }
+        // Batches of at most 256 keep memory flat however many images are asked for.
+        let n = latents.shape[0]
+        if n <= 256 { return withoutGrad { generator(latents) } }
+        let parts = stride(from: 0, to: n, by: 256).map { start in
+            withoutGrad { generator(latents.slice(axis: 0, offset: start, length: min(256, n - start))) }
+        }
+        return Tensor.concat(parts, axis: 0)
+    }
+
+    /// `count` images as 8-bit pictures.
+    public func images(count: Int, seed: UInt64) -> [Image] { toImages(generate(noise(count: count, seed: seed))) }
+
+    public func toImages(_ t: Tensor) -> [Image] {
+        let (n, c, h, w) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
+        let v = t.scalars
+        return (0..<n).map { i in
+            var px = [UInt8](repeating: 0, count: h * w * c)
+            for ch in 0..<c { for y in 0..<h { for x in 0..<w {
+                let value = v[((i * c + ch) * h + y) * w + x]
+                px[(y * w + x) * c + ch] = UInt8(min(max((value + 1) / 2, 0), 1) * 255 + 0.5)
+            } } }
+            return Image(width: w, height: h, channels: c, pixels: px)
+        }
+    }
+
+    /// Images along a straight line between the latent vectors of two seeds (`steps` ≥ 2 frames).
+    public func interpolate(from a: UInt64, to b: UInt64, steps: Int) -> [Image] {
+        let za = noise(count: 1, seed: a).scalars, zb = noise(count: 1, seed: b).scalars
+        var all: [Float] = []
+        for s in 0..<steps {
+            let t = Float(s) / Float(max(steps - 1, 1))
+            all += zip(za, zb).map { (1 - t) * $0 + t * $1 }
+        }
+        var shape = config.latentShape(steps)
+        shape[0] = steps
+        return toImages(generate(Tensor(all, shape: shape)))
+    }
+}
+
+/// NumPy's `.npy` format (version 1.0): a float32 array, for `swiftgan sample --out x.npy`.
+public enum NPY {
+    public static func encode(_ values: [Float], shape: [Int]) -> Data {
+        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(shape.map(String.init).joined(separator: ", "))\(shape.count == 1 ? "," : "")), }"
+        // Magic (6) + version (2) + length (2) + header, padded with spaces and a newline to 64 bytes.
+        let total = 10 + header.utf8.count + 1
+        header += String(repeating: " ", count: (64 - total % 64) % 64) + "\n"
+        var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
+        let length = UInt16(header.utf8.count)
+        data.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8)])
+        data.append(contentsOf: Array(header.utf8))
+        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        return data
+    }
+}

@@ -1,0 +1,175 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import GAN
+import Synchronization
+import Tensors
+
+/// Set by SIGINT/SIGTERM; the trainer checks it after every step.
+let stopRequested = Atomic<Bool>(false)
+
+extension ModelPreset: ExpressibleByArgument {}
+extension GANLoss: ExpressibleByArgument {}
+extension NoiseDistribution: ExpressibleByArgument {}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a GAN on a dataset and write samples, metrics and checkpoints to a run directory.",
+        discussion: """
+        With no flags: a DCGAN on Fashion-MNIST (Debian's dataset-fashion-mnist), 5 epochs, into runs/<model>-<time>.
+        --data takes an IDX file or MNIST-style folder, an SVHN .mat file, CIFAR-10 .bin batches or a folder of
+        PNG/JPEG images (resized to --image-size). Ctrl-C finishes the current step, writes a checkpoint and
+        prints how to resume.
+        """)
+
+    @Option(help: "Model: mlp (Keras dense GAN), dcgan (28, or 32–256 powers of two), catdcgan (128×128).")
+    var model: ModelPreset = .dcgan
+    @Option(help: "Dataset path (default: Fashion-MNIST at \(DatasetLoader.defaultPath)).")
+    var data: String = DatasetLoader.defaultPath
+    @Option(help: "Image size for folders of photos (default: 64 for dcgan, 128 for catdcgan, 28 for mlp); IDX/MAT/CIFAR keep theirs.")
+    var imageSize: Int?
+    @Option(help: "Channels for folders of photos: 1 or 3.") var channels: Int = 3
+    @Option(help: "Passes over the dataset.") var epochs: Int = 5
+    @Option(help: "Stop after this many steps in all (default: no limit).") var maxSteps: Int?
+    @Option(help: "Images per batch.") var batchSize: Int = 128
+    @Option(help: "Generator learning rate (Adam).") var lrG: Float = 2e-4
+    @Option(help: "Discriminator learning rate (Adam).") var lrD: Float = 2e-4
+    @Option(help: "Adam β1.") var beta1: Float = 0.5
+    @Option(help: "Adam β2.") var beta2: Float = 0.999
+    @Option(help: "Target label of real images (one-sided label smoothing; 1 disables it).") var labelSmoothing: Float = 0.9
+    @Option(help: "Loss: bce, lsgan or hinge.") var loss: GANLoss = .bce
+    @Option(help: "Noise: normal or uniform (default: uniform for catdcgan, normal otherwise).") var noise: NoiseDistribution?
+    @Option(help: "Latent vector length.") var latent: Int = 100
+    @Option(help: "Base number of filters (DCGAN's ngf/ndf).") var width: Int = 64
+    @Option(help: "Discriminator steps per generator step.") var dSteps: Int = 1
+    @Flag(help: "Randomly flip training images horizontally.") var flip = false
+    @Option(help: "Random seed: the same seed gives the same run.") var seed: UInt64 = 0
+    @Option(help: "Run directory (default: runs/<model>-<date>).") var out: String?
+    @Option(help: "Continue the run in this directory from its latest checkpoint.") var resume: String?
+    @Option(help: "Write a sample grid every N steps (0: only at epoch ends).") var sampleEvery: Int = 100
+    @Option(help: "Write a checkpoint every N epochs (and at the end).") var checkpointEvery: Int = 5
+    @Option(help: "Checkpoints to keep.") var keepCheckpoints: Int = 3
+    @Option(help: "Log metrics every N steps.") var logEvery: Int = 10
+
+    func validate() throws {
+        try positive(epochs, "--epochs")
+        try positive(batchSize, "--batch-size")
+        if let maxSteps { try positive(maxSteps, "--max-steps") }
+        if let imageSize { try positive(imageSize, "--image-size") }
+        guard channels == 1 || channels == 3 else { throw ValidationError("--channels must be 1 or 3, got \(channels)") }
+        try positiveFinite(lrG, "--lr-g")
+        try positiveFinite(lrD, "--lr-d")
+        guard beta1.isFinite, beta1 >= 0, beta1 < 1 else { throw ValidationError("--beta1 must be in [0, 1), got \(beta1)") }
+        guard beta2.isFinite, beta2 >= 0, beta2 < 1 else { throw ValidationError("--beta2 must be in [0, 1), got \(beta2)") }
+        guard labelSmoothing.isFinite, labelSmoothing > 0, labelSmoothing <= 1 else {
+            throw ValidationError("--label-smoothing must be in (0, 1], got \(labelSmoothing)")
+        }
+        try positive(latent, "--latent")
+        try positive(width, "--width")
+        try positive(dSteps, "--d-steps")
+        guard sampleEvery >= 0 else { throw ValidationError("--sample-every must be 0 or more, got \(sampleEvery)") }
+        try positive(checkpointEvery, "--checkpoint-every")
+        try positive(keepCheckpoints, "--keep-checkpoints")
+        try positive(logEvery, "--log-every")
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let trainer: Trainer
+            if let resume {
+                let state = try Checkpoint.readState(try Checkpoint.resolve(resume + "/checkpoints"))
+                let dataset = try load(state.config.dataPath, size: state.config.model.imageSize, channels: state.config.model.channels)
+                trainer = try Trainer.resume(runDirectory: resume, dataset: dataset, epochs: epochs == 5 ? nil : epochs,
+                                             maxSteps: maxSteps.map { .some($0) })
+                say("resuming \(resume) at epoch \(trainer.state.epoch + 1), step \(trainer.state.step)")
+            } else {
+                let size = imageSize ?? (model == .catdcgan ? 128 : model == .mlp ? 28 : 64)
+                let dataset = try load(data, size: size, channels: channels)
+                let config = TrainingConfig(
+                    model: ModelConfig(preset: model, imageSize: dataset.height, channels: dataset.channels, latent: latent,
+                                       width: width, noise: noise),
+                    dataPath: data, epochs: epochs, maxSteps: maxSteps, batchSize: batchSize, learningRateG: lrG,
+                    learningRateD: lrD, beta1: beta1, beta2: beta2, realLabel: labelSmoothing, loss: loss, dSteps: dSteps,
+                    seed: seed, horizontalFlip: flip, sampleEvery: sampleEvery, checkpointEvery: checkpointEvery,
+                    keepCheckpoints: keepCheckpoints, logEvery: logEvery)
+                if let problem = config.model.problem {
+                    throw ValidationError("--model \(model.rawValue) with \(dataset.width)×\(dataset.height) images from \(data): \(problem)")
+                }
+                let directory = out ?? defaultRunDirectory()
+                trainer = try Trainer(config: config, dataset: dataset, runDirectory: directory)
+                say("training \(model.rawValue) on \(dataset.name): \(dataset.count) images \(dataset.width)×\(dataset.height)×\(dataset.channels), "
+                    + "G \(trainer.generator.parameterCount) and D \(trainer.discriminator.parameterCount) parameters, on \(Tensor.backend.name)")
+                say("run directory: \(directory)")
+            }
+            signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
+            signal(SIGTERM) { _ in stopRequested.store(true, ordering: .relaxed) }
+            let display = ProgressDisplay(interactive: isatty(STDOUT_FILENO) != 0)
+            let outcome = try trainer.run(progress: display.update, message: display.message,
+                                          shouldStop: { stopRequested.load(ordering: .relaxed) })
+            display.finish()
+            switch outcome {
+            case .finished(let checkpoint):
+                say("done: \(trainer.state.step) steps in \(formatDuration(trainer.state.trainingSeconds)); "
+                    + "samples in \(trainer.runDirectory)/samples (final.png), checkpoint \(checkpoint)")
+            case .interrupted(let checkpoint):
+                say("stopped at step \(trainer.state.step); checkpoint \(checkpoint)")
+                say("resume with: swiftgan train --resume \(trainer.runDirectory)")
+                throw ExitCode(130)
+            }
+        }
+    }
+
+    func load(_ path: String, size: Int, channels: Int) throws -> ImageDataset {
+        let dataset = try DatasetLoader.load(path, imageSize: size, channels: channels) { say($0) }
+        if !dataset.skipped.isEmpty { say("skipped \(dataset.skipped.count) undecodable files") }
+        return dataset
+    }
+
+    func defaultRunDirectory() -> String {
+        let f = DateFormatter()
+        f.dateFormat = "yyyyMMdd-HHmmss"
+        return "runs/\(model.rawValue)-\(f.string(from: Date()))"
+    }
+}
+
+func formatDuration(_ s: Double) -> String {
+    guard s.isFinite else { return "?" }
+    let t = Int(s.rounded())
+    return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
+}
+
+/// A live status line on a terminal; periodic plain lines otherwise (CI, pipes).
+final class ProgressDisplay {
+    let interactive: Bool
+    var lastDraw = Date.distantPast
+    var lastLine = ""
+
+    init(interactive: Bool) { self.interactive = interactive }
+
+    func line(_ p: TrainingProgress) -> String {
+        String(format: "epoch %d/%d  step %d/%d  %.0f img/s  ETA %@  D %.3f  G %.3f  D(x) %.2f  D(G(z)) %.2f",
+               p.epoch + 1, p.epochs, p.batch, p.batchesPerEpoch, p.imagesPerSecond, formatDuration(p.etaSeconds),
+               p.lossD, p.lossG, p.dReal, p.dFake)
+    }
+
+    func update(_ p: TrainingProgress) {
+        if interactive {
+            guard Date().timeIntervalSince(lastDraw) > 0.1 || p.batch == p.batchesPerEpoch else { return }
+            lastDraw = Date()
+            lastLine = line(p)
+            print("\r\u{1B}[K" + lastLine, terminator: "")
+            fflush(stdout)
+        } else if p.step == 1 || p.step % 50 == 0 || Date().timeIntervalSince(lastDraw) > 30 {
+            lastDraw = Date()
+            say(line(p))
+        }
+    }
+
+    func message(_ text: String) {
+        if interactive { print("\r\u{1B}[K", terminator: "") }
+        say(text)
+        if interactive && !lastLine.isEmpty { print(lastLine, terminator: ""); fflush(stdout) }
+    }
+
+    func finish() { if interactive { print("") } }
+}
