@@ -1,0 +1,128 @@
+import Foundation
+import Testing
+@testable import GAN
+import Imaging
+
+/// The command line as a user meets it: the built `swiftgan` in a subprocess.
+@Suite(.serialized) struct CLITests {
+    static let data: String = {
+        let dir = scratch("cli-data")
+        try! writeIDX(brightSquares(48, size: 28), to: dir)
+        return dir
+    }()
+
+    static func train(_ out: String, _ extra: [String] = []) throws -> CommandResult {
+        try runCLI(["train", "--data", data, "--max-steps", "3", "--batch-size", "8", "--width", "4", "--latent", "8",
+                    "--sample-every", "2", "--out", out] + extra)
+    }
+
+    @Test func trainSampleAndInterpolate() throws {
+        let run = scratch("cli-run") + "/run"
+        let r = try Self.train(run)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("done: 3 steps"))
+        for f in ["config.json", "metrics.jsonl", "loss.png", "samples/final.png", "samples/step-00000002.png"] {
+            #expect(FileManager.default.fileExists(atPath: run + "/" + f), "\(f)")
+        }
+        #expect(try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).contains("\"loss_d\""))
+
+        let grid = scratch("cli-out") + "/grid.png"
+        var s = try runCLI(["sample", run, "--count", "10", "--seed", "4", "--out", grid])
+        #expect(s.status == 0, "\(s.stderr)")
+        let image = try ImageCodec.read(grid)
+        #expect(image.width == 8 * (56 + 2) + 2 && image.height == 2 * (56 + 2) + 2)  // 28×28 tiles upscaled ×2
+
+        let npy = scratch("cli-npy") + "/x.npy"
+        s = try runCLI(["sample", run, "--count", "5", "--seed", "4", "--out", npy])
+        #expect(s.status == 0, "\(s.stderr)")
+        let stats = try python("import sys, numpy as np\na = np.load(sys.argv[1])\nprint(a.shape, a.dtype, bool(a.min() >= -1 and a.max() <= 1))", [npy])
+        #expect(stats.trimmingCharacters(in: .whitespacesAndNewlines) == "(5, 28, 28, 1) float32 True")
+        let again = scratch("cli-npy2") + "/x.npy"
+        _ = try runCLI(["sample", run, "--count", "5", "--seed", "4", "--out", again])
+        #expect(try Data(contentsOf: URL(fileURLWithPath: npy)) == Data(contentsOf: URL(fileURLWithPath: again)))
+
+        let dir = scratch("cli-dir") + "/pngs"
+        s = try runCLI(["sample", run, "--count", "3", "--out", dir])
+        let written = try FileManager.default.contentsOfDirectory(atPath: dir).count
+        #expect(s.status == 0 && written == 3)
+
+        let gif = scratch("cli-gif") + "/walk.gif"
+        s = try runCLI(["interpolate", run, "--from", "1", "--to", "2", "--steps", "6", "--out", gif])
+        #expect(s.status == 0, "\(s.stderr)")
+        let frames = try python("import sys\nfrom PIL import Image\nprint(Image.open(sys.argv[1]).n_frames)", [gif])
+        #expect(frames.trimmingCharacters(in: .whitespacesAndNewlines) == "6")
+    }
+
+    @Test func badFlagsGetOneLineNamingTheFlag() throws {
+        let out = scratch("cli-bad") + "/run"
+        let cases: [([String], String)] = [
+            (["train", "--epochs", "-1"], "--epochs must be a positive integer, got -1"),
+            (["train", "--batch-size", "0"], "--batch-size must be a positive integer, got 0"),
+            (["train", "--lr-g", "nan"], "--lr-g must be a positive number, got nan"),
+            (["train", "--loss", "wgan"], "'wgan'"),
+            (["train", "--frobnicate"], "Unknown option '--frobnicate'"),
+            (["sample", "--count", "0", "x", "--out", "y.png"], "--count must be a positive integer, got 0"),
+        ]
+        for (args, expected) in cases {
+            let r = try runCLI(args + ["--out", out].filter { _ in args[0] == "train" })
+            #expect(r.status != 0, "\(args)")
+            let first = r.stderr.split(separator: "\n").first.map(String.init) ?? ""
+            #expect(first.contains(expected), "\(args): \(r.stderr)")
+        }
+    }
+
+    @Test func badInputsFailWithoutAStackTrace() throws {
+        let missing = try runCLI(["train", "--data", "/no/such/data", "--out", scratch("cli-m") + "/r"])
+        #expect(missing.status == 1 && missing.stderr == "error: /no/such/data: no such file or folder\n")
+
+        let unwritable = try Self.train("/proc/swiftgan-cannot-write")
+        #expect(unwritable.status == 1 && unwritable.stderr.hasPrefix("error: /proc/swiftgan-cannot-write: cannot write"), "\(unwritable.stderr)")
+
+        let wrongSize = try runCLI(["train", "--model", "catdcgan", "--data", Self.data, "--out", scratch("cli-w") + "/r"])
+        #expect(wrongSize.status != 0 && wrongSize.stderr.contains("catdcgan is built for 128×128, not 28×28"), "\(wrongSize.stderr)")
+
+        let notACheckpoint = try runCLI(["sample", scratch("cli-empty"), "--out", scratch("cli-o") + "/x.png"])
+        #expect(notACheckpoint.status == 1 && notACheckpoint.stderr.contains("no checkpoint here"))
+
+        // A checkpoint whose state says another preset, and one with a corrupted generator.
+        let run = scratch("cli-ck") + "/run"
+        #expect(try Self.train(run).status == 0)
+        let ck = try Checkpoint.resolve(run)
+        let stateFile = ck + "/state.json"
+        let original = try String(contentsOfFile: stateFile, encoding: .utf8)
+        try original.replacingOccurrences(of: "\"preset\" : \"dcgan\"", with: "\"preset\" : \"mlp\"").write(toFile: stateFile, atomically: true, encoding: .utf8)
+        let other = try runCLI(["sample", run, "--out", scratch("cli-o2") + "/x.png"])
+        #expect(other.status == 1 && other.stderr.contains("does not hold a generator for mlp at 28×28×1"), "\(other.stderr)")
+        try original.write(toFile: stateFile, atomically: true, encoding: .utf8)
+        let weights = ck + "/generator.safetensors"
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: weights))
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: weights))
+        let corrupt = try runCLI(["sample", run, "--out", scratch("cli-o3") + "/x.png"])
+        #expect(corrupt.status == 1 && corrupt.stderr.contains("generator.safetensors: truncated safetensors file"), "\(corrupt.stderr)")
+        let resume = try runCLI(["train", "--resume", run])
+        #expect(resume.status == 1 && resume.stderr.contains("generator.safetensors"), "\(resume.stderr)")
+        #expect(!corrupt.stderr.contains("Stack") && !corrupt.stderr.contains("Fatal"))
+    }
+
+    @Test func ctrlCCheckpointsAndSaysHowToResume() throws {
+        let run = scratch("cli-int") + "/run"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: swiftgan())
+        p.arguments = ["train", "--data", Self.data, "--batch-size", "8", "--width", "4", "--latent", "8", "--epochs", "1000",
+                       "--sample-every", "0", "--out", run]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = Pipe()
+        try p.run()
+        // Wait (bounded) until the first step has run, then interrupt.
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: run + "/metrics.jsonl") && Date() < deadline { usleep(20_000) }
+        while ((try? String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8)) ?? "").isEmpty && Date() < deadline { usleep(20_000) }
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(p.terminationStatus == 130)
+        #expect(text.contains("resume with: swiftgan train --resume \(run)"), "\(text)")
+        #expect(Checkpoint.list(run + "/checkpoints").count == 1)
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+@testable import GAN
+import NN
+import Tensors
+
+@Suite struct PresetTests {
+    @Test(arguments: [(ModelPreset.mlp, 28), (.dcgan, 28), (.dcgan, 32), (.dcgan, 64), (.dcgan, 128), (.dcgan, 256), (.catdcgan, 128)])
+    func everyPresetBuildsAndRoundTripsShapes(_ preset: ModelPreset, _ size: Int) {
+        let c = ModelConfig(preset: preset, imageSize: size, channels: size >= 64 ? 3 : 1, latent: 10, width: 4)
+        #expect(c.problem == nil)
+        let (g, d) = Models.make(c, rng: Generator(seed: 1))
+        let images = withoutGrad { g(c.noise(2, using: Generator(seed: 2))) }
+        #expect(images.shape == [2, c.channels, size, size])
+        #expect(images.scalars.allSatisfy { $0 >= -1 && $0 <= 1 })
+        #expect(withoutGrad { d(images) }.shape == [2, 1])
+    }
+
+    @Test func unsupportedSizesAreRefusedWithTheSizeNamed() {
+        #expect(ModelConfig(preset: .dcgan, imageSize: 48, channels: 3).problem == "dcgan is built for 28×28 or a power of two from 32 to 256, not 48×48")
+        #expect(ModelConfig(preset: .catdcgan, imageSize: 64, channels: 3).problem == "catdcgan is built for 128×128, not 64×64")
+        #expect(ModelConfig(preset: .dcgan, imageSize: 512, channels: 3).problem != nil)
+    }
+
+    /// Parameter names and shapes of PyTorch's reference DCGAN (examples/dcgan/main.py), so its
+    /// `Generator().load_state_dict(...)` accepts our file.
+    @Test func canonicalDCGANHasPyTorchsStateDict() {
+        let (g, d) = Models.make(ModelConfig(preset: .dcgan, imageSize: 64, channels: 3), rng: Generator(seed: 0))
+        let gShapes = Dictionary(uniqueKeysWithValues: g.namedParameters().map { ($0.name, $0.parameter.shape) })
+        #expect(gShapes == ["main.0.weight": [100, 512, 4, 4], "main.1.weight": [512], "main.1.bias": [512],
+                            "main.3.weight": [512, 256, 4, 4], "main.4.weight": [256], "main.4.bias": [256],
+                            "main.6.weight": [256, 128, 4, 4], "main.7.weight": [128], "main.7.bias": [128],
+                            "main.9.weight": [128, 64, 4, 4], "main.10.weight": [64], "main.10.bias": [64],
+                            "main.12.weight": [64, 3, 4, 4]])
+        let dShapes = Dictionary(uniqueKeysWithValues: d.namedParameters().map { ($0.name, $0.parameter.shape) })
+        #expect(dShapes == ["main.0.weight": [64, 3, 4, 4], "main.2.weight": [128, 64, 4, 4], "main.3.weight": [128], "main.3.bias": [128],
+                            "main.5.weight": [256, 128, 4, 4], "main.6.weight": [256], "main.6.bias": [256],
+                            "main.8.weight": [512, 256, 4, 4], "main.9.weight": [512], "main.9.bias": [512],
+                            "main.11.weight": [1, 512, 4, 4]])
+        #expect(g.namedBuffers().map(\.name).contains("main.1.running_var"))
+        // DCGAN initialisation: weights N(0, 0.02), BN γ N(1, 0.02).
+        let w = g.namedParameters()[0].parameter.value.scalars
+        let std = (w.map { Double($0) * Double($0) }.reduce(0, +) / Double(w.count)).squareRoot()
+        #expect(abs(std - 0.02) < 0.001)
+    }
+
+    @Test func lossesMatchTheirFormulas() {
+        let real = Tensor([Float(2), -1], shape: [2, 1]), fake = Tensor([Float(0.5), -3], shape: [2, 1])
+        func bce(_ x: Float, _ t: Float) -> Float { max(x, 0) - x * t + log1p(expf(-abs(x))) }
+        let expectedBCE = (bce(2, 0.9) + bce(-1, 0.9)) / 2 + (bce(0.5, 0) + bce(-3, 0)) / 2
+        #expect(abs(GANLoss.bce.discriminator(real: real, fake: fake, realTarget: 0.9).item - expectedBCE) < 1e-5)
+        #expect(abs(GANLoss.bce.generator(fake: fake).item - (bce(0.5, 1) + bce(-3, 1)) / 2) < 1e-5)
+        let ls = 0.5 * (((2 - 0.9) * (2 - 0.9) + (-1 - 0.9) * (-1 - 0.9)) / 2 + (0.25 + 9) / 2)
+        #expect(abs(GANLoss.lsgan.discriminator(real: real, fake: fake, realTarget: 0.9).item - Float(ls)) < 1e-5)
+        #expect(abs(GANLoss.hinge.discriminator(real: real, fake: fake, realTarget: 1).item - ((0 + 2) / 2 + (1.5 + 0) / 2)) < 1e-6)
+        #expect(abs(GANLoss.hinge.generator(fake: fake).item - 1.25) < 1e-6)
+        // With smoothing 0.9 a real logit of ln 9 (σ = 0.9) is already optimal: zero gradient.
+        let x = Tensor([Float(log(9.0))], shape: [1, 1]).requiringGrad()
+        GANLoss.bce.discriminator(real: x, fake: Tensor([Float(-50)], shape: [1, 1]), realTarget: 0.9).backward()
+        #expect(abs(x.grad!.item) < 1e-6)
+    }
+}

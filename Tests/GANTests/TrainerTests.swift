@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+@testable import GAN
+import Datasets
+import NN
+import Tensors
+
+@Suite(.serialized) struct TrainerTests {
+    /// Every real image has a bright square in one place. At initialisation the generator's
+    /// images are not brighter there; after training they are.
+    @Test func theGeneratorLearnsWhereTheSquareIs() throws {
+        let data = brightSquares(256)
+        var config = tinyConfig(epochs: 12)
+        config.batchSize = 32
+        let trainer = try Trainer(config: config, dataset: data, runDirectory: scratch("learn"))
+        let z = trainer.config.model.noise(64, using: Generator(seed: 99))
+        let sampler = Sampler(generator: trainer.generator, config: trainer.config.model)
+        let before = squareContrast(sampler.generate(z).scalars, count: 64, size: 32)
+        _ = try trainer.run()
+        let after = squareContrast(sampler.generate(z).scalars, count: 64, size: 32)
+        // In [-1, 1] units the data's contrast is about 1.5 (bright ≈ 0.85, background ≈ −0.77).
+        #expect(abs(before) < 0.2, "contrast before training \(before)")
+        #expect(after > 0.7, "contrast after training \(after)")
+    }
+
+    /// Two epochs straight, or one epoch then a resume for the second: bitwise the same weights.
+    @Test func resumingIsTheSameComputation() throws {
+        let data = brightSquares(64)
+        let straight = try Trainer(config: tinyConfig(epochs: 2), dataset: data, runDirectory: scratch("straight"))
+        _ = try straight.run()
+        let dir = scratch("resumed")
+        let first = try Trainer(config: tinyConfig(epochs: 1), dataset: data, runDirectory: dir)
+        _ = try first.run()
+        let second = try Trainer.resume(runDirectory: dir, dataset: data, epochs: 2)
+        #expect(second.state.epoch == 1 && second.state.step == 4)
+        _ = try second.run()
+        #expect(second.state.step == straight.state.step)
+        for (a, b) in zip(straight.generator.parameters + straight.discriminator.parameters,
+                          second.generator.parameters + second.discriminator.parameters) {
+            #expect(a.value.scalars == b.value.scalars)
+        }
+        for (a, b) in zip(straight.generator.namedBuffers(), second.generator.namedBuffers()) {
+            #expect(a.buffer.value.scalars == b.buffer.value.scalars, "\(a.name)")
+        }
+        // And an interrupted epoch resumes mid-epoch just as well.
+        let midDir = scratch("mid")
+        let mid = try Trainer(config: tinyConfig(epochs: 2), dataset: data, runDirectory: midDir)
+        var calls = 0
+        let outcome = try mid.run(shouldStop: { calls += 1; return calls == 6 })
+        guard case .interrupted = outcome else { Issue.record("expected an interruption, got \(outcome)"); return }
+        #expect(mid.state.step == 6 && mid.state.batchInEpoch == 2)
+        let rest = try Trainer.resume(runDirectory: midDir, dataset: data)
+        _ = try rest.run()
+        #expect(rest.generator.parameters.map { $0.value.scalars } == straight.generator.parameters.map { $0.value.scalars })
+    }
+
+    @Test func aCrashDuringACheckpointLeavesThePreviousOneLatest() throws {
+        let data = brightSquares(64)
+        let dir = scratch("crash")
+        let trainer = try Trainer(config: tinyConfig(epochs: 1), dataset: data, runDirectory: dir)
+        _ = try trainer.run()
+        let good = Checkpoint.list(dir + "/checkpoints")
+        #expect(good.count == 1)
+        // More training, then a checkpoint write that dies after two of its four files.
+        _ = try trainer.trainStep(Tensor.zeros([16, 1, 32, 32]))
+        #expect(throws: CheckpointError.self) { try trainer.checkpoint(failAfterFiles: 2) }
+        #expect(Checkpoint.list(dir + "/checkpoints") == good)
+        #expect(try Checkpoint.resolve(dir) == good[0])
+        let resumed = try Trainer.resume(runDirectory: dir, dataset: data)
+        #expect(resumed.state.step == 4)
+    }
+
+    @Test func checkpointRoundTripsThroughTheSampler() throws {
+        let data = brightSquares(64)
+        let dir = scratch("roundtrip")
+        let trainer = try Trainer(config: tinyConfig(epochs: 1), dataset: data, runDirectory: dir)
+        _ = try trainer.run()
+        let sampler = try Sampler(checkpoint: dir)
+        let z = sampler.noise(count: 8, seed: 5)
+        let ours = Sampler(generator: trainer.generator, config: trainer.config.model).generate(z)
+        #expect(sampler.generate(z).scalars == ours.scalars)
+        #expect(sampler.images(count: 3, seed: 1) == sampler.images(count: 3, seed: 1))
+        #expect(sampler.interpolate(from: 1, to: 2, steps: 5).count == 5)
+        // The interpolation's ends are the seeds' own images.
+        #expect(sampler.interpolate(from: 1, to: 2, steps: 3)[0] == sampler.images(count: 1, seed: 1)[0])
+    }
+
+    /// One-sided label smoothing and separate learning rates act for real.
+    @Test func labelSmoothingAndTwoLearningRatesAreApplied() throws {
+        let data = brightSquares(32)
+        func oneStep(_ edit: (inout TrainingConfig) -> Void) throws -> (g: [[Float]], d: [[Float]], g0: [[Float]], d0: [[Float]]) {
+            var c = tinyConfig()
+            edit(&c)
+            let t = try Trainer(config: c, dataset: data, runDirectory: scratch("knobs-\(UUID().uuidString)"))
+            let g0 = t.generator.parameters.map { $0.value.scalars }, d0 = t.discriminator.parameters.map { $0.value.scalars }
+            _ = try t.trainStep(Batcher(data, batchSize: 16, seed: 1).epoch(0).next()!.images)
+            return (t.generator.parameters.map { $0.value.scalars }, t.discriminator.parameters.map { $0.value.scalars }, g0, d0)
+        }
+        func maxChange(_ a: [[Float]], _ b: [[Float]]) -> Float { zip(a, b).flatMap { zip($0, $1).map { abs($0 - $1) } }.max()! }
+        // Adam's first step moves each weight by lr·g/(|g|+ε) ≈ lr: the two rates show directly.
+        let r = try oneStep { $0.learningRateG = 1e-3; $0.learningRateD = 1e-5 }
+        #expect(abs(maxChange(r.g, r.g0) - 1e-3) < 1e-4, "G moved \(maxChange(r.g, r.g0))")
+        #expect(abs(maxChange(r.d, r.d0) - 1e-5) < 1e-6, "D moved \(maxChange(r.d, r.d0))")
+        let smooth = try oneStep { $0.realLabel = 0.9 }, hard = try oneStep { $0.realLabel = 1 }
+        #expect(smooth.d != hard.d, "the real label must change the discriminator's update")
+    }
+
+    @Test func datasetsOfTheWrongSizeAreRefusedWithSizesNamed() {
+        let data = brightSquares(32, size: 16)
+        #expect { try Trainer(config: tinyConfig(), dataset: data, runDirectory: scratch("size")) } throws: {
+            "\($0)" == "bright-squares: images are 16×16, the model makes 32×32"
+        }
+    }
+
+    @Test func nonFiniteLossStopsWithTheStepNamed() throws {
+        var c = tinyConfig()
+        c.learningRateD = 1e30
+        c.learningRateG = 1e30
+        let t = try Trainer(config: c, dataset: brightSquares(64), runDirectory: scratch("nan"))
+        #expect { _ = try t.run() } throws: { error in
+            guard case .nonFinite(let step, _, _) = error as? TrainingError else { return false }
+            return step > 1 && "\(error)".contains("Try lower learning rates")
+        }
+    }
+}
