@@ -66,6 +66,10 @@ public final class CPUBackend: Backend {
 
     func execute(_ p: Primitive, _ args: [(Int32, CPUStorage)]) {
         var a = args.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1.memory) }
+        // The scratchpad comes from the pool and lives until the primitive has finished.
+        let scratchpad = p.scratchpad.map { CPUStorage(shape: [$0.byteCount], md: $0) }
+        if let scratchpad { a.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: scratchpad.memory)) }
+        defer { withExtendedLifetime(scratchpad) {} }
         dnnlCheck(dnnl_primitive_execute(p.handle, stream, Int32(a.count), &a), "execute(\(p.implementation))")
         dnnlCheck(dnnl_stream_wait(stream), "stream_wait")
     }
@@ -162,7 +166,7 @@ public final class CPUBackend: Backend {
             var pd: dnnl_primitive_desc_t?
             withUnsafePointer(to: a.raw) { pa in
                 withUnsafePointer(to: b.raw) { pb in
-                    dnnlCheck(dnnl_reorder_primitive_desc_create(&pd, pa, engine, pb, engine, nil),
+                    dnnlCheck(dnnl_reorder_primitive_desc_create(&pd, pa, engine, pb, engine, primitiveAttributes),
                               "reorder \(a.dims)")
                 }
             }

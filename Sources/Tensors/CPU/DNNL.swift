@@ -76,17 +76,33 @@ struct MemoryDesc {
     }
 }
 
+/// Attributes every primitive is created with: the caller provides the scratchpad.
+///
+/// With oneDNN's default (library-managed) scratchpad a primitive must run on the thread that
+/// created it, since the scratchpad is thread-local: a cached primitive used from another thread
+/// reads a null or too-small buffer (seen here as a crash in a memset). With a user scratchpad,
+/// taken from the engine's buffer pool at each execution, primitives may move between threads and
+/// no hidden allocation happens inside oneDNN.
+let primitiveAttributes: dnnl_primitive_attr_t = {
+    var attr: dnnl_primitive_attr_t?
+    dnnlCheck(dnnl_primitive_attr_create(&attr), "primitive_attr_create")
+    dnnlCheck(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "set_scratchpad_mode")
+    return attr!
+}()
+
 /// A oneDNN primitive with its descriptor; destroyed with this object.
 final class Primitive {
     let pd: dnnl_primitive_desc_t
     let handle: dnnl_primitive_t
     /// The implementation oneDNN picked, e.g. "jit:avx2" or "gemm:jit".
     let implementation: String
+    /// The scratchpad each execution needs (nil when none).
+    let scratchpad: MemoryDesc?
 
     /// Creates the primitive for `opDesc` (a pointer to one of oneDNN's *_desc_t structs).
     convenience init(_ opDesc: UnsafeRawPointer, engine: dnnl_engine_t, hint: Primitive? = nil, what: String) {
         var pd: dnnl_primitive_desc_t?
-        dnnlCheck(dnnl_primitive_desc_create(&pd, opDesc, nil, engine, hint?.pd), "create \(what)")
+        dnnlCheck(dnnl_primitive_desc_create(&pd, opDesc, primitiveAttributes, engine, hint?.pd), "create \(what)")
         self.init(pd: pd!, what: what)
     }
 
@@ -98,6 +114,8 @@ final class Primitive {
         var info: UnsafePointer<CChar>?
         dnnlCheck(dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info), "query impl")
         implementation = info.map { String(cString: $0) } ?? "?"
+        let pad = MemoryDesc(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0).pointee)
+        scratchpad = pad.byteCount > 0 ? pad : nil
         CPUBackend.shared.noteCreated(self, what: what)
     }
 
