@@ -1,10 +1,14 @@
 # The two commands of the README: `make` (install what is missing, run the main job) and `make test`.
-.PHONY: all deps demo test bench
+.PHONY: all deps train demo test bench
 
-all: demo
+all: train
 
 deps:
 	@./scripts/install-deps
+
+# The main job: a DCGAN on Fashion-MNIST, 2 epochs (about 10 minutes on 2 cores).
+train: deps
+	swift run -c release swiftgan train --epochs 2
 
 demo: deps
 	swift run -c release swiftgan demo

@@ -101,8 +101,7 @@ struct Train: ParsableCommand {
                     + "G \(trainer.generator.parameterCount) and D \(trainer.discriminator.parameterCount) parameters, on \(Tensor.backend.name)")
                 say("run directory: \(directory)")
             }
-            signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
-            signal(SIGTERM) { _ in stopRequested.store(true, ordering: .relaxed) }
+            installStopHandlers()
             let display = ProgressDisplay(interactive: isatty(STDOUT_FILENO) != 0)
             let outcome = try trainer.run(progress: display.update, message: display.message,
                                           shouldStop: { stopRequested.load(ordering: .relaxed) })
@@ -129,6 +128,22 @@ struct Train: ParsableCommand {
         let f = DateFormatter()
         f.dateFormat = "yyyyMMdd-HHmmss"
         return "runs/\(model.rawValue)-\(f.string(from: Date()))"
+    }
+}
+
+/// Ctrl-C or SIGTERM: finish the step, checkpoint, exit. A second one exits at once.
+func installStopHandlers() {
+    // A parent may have started us with these signals blocked (a thread of a test runner, a
+    // service manager): unblock them, or the request would wait forever.
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGINT)
+    sigaddset(&set, SIGTERM)
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    for s in [SIGINT, SIGTERM] {
+        signal(s) { _ in
+            if stopRequested.exchange(true, ordering: .relaxed) { _exit(130) }
+        }
     }
 }
 

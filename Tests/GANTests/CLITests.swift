@@ -30,7 +30,7 @@ import Imaging
         var s = try runCLI(["sample", run, "--count", "10", "--seed", "4", "--out", grid])
         #expect(s.status == 0, "\(s.stderr)")
         let image = try ImageCodec.read(grid)
-        #expect(image.width == 8 * (56 + 2) + 2 && image.height == 2 * (56 + 2) + 2)  // 28×28 tiles upscaled ×2
+        #expect(image.width == (8 * (28 + 2) + 2) * 2 && image.height == (2 * (28 + 2) + 2) * 2)  // a grid of 28×28 tiles, ×2
 
         let npy = scratch("cli-npy") + "/x.npy"
         s = try runCLI(["sample", run, "--count", "5", "--seed", "4", "--out", npy])
@@ -56,7 +56,8 @@ import Imaging
     @Test func badFlagsGetOneLineNamingTheFlag() throws {
         let out = scratch("cli-bad") + "/run"
         let cases: [([String], String)] = [
-            (["train", "--epochs", "-1"], "--epochs must be a positive integer, got -1"),
+            (["train", "--epochs=-1"], "--epochs must be a positive integer, got -1"),
+            (["train", "--epochs", "-1"], "Missing value for '--epochs <epochs>'"),
             (["train", "--batch-size", "0"], "--batch-size must be a positive integer, got 0"),
             (["train", "--lr-g", "nan"], "--lr-g must be a positive number, got nan"),
             (["train", "--loss", "wgan"], "'wgan'"),
@@ -119,6 +120,12 @@ import Imaging
         while !FileManager.default.fileExists(atPath: run + "/metrics.jsonl") && Date() < deadline { usleep(20_000) }
         while ((try? String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8)) ?? "").isEmpty && Date() < deadline { usleep(20_000) }
         kill(p.processIdentifier, SIGINT)
+        let stopBy = Date().addingTimeInterval(60)
+        while p.isRunning && Date() < stopBy { usleep(20_000) }
+        if p.isRunning {
+            kill(p.processIdentifier, SIGKILL)
+            Issue.record("swiftgan train did not stop within 60 s of SIGINT")
+        }
         p.waitUntilExit()
         let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(p.terminationStatus == 130)
