@@ -33,7 +33,7 @@ public final class Batcher {
 
     /// The dataset's order in `epoch`.
     public func order(epoch: Int) -> [Int] {
-        shuffle ? Generator(seed: mix(seed, UInt64(epoch), 0x5eed)).permutation(dataset.count) : Array(0..<dataset.count)
+        shuffle ? Generator(seed: Generator.derivedSeed(seed, UInt64(epoch), 0x5eed)).permutation(dataset.count) : Array(0..<dataset.count)
     }
 
     /// The batches of `epoch` from `start` on; the next batch is prepared while this one is used.
@@ -50,7 +50,7 @@ public final class Batcher {
     func prepare(_ indices: [Int], epoch: Int, batch: Int) -> [Float] {
         let d = dataset, hw = d.height * d.width, c = d.channels
         var out = [Float](repeating: 0, count: indices.count * c * hw)
-        let flips = Generator(seed: mix(seed, UInt64(epoch), UInt64(batch) &+ 1))
+        let flips = Generator(seed: Generator.derivedSeed(seed, UInt64(epoch), UInt64(batch) &+ 1))
         d.pixels.withUnsafeBufferPointer { px in
             out.withUnsafeMutableBufferPointer { o in
                 for (k, i) in indices.enumerated() {
@@ -69,17 +69,6 @@ public final class Batcher {
         }
         return out
     }
-}
-
-/// splitmix64 of three words: independent streams per (seed, epoch, batch).
-func mix(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> UInt64 {
-    func splitmix(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    return splitmix(splitmix(splitmix(a) ^ b) ^ c)
 }
 
 /// The batches of one epoch, produced ahead on a background thread.

@@ -80,7 +80,7 @@ public final class Trainer {
             throw TrainingError.unwritable(path: runDirectory, reason: (error as NSError).localizedDescription)
         }
         let state = TrainingState(config: config, epoch: 0, batchInEpoch: 0, step: 0, adamStepsG: 0, adamStepsD: 0,
-                                  noiseSeed: mix64(config.seed, 0x6e6f697365), trainingSeconds: 0)
+                                  noiseSeed: Generator.derivedSeed(config.seed, 0x6e6f697365), trainingSeconds: 0)
         try self.init(state: state, dataset: dataset, runDirectory: runDirectory, checkpoint: nil)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -118,7 +118,7 @@ public final class Trainer {
         optimizerG = Adam(generator, learningRate: c.learningRateG, beta1: c.beta1, beta2: c.beta2)
         optimizerD = Adam(discriminator, learningRate: c.learningRateD, beta1: c.beta1, beta2: c.beta2)
         batcher = Batcher(dataset, batchSize: c.batchSize, shuffle: true, dropLast: true, horizontalFlip: c.horizontalFlip, seed: c.seed)
-        fixedNoise = c.model.noise(c.sampleCount, using: Generator(seed: mix64(c.seed, 0x66697865)))
+        fixedNoise = c.model.noise(c.sampleCount, using: Generator(seed: Generator.derivedSeed(c.seed, 0x66697865)))
         if let checkpoint {
             try Checkpoint.loadModule(generator, from: checkpoint + "/generator.safetensors", role: "generator", state: state)
             try Checkpoint.loadModule(discriminator, from: checkpoint + "/discriminator.safetensors", role: "discriminator", state: state)
@@ -208,7 +208,7 @@ public final class Trainer {
     /// discriminator's mean probabilities on the real and fake batch.
     func trainStep(_ real: Tensor) throws -> (Float, Float, Float, Float) {
         let c = config
-        let z = c.model.noise(real.shape[0], using: Generator(seed: mix64(state.noiseSeed, UInt64(state.step))))
+        let z = c.model.noise(real.shape[0], using: Generator(seed: Generator.derivedSeed(state.noiseSeed, UInt64(state.step))))
         let fake = generator(z)
         let realLogits = discriminator(real), fakeLogits = discriminator(fake.detached)
         let lossD = c.loss.discriminator(real: realLogits, fake: fakeLogits, realTarget: c.realLabel)
@@ -303,15 +303,4 @@ final class MetricsLog {
             + "\"loader_wait_seconds\":\(String(format: "%.4f", waitSeconds))}\n"
         handle.write(Data(line.utf8))
     }
-}
-
-/// splitmix64 of two words: independent, reproducible streams.
-func mix64(_ a: UInt64, _ b: UInt64) -> UInt64 {
-    func splitmix(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    return splitmix(splitmix(a) ^ b)
 }

@@ -38,6 +38,18 @@ public final class Generator: RandomNumberGenerator {
         }
     }
 
+    /// A seed for an independent stream, derived from `seed` and any labels (epoch, step, …) by
+    /// splitmix64: the same inputs give the same seed on every machine, nearby inputs unrelated ones.
+    public static func derivedSeed(_ seed: UInt64, _ labels: UInt64...) -> UInt64 {
+        func splitmix(_ x: UInt64) -> UInt64 {
+            var z = x &+ 0x9E37_79B9_7F4A_7C15
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        return labels.reduce(splitmix(seed)) { splitmix($0 ^ $1) }
+    }
+
     /// A child generator with its own stream, derived deterministically from this one.
     public func split() -> Generator { Generator(seed: next()) }
 

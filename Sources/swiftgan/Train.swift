@@ -29,7 +29,7 @@ struct Train: ParsableCommand {
     @Option(help: "Image size for folders of photos (default: 64 for dcgan, 128 for catdcgan, 28 for mlp); IDX/MAT/CIFAR keep theirs.")
     var imageSize: Int?
     @Option(help: "Channels for folders of photos: 1 or 3.") var channels: Int = 3
-    @Option(help: "Passes over the dataset.") var epochs: Int = 5
+    @Option(help: "Passes over the dataset (default: 5; with --resume, the checkpoint's).") var epochs: Int?
     @Option(help: "Stop after this many steps in all (default: no limit).") var maxSteps: Int?
     @Option(help: "Images per batch.") var batchSize: Int = 128
     @Option(help: "Generator learning rate (Adam).") var lrG: Float = 2e-4
@@ -52,7 +52,7 @@ struct Train: ParsableCommand {
     @Option(help: "Log metrics every N steps.") var logEvery: Int = 10
 
     func validate() throws {
-        try positive(epochs, "--epochs")
+        if let epochs { try positive(epochs, "--epochs") }
         try positive(batchSize, "--batch-size")
         if let maxSteps { try positive(maxSteps, "--max-steps") }
         if let imageSize { try positive(imageSize, "--image-size") }
@@ -79,16 +79,17 @@ struct Train: ParsableCommand {
             if let resume {
                 let state = try Checkpoint.readState(try Checkpoint.resolve(resume + "/checkpoints"))
                 let dataset = try load(state.config.dataPath, size: state.config.model.imageSize, channels: state.config.model.channels)
-                trainer = try Trainer.resume(runDirectory: resume, dataset: dataset, epochs: epochs == 5 ? nil : epochs,
+                trainer = try Trainer.resume(runDirectory: resume, dataset: dataset, epochs: epochs,
                                              maxSteps: maxSteps.map { .some($0) })
-                say("resuming \(resume) at epoch \(trainer.state.epoch + 1), step \(trainer.state.step)")
+                say("resuming \(resume) at epoch \(trainer.state.epoch + 1), step \(trainer.state.step) "
+                    + "(the checkpoint's settings apply; only --epochs and --max-steps can change)")
             } else {
                 let size = imageSize ?? (model == .catdcgan ? 128 : model == .mlp ? 28 : 64)
                 let dataset = try load(data, size: size, channels: channels)
                 let config = TrainingConfig(
                     model: ModelConfig(preset: model, imageSize: dataset.height, channels: dataset.channels, latent: latent,
                                        width: width, noise: noise),
-                    dataPath: data, epochs: epochs, maxSteps: maxSteps, batchSize: batchSize, learningRateG: lrG,
+                    dataPath: data, epochs: epochs ?? 5, maxSteps: maxSteps, batchSize: batchSize, learningRateG: lrG,
                     learningRateD: lrD, beta1: beta1, beta2: beta2, realLabel: labelSmoothing, loss: loss, dSteps: dSteps,
                     seed: seed, horizontalFlip: flip, sampleEvery: sampleEvery, checkpointEvery: checkpointEvery,
                     keepCheckpoints: keepCheckpoints, logEvery: logEvery)

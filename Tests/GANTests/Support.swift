@@ -2,18 +2,10 @@ import Datasets
 import Foundation
 import GAN
 import Testing
-
-func scratch(_ name: String) -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("swiftgan-gan-\(getpid())-\(name)")
-    try? FileManager.default.removeItem(at: dir)
-    try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return dir.path
-}
+@_exported import TestSupport
 
 /// `n` gray images of `size`×`size`: dark noise with a bright square in the top-left quarter.
 func brightSquares(_ n: Int, size: Int = 32, seed: UInt64 = 1) -> ImageDataset {
-    var rng = SystemRandomNumberGenerator()
-    _ = rng
     var state = seed
     func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
     var px = [UInt8](repeating: 0, count: n * size * size)
@@ -69,24 +61,6 @@ func runCLI(_ args: [String], timeout: Double = 300) throws -> CommandResult {
     p.waitUntilExit()
     group.wait()
     return CommandResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-}
-
-func pythonPath() -> String {
-    if let p = ProcessInfo.processInfo.environment["SWIFTGAN_PYTHON"] { return p }
-    let venv = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.venv/bin/python").standardized.path
-    return FileManager.default.isExecutableFile(atPath: venv) ? venv : "/usr/bin/python3"
-}
-
-func python(_ script: String, _ args: [String]) throws -> String {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: pythonPath())
-    p.arguments = ["-c", script] + args
-    let out = Pipe()
-    p.standardOutput = out
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
 }
 
 /// An IDX pair (images and labels) in `dir`, MNIST-named, from a dataset.

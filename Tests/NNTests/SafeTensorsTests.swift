@@ -3,31 +3,11 @@ import Testing
 @testable import NN
 import Tensors
 
-func temporaryPath(_ name: String) -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("swiftgan-tests-\(getpid())")
-    try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return dir.appendingPathComponent(name).path
-}
+import TestSupport
 
-/// The Python interpreter with the `safetensors` package (installed by `make test` into .venv).
-func python() -> String {
-    if let p = ProcessInfo.processInfo.environment["SWIFTGAN_PYTHON"] { return p }
-    let venv = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.venv/bin/python").standardized.path
-    return FileManager.default.isExecutableFile(atPath: venv) ? venv : "/usr/bin/python3"
-}
-
-func runPython(_ script: String, _ args: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: python())
-    process.arguments = ["-c", script] + args
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
+/// A path in this run's scratch folder for safetensors tests.
+func temporaryPath(_ name: String) -> String { scratchFolder + "/" + name }
+let scratchFolder = scratch("safetensors")
 
 @Suite(.serialized) struct SafeTensorsTests {
     @Test func moduleRoundTripsExactly() throws {
@@ -61,9 +41,7 @@ func runPython(_ script: String, _ args: [String]) throws -> (status: Int32, out
         t = load_file(sys.argv[1])
         print(json.dumps({k: {"shape": list(v.shape), "dtype": str(v.dtype), "values": v.reshape(-1).tolist()} for k, v in t.items()}))
         """
-        let (status, output) = try runPython(script, [path])
-        #expect(status == 0, "python failed: \(output)")
-        let json = try JSONSerialization.jsonObject(with: Data(output.utf8)) as! [String: [String: Any]]
+        let json = try TestSupport.json(try python(script, [path])) as! [String: [String: Any]]
         let expected = g.namedParameters().map { ($0.name, $0.parameter.value) } + g.namedBuffers().map { ($0.name, $0.buffer.value) }
         #expect(Set(json.keys) == Set(expected.map(\.0)))
         for (name, tensor) in expected {
@@ -82,8 +60,7 @@ func runPython(_ script: String, _ args: [String]) throws -> (status: Int32, out
         save_file({"a": np.arange(6, dtype=np.float32).reshape(2, 3) / 7, "b": np.array([1.5, -2.25], dtype=np.float64),
                    "c": np.array([3, -4], dtype=np.int64), "d": np.array([0.5, 1.0], dtype=np.float16)}, sys.argv[1])
         """
-        let (ws, wo) = try runPython(writer, [written])
-        #expect(ws == 0, "python failed: \(wo)")
+        try python(writer, [written])
         let file = try SafeTensors(contentsOf: written)
         #expect(try file.tensor("a").scalars == (0..<6).map { Float($0) / 7 })
         #expect(try file.tensor("a").shape == [2, 3])

@@ -1,0 +1,46 @@
+// Helpers shared by the test targets: scratch folders and the Python interpreter that holds the
+// independent readers (safetensors, numpy, Pillow, SciPy) set up by `make test`.
+import Foundation
+import Testing
+
+/// A fresh, empty temporary folder named for one test.
+public func scratch(_ name: String) -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("swiftgan-test-\(getpid())-\(name)")
+    try? FileManager.default.removeItem(at: dir)
+    try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir.path
+}
+
+/// `$SWIFTGAN_PYTHON` (set by `make test`), else the repository's `.venv`, else the system Python.
+public func pythonPath() -> String {
+    if let p = ProcessInfo.processInfo.environment["SWIFTGAN_PYTHON"] { return p }
+    let venv = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../.venv/bin/python").standardized.path
+    return FileManager.default.isExecutableFile(atPath: venv) ? venv : "/usr/bin/python3"
+}
+
+/// Runs a Python script with arguments and returns its standard output; a non-zero exit is
+/// recorded as a test failure with the script's standard error.
+@discardableResult
+public func python(_ script: String, _ args: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: pythonPath())
+    process.arguments = ["-c", script] + args
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    // Read both pipes concurrently so neither can fill up and stall the child.
+    nonisolated(unsafe) var errors = Data()
+    let group = DispatchGroup()
+    DispatchQueue.global().async(group: group) { errors = err.fileHandleForReading.readDataToEndOfFile() }
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 0, "python failed: \(String(decoding: errors, as: UTF8.self))",
+            sourceLocation: sourceLocation)
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// Parses JSON printed by a script.
+public func json(_ text: String) throws -> Any { try JSONSerialization.jsonObject(with: Data(text.utf8)) }
