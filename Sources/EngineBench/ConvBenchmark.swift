@@ -79,11 +79,13 @@ public enum ConvBenchmark {
     /// Times every layer's three passes through SwiftGAN's engine (the backend API, with a
     /// weight update between passes so the weight reorder is paid as in training) and through the
     /// same oneDNN primitive called directly, alternating A B A B over `rounds`.
-    public static func run(_ layers: [ConvLayer], rounds: Int = 5, iterations: Int = 3,
+    /// With `staticWeights`, no weight update happens between passes, so the engine's cached weight
+    /// reorder is reused: that isolates what the reorders cost.
+    public static func run(_ layers: [ConvLayer], rounds: Int = 5, iterations: Int = 3, staticWeights: Bool = false,
                            log: (String) -> Void = { _ in }) -> [LayerTiming] {
         var out: [LayerTiming] = []
         for layer in layers {
-            let engine = EnginePath(layer), direct = DirectConvolution(layer)
+            let engine = EnginePath(layer, updateWeights: !staticWeights), direct = DirectConvolution(layer)
             for dir in Direction.allCases {
                 // Warm up, then time enough passes per round that a round lasts ≥ 20 ms: small
                 // layers take well under a millisecond, where one timer read is already noise.
@@ -122,9 +124,11 @@ final class EnginePath {
     let layer: ConvLayer
     let x: DeviceStorage, w: DeviceStorage, y: DeviceStorage, zeros: DeviceStorage
     let backend = Tensor.backend
+    let updateWeights: Bool
 
-    init(_ layer: ConvLayer) {
+    init(_ layer: ConvLayer, updateWeights: Bool) {
         self.layer = layer
+        self.updateWeights = updateWeights
         let rng = Generator(seed: 1)
         let w = Tensor.randomNormal(layer.wShape, std: 0.02, using: rng).storage
         let x0 = Tensor.randomNormal(layer.xShape, using: rng).storage
@@ -139,7 +143,7 @@ final class EnginePath {
     func time(_ dir: Direction, _ n: Int) -> Double {
         var total = 0.0
         for _ in 0..<n {
-            backend.axpby(w, a: 1, zeros, b: 0)  // what an optimizer step does to the cached reorders
+            if updateWeights { backend.axpby(w, a: 1, zeros, b: 0) }  // what an optimizer step does to the cached reorders
             let t0 = now()
             switch dir {
             case .forward: _ = backend.convolution(x, weight: w, bias: nil, layer.geometry)

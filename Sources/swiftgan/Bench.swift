@@ -18,6 +18,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Alternating measurement rounds per pass (the median is reported).") var rounds = 5
     @Option(help: "Passes timed per round.") var iterations = 3
     @Option(help: "Which models: dcgan64, dcgan28 or all.") var model = "all"
+    @Option(help: "Only the layers whose name contains this text (e.g. '512→1').") var layer: String?
+    @Flag(help: "Do not update the weights between passes (isolates the cost of the weight reorders).") var staticWeights = false
     @Option(help: "What to measure: engine (convolution layers), data (loading and batching) or all.") var suite = "all"
 
     func validate() throws {
@@ -44,8 +46,10 @@ struct Bench: ParsableCommand {
         var sets: [(String, [ConvLayer])] = []
         if model != "dcgan28" { sets.append(("DCGAN 64×64, batch 64", BenchModels.dcgan64())) }
         if model != "dcgan64" { sets.append(("DCGAN 28×28, batch 128", BenchModels.dcgan28())) }
-        for (title, layers) in sets {
-            let rows = ConvBenchmark.run(layers, rounds: rounds, iterations: iterations)
+        for (title, all) in sets {
+            let layers = layer.map { f in all.filter { $0.name.contains(f) } } ?? all
+            if layers.isEmpty { continue }
+            let rows = ConvBenchmark.run(layers, rounds: rounds, iterations: iterations, staticWeights: staticWeights)
             say("\n\(title)")
             say(pad("layer", 24) + pad("pass", 18) + lpad("engine GF/s", 12) + lpad("oneDNN GF/s", 12) + lpad("overhead", 10))
             for r in rows {
