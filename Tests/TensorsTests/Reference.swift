@@ -113,3 +113,29 @@ enum Reference {
         }.reduce(0, +) / Double(x.values.count)
     }
 }
+
+extension Reference {
+    /// Max or average (padding excluded) pooling, window by window.
+    static func pool(_ x: Ref, max isMax: Bool, kernel k: (Int, Int), stride s: (Int, Int), pad p: (Int, Int)) -> Ref {
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let oh = (h + 2 * p.0 - k.0) / s.0 + 1, ow = (w + 2 * p.1 - k.1) / s.1 + 1
+        var y = [Double](repeating: 0, count: n * c * oh * ow)
+        for plane in 0..<(n * c) { for i in 0..<oh { for j in 0..<ow {
+            var values: [Double] = []
+            for a in 0..<k.0 { for b in 0..<k.1 {
+                let r = i * s.0 - p.0 + a, q = j * s.1 - p.1 + b
+                if r >= 0 && r < h && q >= 0 && q < w { values.append(x.values[(plane * h + r) * w + q]) }
+            } }
+            y[(plane * oh + i) * ow + j] = isMax ? values.max()! : values.reduce(0, +) / Double(values.count)
+        } } }
+        return Ref(y, [n, c, oh, ow])
+    }
+
+    static func softmaxCrossEntropy(_ x: Ref, _ labels: [Int]) -> Double {
+        let k = x.shape[1]
+        return labels.enumerated().map { i, l in
+            let row = Array(x.values[(i * k)..<((i + 1) * k)])
+            return Foundation.log(row.map { Foundation.exp($0) }.reduce(0, +)) - row[l]
+        }.reduce(0, +) / Double(labels.count)
+    }
+}

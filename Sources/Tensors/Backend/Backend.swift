@@ -66,6 +66,14 @@ public protocol Backend: AnyObject {
                            mean: DeviceStorage, variance: DeviceStorage, epsilon: Float)
         -> (dx: DeviceStorage, dscale: DeviceStorage, dshift: DeviceStorage)
 
+    // MARK: Pooling
+    /// Max or average pooling over each channel's spatial planes. Returns the output and, for max
+    /// pooling, the record of where each maximum was, which the backward takes.
+    func pooling(_ x: DeviceStorage, _ g: PoolGeometry) -> (y: DeviceStorage, workspace: DeviceStorage?)
+    /// Gradient with respect to the input, in the layout of `like`.
+    func poolingBackward(_ dy: DeviceStorage, like x: DeviceStorage, workspace: DeviceStorage?, _ g: PoolGeometry)
+        -> DeviceStorage
+
     // MARK: Element-wise
     func eltwise(_ op: EltwiseOp, _ x: DeviceStorage) -> DeviceStorage
     /// `source` is the forward input, or the forward output when `op.backwardUsesOutput`.
@@ -88,6 +96,12 @@ public protocol Backend: AnyObject {
     // MARK: Losses (scalar results are shape [])
     /// Mean of `max(x,0) − x·t + log(1 + e^−|x|)`; stable for any logit.
     func binaryCrossEntropyWithLogits(_ logits: DeviceStorage, targets: DeviceStorage) -> DeviceStorage
+    /// Mean over rows of `−log softmax(x)[label]` for logits [N, K] and labels [N] (class indices as floats).
+    func softmaxCrossEntropy(_ logits: DeviceStorage, labels: DeviceStorage) -> DeviceStorage
+    /// `dLoss/dlogits = scale · (softmax(x) − onehot(label)) / N`.
+    func softmaxCrossEntropyBackward(_ dloss: DeviceStorage, logits: DeviceStorage, labels: DeviceStorage) -> DeviceStorage
+    /// Row-wise softmax of [N, K] logits (no gradient: for evaluation).
+    func softmax(_ logits: DeviceStorage) -> DeviceStorage
     /// `dLoss/dlogits = scale · (σ(x) − t) / count` where `scale` is the incoming scalar gradient.
     func binaryCrossEntropyWithLogitsBackward(_ dloss: DeviceStorage, logits: DeviceStorage, targets: DeviceStorage)
         -> DeviceStorage
@@ -151,6 +165,26 @@ public struct ConvGeometry: Hashable, Sendable {
             return ((h - 1) * strideH - padTop - padBottom + kh, (w - 1) * strideW - padLeft - padRight + kw)
         }
         return ((h + padTop + padBottom - kh) / strideH + 1, (w + padLeft + padRight - kw) / strideW + 1)
+    }
+}
+
+/// Geometry of a 2-D pooling window.
+public struct PoolGeometry: Hashable, Sendable {
+    public enum Kind: Int, Sendable { case max, average }
+    public let kind: Kind
+    public let kernelH: Int, kernelW: Int, strideH: Int, strideW: Int
+    public let padTop: Int, padLeft: Int, padBottom: Int, padRight: Int
+
+    public init(_ kind: Kind, kernel: (Int, Int), stride: (Int, Int), padding: (top: Int, left: Int, bottom: Int, right: Int)) {
+        precondition(kernel.0 > 0 && kernel.1 > 0 && stride.0 > 0 && stride.1 > 0,
+                     "PoolGeometry: kernel \(kernel) and stride \(stride) must be positive")
+        self.kind = kind
+        kernelH = kernel.0; kernelW = kernel.1; strideH = stride.0; strideW = stride.1
+        padTop = padding.top; padLeft = padding.left; padBottom = padding.bottom; padRight = padding.right
+    }
+
+    public func outputSize(inputH h: Int, inputW w: Int) -> (Int, Int) {
+        ((h + padTop + padBottom - kernelH) / strideH + 1, (w + padLeft + padRight - kernelW) / strideW + 1)
     }
 }
 

@@ -114,6 +114,65 @@ extension CPUBackend {
         return relayout(dx, like: logits)
     }
 
+    public func softmax(_ logits: DeviceStorage) -> DeviceStorage {
+        let x = cpu(plain(logits))
+        checkShapes(x.shape.count == 2, "softmax", x.shape, note: "expected logits [N, K]")
+        let (n, k) = (x.shape[0], x.shape[1])
+        let out = CPUStorage(shape: x.shape, md: x.md)
+        for i in 0..<n {
+            let row = x.floats + i * k, o = out.floats + i * k
+            var m = -Float.infinity
+            for j in 0..<k { m = Swift.max(m, row[j]) }
+            var sum: Double = 0
+            for j in 0..<k { let e = expf(row[j] - m); o[j] = e; sum += Double(e) }
+            for j in 0..<k { o[j] = Float(Double(o[j]) / sum) }
+        }
+        return out
+    }
+
+    private func checkLabels(_ x: CPUStorage, _ t: CPUStorage) -> [Int] {
+        checkShapes(x.shape.count == 2 && t.shape == [x.shape[0]], "softmaxCrossEntropy", x.shape, t.shape,
+                    note: "expected logits [N, K] and labels [N]")
+        return (0..<x.shape[0]).map { i in
+            let label = Int(t.floats[i])
+            precondition(label >= 0 && label < x.shape[1] && Float(label) == t.floats[i],
+                         "softmaxCrossEntropy: label \(t.floats[i]) of row \(i) is not a class index in 0..<\(x.shape[1])")
+            return label
+        }
+    }
+
+    public func softmaxCrossEntropy(_ logits: DeviceStorage, labels: DeviceStorage) -> DeviceStorage {
+        let x = cpu(plain(logits)), t = cpu(plain(labels))
+        let classes = checkLabels(x, t)
+        let k = x.shape[1]
+        var total = 0.0
+        for (i, label) in classes.enumerated() {
+            // −log softmax = logsumexp(x) − x[label], with the maximum taken out for stability.
+            let row = x.floats + i * k
+            var m = -Float.infinity
+            for j in 0..<k { m = Swift.max(m, row[j]) }
+            var sum = 0.0
+            for j in 0..<k { sum += exp(Double(row[j] - m)) }
+            total += log(sum) + Double(m) - Double(row[label])
+        }
+        let out = CPUStorage(shape: [], md: MemoryDesc(plain: []))
+        out.floats[0] = Float(total / Double(Swift.max(classes.count, 1)))
+        return out
+    }
+
+    public func softmaxCrossEntropyBackward(_ dloss: DeviceStorage, logits: DeviceStorage, labels: DeviceStorage) -> DeviceStorage {
+        let x = cpu(plain(logits)), t = cpu(plain(labels))
+        let classes = checkLabels(x, t)
+        let scale = cpu(plain(dloss)).floats[0] / Float(Swift.max(classes.count, 1))
+        let p = cpu(softmax(x))
+        for (i, label) in classes.enumerated() {
+            let row = p.floats + i * x.shape[1]
+            row[label] -= 1
+            for j in 0..<x.shape[1] { row[j] *= scale }
+        }
+        return relayout(p, like: logits)
+    }
+
     // MARK: In-place updates
 
     private func sameLayout(_ op: String, _ a: CPUStorage, _ b: CPUStorage) {
