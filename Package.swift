@@ -26,11 +26,13 @@ let package = Package(
             name: "CCodecs",
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("turbojpeg"), .linkedLibrary("gif"), .linkedLibrary("z")]
         ),
+        // LAPACK's symmetric eigensolver for the Fréchet distance.
+        .target(name: "CLinearAlgebra", linkerSettings: [.linkedLibrary("lapacke")]),
         .target(name: "Tensors", dependencies: ["CDNNL"]),
         .target(name: "Imaging", dependencies: ["CCodecs"]),
         .target(name: "Datasets", dependencies: ["Imaging", "Tensors", "CCodecs"]),
         .target(name: "NN", dependencies: ["Tensors"]),
-        .target(name: "GAN", dependencies: ["NN", "Tensors", "Datasets", "Imaging"]),
+        .target(name: "GAN", dependencies: ["NN", "Tensors", "Datasets", "Imaging", "CLinearAlgebra"]),
         .target(name: "EngineBench", dependencies: ["Tensors", "CDNNL", "Datasets", "Imaging"]),
         .executableTarget(
             name: "swiftgan",

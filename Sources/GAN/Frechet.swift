@@ -1,0 +1,96 @@
+import CLinearAlgebra
+
+/// Mean and covariance of a set of feature vectors, in Float64.
+public struct FeatureStatistics: Sendable {
+    public let dimension: Int
+    public let count: Int
+    public let mean: [Double]
+    /// Row-major d×d, unbiased (divided by n − 1, as `numpy.cov`).
+    public let covariance: [Double]
+
+    public init(dimension: Int, count: Int, mean: [Double], covariance: [Double]) {
+        precondition(mean.count == dimension && covariance.count == dimension * dimension,
+                     "FeatureStatistics: mean \(mean.count) and covariance \(covariance.count) for dimension \(dimension)")
+        self.dimension = dimension; self.count = count; self.mean = mean; self.covariance = covariance
+    }
+
+    /// Statistics of `count` row-major feature vectors of length `dimension`.
+    public init(features: [Float], count: Int, dimension: Int) {
+        precondition(count >= 2 && features.count == count * dimension,
+                     "FeatureStatistics: \(features.count) values for \(count)×\(dimension) (at least 2 vectors)")
+        var mean = [Double](repeating: 0, count: dimension)
+        for i in 0..<count { for j in 0..<dimension { mean[j] += Double(features[i * dimension + j]) } }
+        for j in 0..<dimension { mean[j] /= Double(count) }
+        var cov = [Double](repeating: 0, count: dimension * dimension)
+        var centred = [Double](repeating: 0, count: dimension)
+        for i in 0..<count {
+            for j in 0..<dimension { centred[j] = Double(features[i * dimension + j]) - mean[j] }
+            for a in 0..<dimension where centred[a] != 0 {
+                let ca = centred[a]
+                for b in a..<dimension { cov[a * dimension + b] += ca * centred[b] }
+            }
+        }
+        for a in 0..<dimension { for b in a..<dimension {
+            let v = cov[a * dimension + b] / Double(count - 1)
+            cov[a * dimension + b] = v
+            cov[b * dimension + a] = v
+        } }
+        self.init(dimension: dimension, count: count, mean: mean, covariance: cov)
+    }
+}
+
+/// The Fréchet distance between two Gaussians fitted to feature sets (the FID formula):
+/// `‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2·(Σ₁Σ₂)^½)`.
+///
+/// `Tr((Σ₁Σ₂)^½)` is computed as the sum of square roots of the eigenvalues of the symmetric
+/// `Σ₁^½ Σ₂ Σ₁^½` (it has the same eigenvalues as Σ₁Σ₂), with Σ₁^½ from a symmetric
+/// eigendecomposition (LAPACK `dsyevd`) and tiny negative eigenvalues from rounding clamped to
+/// zero. This stays real and accurate for singular or nearly singular covariances, where the
+/// general `sqrtm` of SciPy needs its well-known `+ εI` workaround.
+public enum Frechet {
+    public static func distance(_ a: FeatureStatistics, _ b: FeatureStatistics) -> Double {
+        precondition(a.dimension == b.dimension, "Frechet.distance: dimensions \(a.dimension) and \(b.dimension) differ")
+        let d = a.dimension
+        let meanTerm = zip(a.mean, b.mean).map { ($0 - $1) * ($0 - $1) }.reduce(0, +)
+        let traceA = (0..<d).map { a.covariance[$0 * d + $0] }.reduce(0, +)
+        let traceB = (0..<d).map { b.covariance[$0 * d + $0] }.reduce(0, +)
+        let rootA = symmetricSquareRoot(a.covariance, d)
+        let m = multiply(multiply(rootA, b.covariance, d), rootA, d)
+        // Symmetrize against rounding before the eigensolver.
+        var sym = m
+        for i in 0..<d { for j in 0..<d { sym[i * d + j] = (m[i * d + j] + m[j * d + i]) / 2 } }
+        let (values, _) = eigen(sym, d)
+        let traceRoot = values.map { max($0, 0).squareRoot() }.reduce(0, +)
+        return max(meanTerm + traceA + traceB - 2 * traceRoot, 0)
+    }
+
+    /// Eigenvalues (ascending) and eigenvectors (columns, row-major) of a symmetric matrix.
+    static func eigen(_ matrix: [Double], _ n: Int) -> (values: [Double], vectors: [Double]) {
+        var a = matrix, w = [Double](repeating: 0, count: n)
+        let info = sg_symmetric_eigen(Int32(n), &a, &w)
+        precondition(info == 0, "Frechet: LAPACK dsyevd failed with info \(info) on a \(n)×\(n) matrix")
+        return (w, a)
+    }
+
+    /// V·diag(√max(λ, 0))·Vᵀ.
+    static func symmetricSquareRoot(_ matrix: [Double], _ n: Int) -> [Double] {
+        let (values, v) = eigen(matrix, n)
+        let roots = values.map { max($0, 0).squareRoot() }
+        var out = [Double](repeating: 0, count: n * n)
+        for i in 0..<n { for k in 0..<n where roots[k] != 0 {
+            let s = v[i * n + k] * roots[k]
+            for j in 0..<n { out[i * n + j] += s * v[j * n + k] }
+        } }
+        return out
+    }
+
+    static func multiply(_ a: [Double], _ b: [Double], _ n: Int) -> [Double] {
+        var out = [Double](repeating: 0, count: n * n)
+        for i in 0..<n { for k in 0..<n {
+            let aik = a[i * n + k]
+            if aik == 0 { continue }
+            for j in 0..<n { out[i * n + j] += aik * b[k * n + j] }
+        } }
+        return out
+    }
+}
