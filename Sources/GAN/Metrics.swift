@@ -1,0 +1,108 @@
+import Foundation
+import Tensors
+
+/// Scores computed from a classifier's outputs on generated images.
+public enum ClassifierMetrics {
+    /// The Inception Score's analogue, `exp(E_x[KL(p(y|x) ‖ p(y))])`, from row-major probabilities
+    /// [count, classes]. 1 when every image gets the same prediction; `classes` at most.
+    public static func score(probabilities p: [Float], count: Int, classes: Int) -> Double {
+        precondition(p.count == count * classes && count > 0, "ClassifierMetrics.score: \(p.count) values for \(count)×\(classes)")
+        var marginal = [Double](repeating: 0, count: classes)
+        for i in 0..<count { for c in 0..<classes { marginal[c] += Double(p[i * classes + c]) } }
+        for c in 0..<classes { marginal[c] /= Double(count) }
+        var kl = 0.0
+        for i in 0..<count { for c in 0..<classes {
+            let q = Double(p[i * classes + c])
+            if q > 0 { kl += q * (log(q) - log(marginal[c])) }
+        } }
+        return exp(kl / Double(count))
+    }
+
+    /// Each image's most probable class.
+    public static func argmax(probabilities p: [Float], count: Int, classes: Int) -> [Int] {
+        (0..<count).map { i in (0..<classes).max { p[i * classes + $0] < p[i * classes + $1] }! }
+    }
+
+    /// How many classes receive at least `threshold` (2%) of the predictions.
+    public static func coverage(_ predicted: [Int], classes: Int, threshold: Double = 0.02) -> Int {
+        let h = histogram(predicted, classes: classes)
+        return h.filter { Double($0) >= threshold * Double(predicted.count) }.count
+    }
+
+    /// KL(predicted-class histogram ‖ reference histogram), with add-one smoothing so that an empty
+    /// class gives a large but finite value.
+    public static func histogramKL(_ predicted: [Int], reference: [Int], classes: Int) -> Double {
+        let p = histogram(predicted, classes: classes).map { Double($0 + 1) / Double(predicted.count + classes) }
+        let q = histogram(reference, classes: classes).map { Double($0 + 1) / Double(reference.count + classes) }
+        return zip(p, q).map { $0 * log($0 / $1) }.reduce(0, +)
+    }
+
+    static func histogram(_ labels: [Int], classes: Int) -> [Int] {
+        var h = [Int](repeating: 0, count: classes)
+        for l in labels where l >= 0 && l < classes { h[l] += 1 }
+        return h
+    }
+}
+
+/// Precision and recall in feature space (Kynkäänniemi et al., 2019): each set's manifold is the
+/// union of balls around its points reaching their k-th nearest neighbour in the same set;
+/// precision is the share of generated points inside the real manifold, recall the share of real
+/// points inside the generated one.
+public enum ManifoldMetrics {
+    public static func precisionRecall(real: [Float], fake: [Float], dimension d: Int, k: Int = 3) -> (precision: Double, recall: Double) {
+        let nr = real.count / d, nf = fake.count / d
+        precondition(nr > k && nf > k && real.count == nr * d && fake.count == nf * d,
+                     "ManifoldMetrics: need more than k = \(k) vectors of dimension \(d) in each set")
+        let realRadii = kthNeighbourDistances(real, d, k), fakeRadii = kthNeighbourDistances(fake, d, k)
+        return (covered(fake, by: real, radii: realRadii, d), covered(real, by: fake, radii: fakeRadii, d))
+    }
+
+    /// Squared distances between every row of `a` [n, d] and every row of `b` [m, d], a block of rows
+    /// at a time (‖a‖² + ‖b‖² − 2·a·bᵀ, the product on the engine's matmul).
+    static func squaredDistances(_ a: [Float], _ b: [Float], _ d: Int, rows: Range<Int>) -> [Float] {
+        let m = b.count / d
+        let block = Tensor(Array(a[(rows.lowerBound * d)..<(rows.upperBound * d)]), shape: [rows.count, d])
+        let bt = Tensor(transpose(b, m, d), shape: [d, m])
+        let dots = withoutGrad { block.matmul(bt) }.scalars
+        let an = rows.map { i in (0..<d).reduce(Float(0)) { $0 + a[i * d + $1] * a[i * d + $1] } }
+        let bn = (0..<m).map { j in (0..<d).reduce(Float(0)) { $0 + b[j * d + $1] * b[j * d + $1] } }
+        var out = [Float](repeating: 0, count: rows.count * m)
+        for i in 0..<rows.count { for j in 0..<m { out[i * m + j] = max(an[i] + bn[j] - 2 * dots[i * m + j], 0) } }
+        return out
+    }
+
+    static func transpose(_ x: [Float], _ rows: Int, _ cols: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: x.count)
+        for i in 0..<rows { for j in 0..<cols { out[j * rows + i] = x[i * cols + j] } }
+        return out
+    }
+
+    /// For each row, the squared distance to its k-th nearest other row.
+    static func kthNeighbourDistances(_ x: [Float], _ d: Int, _ k: Int) -> [Float] {
+        let n = x.count / d
+        var radii = [Float](repeating: 0, count: n)
+        for start in stride(from: 0, to: n, by: 1024) {
+            let rows = start..<min(start + 1024, n)
+            let dist = squaredDistances(x, x, d, rows: rows)
+            for (r, i) in rows.enumerated() {
+                var row = Array(dist[(r * n)..<((r + 1) * n)])
+                row[i] = .infinity  // not its own neighbour
+                row.sort()
+                radii[i] = row[k - 1]
+            }
+        }
+        return radii
+    }
+
+    /// The share of `points` within some ball (centre in `centres`, squared radius in `radii`).
+    static func covered(_ points: [Float], by centres: [Float], radii: [Float], _ d: Int) -> Double {
+        let n = points.count / d, m = centres.count / d
+        var inside = 0
+        for start in stride(from: 0, to: n, by: 1024) {
+            let rows = start..<min(start + 1024, n)
+            let dist = squaredDistances(points, centres, d, rows: rows)
+            for r in 0..<rows.count where (0..<m).contains(where: { dist[r * m + $0] <= radii[$0] }) { inside += 1 }
+        }
+        return Double(inside) / Double(n)
+    }
+}
