@@ -85,10 +85,17 @@ public enum ManifoldMetrics {
             let rows = start..<min(start + 1024, n)
             let dist = squaredDistances(x, x, d, rows: rows)
             for (r, i) in rows.enumerated() {
-                var row = Array(dist[(r * n)..<((r + 1) * n)])
-                row[i] = .infinity  // not its own neighbour
-                row.sort()
-                radii[i] = row[k - 1]
+                // The k smallest distances to other rows, kept sorted in a small buffer.
+                var best = [Float](repeating: .infinity, count: k)
+                for j in 0..<n where j != i {
+                    let v = dist[r * n + j]
+                    if v < best[k - 1] {
+                        var p = k - 1
+                        while p > 0 && best[p - 1] > v { best[p] = best[p - 1]; p -= 1 }
+                        best[p] = v
+                    }
+                }
+                radii[i] = best[k - 1]
             }
         }
         return radii

@@ -9,7 +9,7 @@ struct SwiftGAN: ParsableCommand {
         commandName: "swiftgan",
         abstract: "Train generative adversarial networks on the CPU, fast.",
         discussion: "Start with `swiftgan train`: it trains a DCGAN on Fashion-MNIST into a new run directory.",
-        subcommands: [Train.self, Sample.self, Interpolate.self, Demo.self, Bench.self])
+        subcommands: [Train.self, Sample.self, Interpolate.self, Eval.self, Demo.self, Bench.self])
 }
 
 /// Writes a line to standard output immediately (progress must show even through a pipe).

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import GAN
+import NN
+import Tensors
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure a generator: Fréchet distance, classifier score, class coverage, precision and recall.",
+        discussion: """
+        Features come from a small CNN trained on the dataset's training split (cached under ~/.cache/swiftgan)
+        and are compared with the test split; real training images are scored the same way as the floor.
+        Unlabelled data (a folder of photos) needs --features: a classifier's safetensors file.
+        """)
+
+    @Argument(help: "A run directory (its latest checkpoint) or a checkpoint directory.") var checkpoint: String
+    @Option(help: "Generated images to evaluate.") var count: Int = 10_000
+    @Option(help: "Seed of the latent vectors.") var seed: UInt64 = 0
+    @Option(help: "Dataset (default: the one the run trained on).") var data: String?
+    @Option(help: "Classifier weights (safetensors) to use instead of training one; required for unlabelled data.") var features: String?
+    @Flag(help: "Print JSON instead of a table.") var json = false
+
+    func validate() throws { try positive(count, "--count") }
+
+    func run() throws {
+        try reportingErrors {
+            let t0 = Date()
+            let sampler = try Sampler(checkpoint: checkpoint)
+            let state = try Checkpoint.readState(try Checkpoint.resolve(checkpoint))
+            let path = data ?? state.config.dataPath
+            let log: (String) -> Void = { if !json { say($0) } }
+            let train = try DatasetLoader.load(path, imageSize: sampler.config.imageSize, channels: sampler.config.channels)
+            let classifier: Classifier, accuracy: Double, test: ImageDataset
+            if let features {
+                let file = try SafeTensors(contentsOf: features)
+                let classes = file.metadata["classes"].flatMap { Int($0) } ?? 10
+                classifier = Classifier(imageSize: sampler.config.imageSize, channels: sampler.config.channels, classes: classes)
+                try classifier.load(from: file)
+                accuracy = file.metadata["test_accuracy"].flatMap(Double.init) ?? .nan
+                test = train
+            } else {
+                guard train.labels != nil else {
+                    throw ValidationError("\(path) has no labels, so no classifier can be trained on it: none of the metrics "
+                        + "(Fréchet distance, classifier score, class coverage, precision/recall) can be computed. Give --features FILE.")
+                }
+                test = try Evaluator.testSplit(of: path)
+                (classifier, accuracy) = try Classifier.forDataset(train, test: test, cacheDirectory: ImageFolder.defaultCacheDirectory + "/classifiers", log: log)
+            }
+            let evaluator = Evaluator(classifier: classifier, accuracy: accuracy, test: test)
+            let generated = evaluator.evaluate(sampler, count: count, seed: seed)
+            let floor = evaluator.floor(train, count: min(count, train.count))
+            let seconds = Date().timeIntervalSince(t0)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                struct Output: Encodable { let checkpoint: String; let step: Int; let classifierAccuracy: Double
+                    let generated: EvaluationReport; let realFloor: EvaluationReport; let modeCollapse: Bool; let seconds: Double }
+                let out = Output(checkpoint: try Checkpoint.resolve(checkpoint), step: state.step, classifierAccuracy: accuracy,
+                                 generated: generated, realFloor: floor, modeCollapse: generated.modeCollapse, seconds: seconds)
+                print(String(decoding: try encoder.encode(out), as: UTF8.self))
+                return
+            }
+            say(String(format: "%@ at step %d: %d generated vs %d real test images; classifier test accuracy %.2f%%",
+                       try Checkpoint.resolve(checkpoint), state.step, count, test.count, 100 * accuracy))
+            func row(_ name: String, _ g: String, _ r: String) { say(name.padding(toLength: 26, withPad: " ", startingAt: 0) + g.leftPad(12) + r.leftPad(14)) }
+            row("metric", "generated", "real (floor)")
+            row("Fréchet distance ↓", String(format: "%.3f", generated.frechetDistance), String(format: "%.3f", floor.frechetDistance))
+            row("classifier score ↑", String(format: "%.3f", generated.classifierScore), String(format: "%.3f", floor.classifierScore))
+            row("classes covered (≥ 2%)", "\(generated.classCoverage)/\(generated.classes)", "\(floor.classCoverage)/\(floor.classes)")
+            row("class histogram KL ↓", String(format: "%.4f", generated.classHistogramKL), String(format: "%.4f", floor.classHistogramKL))
+            row("precision ↑", String(format: "%.3f", generated.precision), String(format: "%.3f", floor.precision))
+            row("recall ↑", String(format: "%.3f", generated.recall), String(format: "%.3f", floor.recall))
+            if generated.modeCollapse { say("warning: mode collapse: only \(generated.classCoverage) of \(generated.classes) classes are generated") }
+            say(String(format: "evaluated in %.1f s", seconds))
+        }
+    }
+}
+
+extension String {
+    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
+}
