@@ -31,6 +31,10 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var keepCheckpoints: Int
     /// Log a metrics line every this many steps.
     public var logEvery: Int
+    /// Evaluate (Fréchet distance, coverage, …) every this many epochs; 0: never.
+    public var evalEvery: Int = 0
+    /// Generated images per evaluation during training.
+    public var evalCount: Int = 2000
 
     public init(model: ModelConfig, dataPath: String, epochs: Int = 5, maxSteps: Int? = nil, batchSize: Int = 128,
                 learningRateG: Float = 2e-4, learningRateD: Float = 2e-4, beta1: Float = 0.5, beta2: Float = 0.999,
@@ -43,6 +47,33 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         self.seed = seed; self.horizontalFlip = horizontalFlip; self.sampleEvery = sampleEvery
         self.sampleCount = sampleCount; self.checkpointEvery = checkpointEvery; self.keepCheckpoints = keepCheckpoints
         self.logEvery = logEvery
+    }
+}
+
+extension TrainingConfig {
+    enum CodingKeys: String, CodingKey {
+        case model, dataPath, epochs, maxSteps, batchSize, learningRateG, learningRateD, beta1, beta2, realLabel, loss, dSteps,
+             seed, horizontalFlip, sampleEvery, sampleCount, checkpointEvery, keepCheckpoints, logEvery, evalEvery, evalCount
+    }
+
+    /// Settings added after format 1 was first written decode to their defaults when absent, so
+    /// older checkpoints keep loading.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(model: try c.decode(ModelConfig.self, forKey: .model), dataPath: try c.decode(String.self, forKey: .dataPath),
+                  epochs: try c.decode(Int.self, forKey: .epochs), maxSteps: try c.decodeIfPresent(Int.self, forKey: .maxSteps),
+                  batchSize: try c.decode(Int.self, forKey: .batchSize),
+                  learningRateG: try c.decode(Float.self, forKey: .learningRateG),
+                  learningRateD: try c.decode(Float.self, forKey: .learningRateD),
+                  beta1: try c.decode(Float.self, forKey: .beta1), beta2: try c.decode(Float.self, forKey: .beta2),
+                  realLabel: try c.decode(Float.self, forKey: .realLabel), loss: try c.decode(GANLoss.self, forKey: .loss),
+                  dSteps: try c.decode(Int.self, forKey: .dSteps), seed: try c.decode(UInt64.self, forKey: .seed),
+                  horizontalFlip: try c.decode(Bool.self, forKey: .horizontalFlip),
+                  sampleEvery: try c.decode(Int.self, forKey: .sampleEvery), sampleCount: try c.decode(Int.self, forKey: .sampleCount),
+                  checkpointEvery: try c.decode(Int.self, forKey: .checkpointEvery),
+                  keepCheckpoints: try c.decode(Int.self, forKey: .keepCheckpoints), logEvery: try c.decode(Int.self, forKey: .logEvery))
+        evalEvery = try c.decodeIfPresent(Int.self, forKey: .evalEvery) ?? 0
+        evalCount = try c.decodeIfPresent(Int.self, forKey: .evalCount) ?? 2000
     }
 }
 
@@ -63,6 +94,12 @@ public struct TrainingState: Codable, Sendable, Equatable {
     /// Noise is drawn from a generator seeded by (seed, step), so this is the whole RNG state.
     public var noiseSeed: UInt64
     public var trainingSeconds: Double
+    /// Fréchet distances of the evaluations so far (with `evalEvery`), oldest first.
+    public var frechetHistory: [Double]? = nil
+    /// The best of them, whose checkpoint is kept as `checkpoints/best`.
+    public var bestFrechetDistance: Double? = nil
+    /// Steps at which a mode-collapse warning was given (marked on the loss plot).
+    public var collapseWarnings: [Int]? = nil
 }
 
 /// A failure with a checkpoint, naming the directory or file.
@@ -94,10 +131,10 @@ public enum Checkpoint {
     /// never leaves a partial checkpoint as the latest. Keeps the newest `keep` checkpoints.
     @discardableResult
     public static func write(state: TrainingState, generator: Module, discriminator: Module, optimizerG: Optimizer,
-                             optimizerD: Optimizer, in directory: String, keep: Int,
+                             optimizerD: Optimizer, in directory: String, keep: Int, name fixedName: String? = nil,
                              failAfterFiles: Int? = nil) throws -> String {
         let fm = FileManager.default
-        let name = prefix + String(format: "%08d", state.step)
+        let name = fixedName ?? prefix + String(format: "%08d", state.step)
         let final = directory + "/" + name, temporary = directory + "/.tmp-" + name + "-\(getpid())"
         do {
             try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -59,6 +59,8 @@ public final class Trainer {
     var history: [(step: Int, lossD: Double, lossG: Double)] = []
     var lastCheckpoint: String?
     var lastLossG: Float = .nan
+    /// Measures the generator every `evalEvery` epochs when set (it needs a labelled dataset).
+    public var evaluator: Evaluator?
 
     public var config: TrainingConfig { state.config }
     var samplesDirectory: String { runDirectory + "/samples" }
@@ -186,6 +188,9 @@ public final class Trainer {
                 state.epoch += 1
                 state.batchInEpoch = 0
                 try writeSamples(to: samplesDirectory + "/epoch-" + String(format: "%03d", state.epoch) + ".png")
+                if c.evalEvery > 0, state.epoch % c.evalEvery == 0, let evaluator {
+                    try evaluate(evaluator, metrics: metrics, message: message)
+                }
                 try writeLossPlot()
                 message(String(format: "epoch %d/%d done in %.1f s; samples in %@", state.epoch, c.epochs,
                                Date().timeIntervalSince(epochStart), samplesDirectory))
@@ -233,6 +238,34 @@ public final class Trainer {
         return (dLoss, lastLossG, dReal, dFake)
     }
 
+    /// Scores the generator, logs the report, warns on mode collapse (fewer than half the classes
+    /// covered, or the Fréchet distance rising three evaluations in a row) and keeps the
+    /// checkpoint with the best Fréchet distance as `checkpoints/best`.
+    func evaluate(_ evaluator: Evaluator, metrics: MetricsLog, message: (String) -> Void) throws {
+        let report = evaluator.evaluate(Sampler(generator: generator, config: config.model), count: config.evalCount,
+                                        seed: Generator.derivedSeed(config.seed, 0x6576616c))
+        var history = state.frechetHistory ?? []
+        history.append(report.frechetDistance)
+        state.frechetHistory = history
+        metrics.append(evaluation: report, step: state.step, epoch: state.epoch)
+        message(String(format: "evaluation at step %d: Fréchet distance %.3f, score %.2f, %d/%d classes, precision %.3f, recall %.3f",
+                       state.step, report.frechetDistance, report.classifierScore, report.classCoverage, report.classes,
+                       report.precision, report.recall))
+        let rising = history.count >= 4 && zip(history.suffix(4), history.suffix(3)).allSatisfy { $1 > $0 }
+        if report.modeCollapse || rising {
+            state.collapseWarnings = (state.collapseWarnings ?? []) + [state.step]
+            message("warning: possible mode collapse at step \(state.step): "
+                    + (report.modeCollapse ? "only \(report.classCoverage) of \(report.classes) classes are generated"
+                                           : "the Fréchet distance rose in each of the last 3 evaluations")
+                    + "; the best checkpoint so far is kept in \(checkpointsDirectory)/best")
+        }
+        if report.frechetDistance < state.bestFrechetDistance ?? .infinity {
+            state.bestFrechetDistance = report.frechetDistance
+            try Checkpoint.write(state: state, generator: generator, discriminator: discriminator, optimizerG: optimizerG,
+                                 optimizerD: optimizerD, in: checkpointsDirectory, keep: config.keepCheckpoints, name: "best")
+        }
+    }
+
     /// Writes a checkpoint of the current state and returns its path.
     @discardableResult
     public func checkpoint(failAfterFiles: Int? = nil) throws -> String {
@@ -259,7 +292,7 @@ public final class Trainer {
 
     func writeLossPlot() throws {
         let d = history.map { (x: Double($0.step), y: $0.lossD) }, g = history.map { (x: Double($0.step), y: $0.lossG) }
-        let image = Plot.lines([(d, (31, 119, 180)), (g, (255, 127, 14))])
+        let image = Plot.lines([(d, (31, 119, 180)), (g, (255, 127, 14))], markers: (state.collapseWarnings ?? []).map(Double.init))
         do { try ImageCodec.writePNG(image, to: runDirectory + "/loss.png") } catch {
             throw TrainingError.unwritable(path: runDirectory + "/loss.png", reason: "\(error)")
         }
@@ -301,6 +334,14 @@ final class MetricsLog {
         let line = "{\"step\":\(p.step),\"epoch\":\(p.epoch),\"batch\":\(p.batch),\"loss_d\":\(num(p.lossD)),\"loss_g\":\(num(p.lossG)),"
             + "\"d_real\":\(num(p.dReal)),\"d_fake\":\(num(p.dFake)),\"images_per_second\":\(String(format: "%.1f", p.imagesPerSecond)),"
             + "\"loader_wait_seconds\":\(String(format: "%.4f", waitSeconds))}\n"
+        handle.write(Data(line.utf8))
+    }
+
+    func append(evaluation r: EvaluationReport, step: Int, epoch: Int) {
+        let line = "{\"step\":\(step),\"epoch\":\(epoch),\"eval\":{\"frechet_distance\":\(r.frechetDistance),"
+            + "\"classifier_score\":\(r.classifierScore),\"class_coverage\":\(r.classCoverage),\"classes\":\(r.classes),"
+            + "\"class_histogram_kl\":\(r.classHistogramKL),\"precision\":\(r.precision),\"recall\":\(r.recall),"
+            + "\"images\":\(r.images),\"mode_collapse\":\(r.modeCollapse)}}\n"
         handle.write(Data(line.utf8))
     }
 }

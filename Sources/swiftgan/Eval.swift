@@ -21,7 +21,9 @@ struct Eval: ParsableCommand {
     @Option(help: "Classifier weights (safetensors) to use instead of training one; required for unlabelled data.") var features: String?
     @Flag(help: "Print JSON instead of a table.") var json = false
 
-    func validate() throws { try positive(count, "--count") }
+    func validate() throws {
+        guard count >= 10 else { throw ValidationError("--count must be at least 10 (k-nearest-neighbour precision and recall), got \(count)") }
+    }
 
     func run() throws {
         try reportingErrors {
@@ -54,15 +56,17 @@ struct Eval: ParsableCommand {
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                struct Output: Encodable { let checkpoint: String; let step: Int; let classifierAccuracy: Double
+                struct Output: Encodable { let checkpoint: String; let step: Int; let classifierAccuracy: Double?
                     let generated: EvaluationReport; let realFloor: EvaluationReport; let modeCollapse: Bool; let seconds: Double }
-                let out = Output(checkpoint: try Checkpoint.resolve(checkpoint), step: state.step, classifierAccuracy: accuracy,
+                let out = Output(checkpoint: try Checkpoint.resolve(checkpoint), step: state.step,
+                                 classifierAccuracy: accuracy.isFinite ? accuracy : nil,
                                  generated: generated, realFloor: floor, modeCollapse: generated.modeCollapse, seconds: seconds)
                 print(String(decoding: try encoder.encode(out), as: UTF8.self))
                 return
             }
-            say(String(format: "%@ at step %d: %d generated vs %d real test images; classifier test accuracy %.2f%%",
-                       try Checkpoint.resolve(checkpoint), state.step, count, test.count, 100 * accuracy))
+            let judged = accuracy.isFinite ? String(format: "classifier test accuracy %.2f%%", 100 * accuracy) : "classifier accuracy unknown"
+            say(String(format: "%@ at step %d: %d generated vs %d real images; %@",
+                       try Checkpoint.resolve(checkpoint), state.step, count, test.count, judged))
             func row(_ name: String, _ g: String, _ r: String) { say(name.padding(toLength: 26, withPad: " ", startingAt: 0) + g.leftPad(12) + r.leftPad(14)) }
             row("metric", "generated", "real (floor)")
             row("Fréchet distance ↓", String(format: "%.3f", generated.frechetDistance), String(format: "%.3f", floor.frechetDistance))

@@ -50,6 +50,9 @@ struct Train: ParsableCommand {
     @Option(help: "Write a checkpoint every N epochs (and at the end).") var checkpointEvery: Int = 5
     @Option(help: "Checkpoints to keep.") var keepCheckpoints: Int = 3
     @Option(help: "Log metrics every N steps.") var logEvery: Int = 10
+    @Option(help: "Evaluate (Fréchet distance, classifier score, coverage, precision/recall) every N epochs; 0: never. Needs a labelled dataset.")
+    var evalEvery: Int = 0
+    @Option(help: "Generated images per evaluation during training.") var evalCount: Int = 2000
 
     func validate() throws {
         if let epochs { try positive(epochs, "--epochs") }
@@ -71,6 +74,8 @@ struct Train: ParsableCommand {
         try positive(checkpointEvery, "--checkpoint-every")
         try positive(keepCheckpoints, "--keep-checkpoints")
         try positive(logEvery, "--log-every")
+        guard evalEvery >= 0 else { throw ValidationError("--eval-every must be 0 or more, got \(evalEvery)") }
+        guard evalCount >= 10 else { throw ValidationError("--eval-count must be at least 10, got \(evalCount)") }
     }
 
     func run() throws {
@@ -86,13 +91,15 @@ struct Train: ParsableCommand {
             } else {
                 let size = imageSize ?? (model == .catdcgan ? 128 : model == .mlp ? 28 : 64)
                 let dataset = try load(data, size: size, channels: channels)
-                let config = TrainingConfig(
+                var config = TrainingConfig(
                     model: ModelConfig(preset: model, imageSize: dataset.height, channels: dataset.channels, latent: latent,
                                        width: width, noise: noise),
                     dataPath: data, epochs: epochs ?? 5, maxSteps: maxSteps, batchSize: batchSize, learningRateG: lrG,
                     learningRateD: lrD, beta1: beta1, beta2: beta2, realLabel: labelSmoothing, loss: loss, dSteps: dSteps,
                     seed: seed, horizontalFlip: flip, sampleEvery: sampleEvery, checkpointEvery: checkpointEvery,
                     keepCheckpoints: keepCheckpoints, logEvery: logEvery)
+                config.evalEvery = evalEvery
+                config.evalCount = evalCount
                 if let problem = config.model.problem {
                     throw ValidationError("--model \(model.rawValue) with \(dataset.width)×\(dataset.height) images from \(data): \(problem)")
                 }
@@ -101,6 +108,16 @@ struct Train: ParsableCommand {
                 say("training \(model.rawValue) on \(dataset.name): \(dataset.count) images \(dataset.width)×\(dataset.height)×\(dataset.channels), "
                     + "G \(trainer.generator.parameterCount) and D \(trainer.discriminator.parameterCount) parameters, on \(Tensor.backend.name)")
                 say("run directory: \(directory)")
+            }
+            if trainer.config.evalEvery > 0 {
+                let path = trainer.config.dataPath
+                guard trainer.dataset.labels != nil else {
+                    throw ValidationError("--eval-every needs a labelled dataset; \(path) has no labels")
+                }
+                let test = try Evaluator.testSplit(of: path)
+                let (classifier, accuracy) = try Classifier.forDataset(trainer.dataset, test: test,
+                                                                       cacheDirectory: ImageFolder.defaultCacheDirectory + "/classifiers", log: { say($0) })
+                trainer.evaluator = Evaluator(classifier: classifier, accuracy: accuracy, test: test)
             }
             installStopHandlers()
             let display = ProgressDisplay(interactive: isatty(STDOUT_FILENO) != 0)

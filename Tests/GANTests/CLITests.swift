@@ -8,6 +8,7 @@ import Imaging
     static let data: String = {
         let dir = scratch("cli-data")
         try! writeIDX(brightSquares(48, size: 28), to: dir)
+        try! writeIDX(brightSquares(32, size: 28, seed: 9), to: dir, prefix: "t10k")
         return dir
     }()
 
@@ -51,6 +52,37 @@ import Imaging
         #expect(s.status == 0, "\(s.stderr)")
         let frames = try python("import sys\nfrom PIL import Image\nprint(Image.open(sys.argv[1]).n_frames)", [gif])
         #expect(frames.trimmingCharacters(in: .whitespacesAndNewlines) == "6")
+    }
+
+    @Test func evalReportsEveryMetricAsJSONAndExplainsUnlabelledData() throws {
+        let run = scratch("cli-eval") + "/run"
+        #expect(try Self.train(run).status == 0)
+        let r = try runCLI(["eval", run, "--count", "40", "--json"], timeout: 600)
+        #expect(r.status == 0, "\(r.stderr)")
+        let o = try json(r.stdout) as! [String: Any]
+        let generated = o["generated"] as! [String: Any]
+        for key in ["frechetDistance", "classifierScore", "classCoverage", "classHistogramKL", "precision", "recall"] {
+            #expect(generated[key] != nil, "\(key)")
+        }
+        #expect((o["realFloor"] as! [String: Any])["frechetDistance"] != nil && o["classifierAccuracy"] != nil)
+        let table = try runCLI(["eval", run, "--count", "40"], timeout: 600)
+        #expect(table.status == 0 && table.stdout.contains("Fréchet distance") && table.stdout.contains("real (floor)"))
+
+        // A folder of photos has no labels: eval says which metrics it cannot compute and why.
+        let photos = scratch("cli-photos")
+        for i in 0..<4 {
+            try ImageCodec.writePNG(Image(width: 28, height: 28, channels: 1, pixels: [UInt8](repeating: UInt8(i * 60), count: 784)),
+                                    to: photos + "/\(i).png")
+        }
+        let unlabelled = try runCLI(["eval", run, "--data", photos, "--count", "10"])
+        #expect(unlabelled.status != 0 && unlabelled.stderr.contains("has no labels") && unlabelled.stderr.contains("Give --features FILE"),
+                "\(unlabelled.stderr)")
+        // With a classifier file, the folder itself is the reference set.
+        let judge = scratch("cli-judge") + "/classifier.safetensors"
+        try Classifier(imageSize: 28, channels: 1, classes: 10).save(to: judge, metadata: ["classes": "10"])
+        let withFeatures = try runCLI(["eval", run, "--data", photos, "--features", judge, "--count", "10", "--json"])
+        #expect(withFeatures.status == 0, "\(withFeatures.stderr)")
+        #expect(((try json(withFeatures.stdout) as! [String: Any])["generated"] as! [String: Any])["frechetDistance"] != nil)
     }
 
     @Test func badFlagsGetOneLineNamingTheFlag() throws {

@@ -46,6 +46,8 @@ func runCLI(_ args: [String], timeout: Double = 300) throws -> CommandResult {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: swiftgan())
     p.arguments = args
+    // Caches (image folders, evaluation classifiers) go to this test run's scratch space.
+    p.environment = ProcessInfo.processInfo.environment.merging(["XDG_CACHE_HOME": scratchCache]) { $1 }
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err
@@ -64,10 +66,12 @@ func runCLI(_ args: [String], timeout: Double = 300) throws -> CommandResult {
 }
 
 /// An IDX pair (images and labels) in `dir`, MNIST-named, from a dataset.
-func writeIDX(_ d: ImageDataset, to dir: String) throws {
+func writeIDX(_ d: ImageDataset, to dir: String, prefix: String = "train") throws {
     func be(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 255), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)] }
     let images: [UInt8] = [0, 0, 8, 3] + be(d.count) + be(d.height) + be(d.width) + d.pixels
     let labels: [UInt8] = [0, 0, 8, 1] + be(d.count) + (d.labels ?? []).map { UInt8($0) }
-    try Data(images).write(to: URL(fileURLWithPath: dir + "/train-images-idx3-ubyte"))
-    try Data(labels).write(to: URL(fileURLWithPath: dir + "/train-labels-idx1-ubyte"))
+    try Data(images).write(to: URL(fileURLWithPath: dir + "/\(prefix)-images-idx3-ubyte"))
+    try Data(labels).write(to: URL(fileURLWithPath: dir + "/\(prefix)-labels-idx1-ubyte"))
 }
+
+let scratchCache = scratch("cli-cache")

@@ -104,6 +104,20 @@ import Tensors
         #expect(smooth.d != hard.d, "the real label must change the discriminator's update")
     }
 
+    /// A state.json written before the evaluation settings existed still loads, with their defaults.
+    @Test func olderCheckpointStateStillDecodes() throws {
+        let state = TrainingState(config: tinyConfig(), epoch: 1, batchInEpoch: 0, step: 4, adamStepsG: 4, adamStepsD: 4,
+                                  noiseSeed: 1, trainingSeconds: 1)
+        var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(state)) as! [String: Any]
+        var config = object["config"] as! [String: Any]
+        config["evalEvery"] = nil
+        config["evalCount"] = nil
+        object["config"] = config
+        let decoded = try JSONDecoder().decode(TrainingState.self, from: JSONSerialization.data(withJSONObject: object))
+        #expect(decoded.config.evalEvery == 0 && decoded.config.evalCount == 2000 && decoded.step == 4)
+        #expect(decoded.config.model == state.config.model)
+    }
+
     @Test func datasetsOfTheWrongSizeAreRefusedWithSizesNamed() {
         let data = brightSquares(32, size: 16)
         #expect { try Trainer(config: tinyConfig(), dataset: data, runDirectory: scratch("size")) } throws: {
