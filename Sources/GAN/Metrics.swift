@@ -57,17 +57,28 @@ public enum ManifoldMetrics {
         return (covered(fake, by: real, radii: realRadii, d), covered(real, by: fake, radii: fakeRadii, d))
     }
 
-    /// Squared distances between every row of `a` [n, d] and every row of `b` [m, d], a block of rows
-    /// at a time (‖a‖² + ‖b‖² − 2·a·bᵀ, the product on the engine's matmul).
-    static func squaredDistances(_ a: [Float], _ b: [Float], _ d: Int, rows: Range<Int>) -> [Float] {
-        let m = b.count / d
+    /// One side of a distance computation, prepared once: the rows as a transposed matrix for the
+    /// engine's matmul, and their squared norms.
+    struct Centres {
+        let transposed: Tensor, norms: [Float], count: Int
+        init(_ b: [Float], _ d: Int) {
+            count = b.count / d
+            transposed = Tensor(ManifoldMetrics.transpose(b, count, d), shape: [d, count])
+            norms = (0..<count).map { j in (0..<d).reduce(Float(0)) { $0 + b[j * d + $1] * b[j * d + $1] } }
+        }
+    }
+
+    /// Squared distances between rows `rows` of `a` [n, d] and every centre
+    /// (‖a‖² + ‖b‖² − 2·a·bᵀ, the product on the engine's matmul).
+    static func squaredDistances(_ a: [Float], _ d: Int, rows: Range<Int>, to b: Centres) -> [Float] {
+        let m = b.count
         let block = Tensor(Array(a[(rows.lowerBound * d)..<(rows.upperBound * d)]), shape: [rows.count, d])
-        let bt = Tensor(transpose(b, m, d), shape: [d, m])
-        let dots = withoutGrad { block.matmul(bt) }.scalars
-        let an = rows.map { i in (0..<d).reduce(Float(0)) { $0 + a[i * d + $1] * a[i * d + $1] } }
-        let bn = (0..<m).map { j in (0..<d).reduce(Float(0)) { $0 + b[j * d + $1] * b[j * d + $1] } }
+        let dots = withoutGrad { block.matmul(b.transposed) }.scalars
         var out = [Float](repeating: 0, count: rows.count * m)
-        for i in 0..<rows.count { for j in 0..<m { out[i * m + j] = max(an[i] + bn[j] - 2 * dots[i * m + j], 0) } }
+        for (r, i) in rows.enumerated() {
+            let an = (0..<d).reduce(Float(0)) { $0 + a[i * d + $1] * a[i * d + $1] }
+            for j in 0..<m { out[r * m + j] = max(an + b.norms[j] - 2 * dots[r * m + j], 0) }
+        }
         return out
     }
 
@@ -81,9 +92,10 @@ public enum ManifoldMetrics {
     static func kthNeighbourDistances(_ x: [Float], _ d: Int, _ k: Int) -> [Float] {
         let n = x.count / d
         var radii = [Float](repeating: 0, count: n)
+        let centres = Centres(x, d)
         for start in stride(from: 0, to: n, by: 1024) {
             let rows = start..<min(start + 1024, n)
-            let dist = squaredDistances(x, x, d, rows: rows)
+            let dist = squaredDistances(x, d, rows: rows, to: centres)
             for (r, i) in rows.enumerated() {
                 // The k smallest distances to other rows, kept sorted in a small buffer.
                 var best = [Float](repeating: .infinity, count: k)
@@ -105,9 +117,10 @@ public enum ManifoldMetrics {
     static func covered(_ points: [Float], by centres: [Float], radii: [Float], _ d: Int) -> Double {
         let n = points.count / d, m = centres.count / d
         var inside = 0
+        let prepared = Centres(centres, d)
         for start in stride(from: 0, to: n, by: 1024) {
             let rows = start..<min(start + 1024, n)
-            let dist = squaredDistances(points, centres, d, rows: rows)
+            let dist = squaredDistances(points, d, rows: rows, to: prepared)
             for r in 0..<rows.count where (0..<m).contains(where: { dist[r * m + $0] <= radii[$0] }) { inside += 1 }
         }
         return Double(inside) / Double(n)
