@@ -48,13 +48,26 @@ public final class Batcher {
 
     /// Float pixels of batch `b` of an epoch: [n, C, H, W] in [-1, 1].
     func prepare(_ indices: [Int], epoch: Int, batch: Int) -> [Float] {
-        let d = dataset, hw = d.height * d.width, c = d.channels
-        var out = [Float](repeating: 0, count: indices.count * c * hw)
         let flips = Generator(seed: Generator.derivedSeed(seed, UInt64(epoch), UInt64(batch) &+ 1))
+        return dataset.normalized(indices, flip: { horizontalFlip && flips.uniform() < 0.5 })
+    }
+}
+
+extension ImageDataset {
+    /// Images `indices` (all by default) as [n, C, H, W] in [-1, 1], as the batches give them.
+    public func images(_ indices: [Int]? = nil) -> Tensor {
+        let idx = indices ?? Array(0..<count)
+        return Tensor(normalized(idx, flip: { false }), shape: [idx.count, channels, height, width])
+    }
+
+    /// Pixels of `indices` as NCHW floats in [-1, 1]; `flip` is asked once per image, in order.
+    func normalized(_ indices: [Int], flip: () -> Bool) -> [Float] {
+        let d = self, hw = d.height * d.width, c = d.channels
+        var out = [Float](repeating: 0, count: indices.count * c * hw)
         d.pixels.withUnsafeBufferPointer { px in
             out.withUnsafeMutableBufferPointer { o in
                 for (k, i) in indices.enumerated() {
-                    let flip = horizontalFlip && flips.uniform() < 0.5
+                    let flip = flip()
                     let src = px.baseAddress! + i * hw * c
                     for y in 0..<d.height {
                         for x in 0..<d.width {

@@ -135,11 +135,14 @@ public enum ImageFolder {
     }
 }
 
-/// 64-bit FNV-1a: a stable hash (Swift's `Hasher` is seeded per process, so it cannot key a cache).
-struct FNV1a {
-    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
-    mutating func add(_ s: String) {
-        for b in s.utf8 { value = (value ^ UInt64(b)) &* 0x100_0000_01b3 }
-        value = (value ^ 0xff) &* 0x100_0000_01b3  // separator
+/// 64-bit FNV-1a: a stable hash for cache keys (Swift's `Hasher` is seeded per process).
+public struct FNV1a: Sendable {
+    public private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+    public init() {}
+    /// Adds `bytes`, then a separator, so that ("ab", "c") and ("a", "bc") differ.
+    public mutating func add<S: Sequence>(bytes: S) where S.Element == UInt8 {
+        for b in bytes { value = (value ^ UInt64(b)) &* 0x100_0000_01b3 }
+        value = (value ^ 0xff) &* 0x100_0000_01b3
     }
+    public mutating func add(_ s: String) { add(bytes: s.utf8) }
 }

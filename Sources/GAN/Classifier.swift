@@ -55,10 +55,10 @@ public final class Classifier: Module {
             throw TrainingError.datasetMismatch(path: train.name, detail: "the dataset has no labels to train a classifier on")
         }
         let classes = Int((labels.max() ?? 0) + 1)
-        var key = UInt64(0xcbf2_9ce4_8422_2325)
-        for b in train.pixels { key = (key ^ UInt64(b)) &* 0x100_0000_01b3 }
-        for l in labels { key = (key ^ UInt64(UInt32(bitPattern: l))) &* 0x100_0000_01b3 }
-        key = Generator.derivedSeed(key, UInt64(epochs), seed, UInt64(train.height), UInt64(train.channels))
+        var hash = FNV1a()
+        hash.add(bytes: train.pixels)
+        hash.add(bytes: labels.map { UInt8(truncatingIfNeeded: $0) })
+        let key = Generator.derivedSeed(hash.value, UInt64(epochs), seed, UInt64(train.height), UInt64(train.channels))
         let file = cacheDirectory.map { "\($0)/classifier-\(String(key, radix: 16)).safetensors" }
         let model = Classifier(imageSize: train.height, channels: train.channels, classes: classes, rng: Generator(seed: seed))
         if let file, let cached = try? SafeTensors(contentsOf: file), let acc = cached.metadata["test_accuracy"].flatMap(Double.init) {
@@ -86,8 +86,7 @@ public final class Classifier: Module {
     }
 
     static func accuracy(_ model: Classifier, _ test: ImageDataset, _ labels: [Int32]) -> Double {
-        let images = Batcher(test, batchSize: test.count, shuffle: false, dropLast: false).epoch(0).next()!.images
-        let (_, probs) = model.embed(images)
+        let (_, probs) = model.embed(test.images())
         let predicted = ClassifierMetrics.argmax(probabilities: probs, count: test.count, classes: model.classes)
         return Double(zip(predicted, labels).filter { $0 == Int($1) }.count) / Double(test.count)
     }

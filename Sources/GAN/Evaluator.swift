@@ -34,8 +34,7 @@ public final class Evaluator {
         self.classifier = classifier
         self.classifierAccuracy = accuracy
         self.test = test
-        let images = Batcher(test, batchSize: test.count, shuffle: false, dropLast: false).epoch(0).next()!.images
-        let (features, probabilities) = classifier.embed(images)
+        let (features, probabilities) = classifier.embed(test.images())
         realFeatures = features
         realStatistics = FeatureStatistics(features: features, count: test.count, dimension: Classifier.featureSize)
         realPredicted = ClassifierMetrics.argmax(probabilities: probabilities, count: test.count, classes: classifier.classes)
@@ -68,7 +67,7 @@ public final class Evaluator {
     /// The floor: `count` real training images scored like generated ones.
     public func floor(_ train: ImageDataset, count: Int, seed: UInt64 = 1) -> EvaluationReport {
         let n = min(count, train.count)
-        return evaluate(Batcher(train, batchSize: n, seed: seed).epoch(0).next()!.images)
+        return evaluate(train.images(Array(Batcher(train, batchSize: n, seed: seed).order(epoch: 0).prefix(n))))
     }
 
     /// The test split that goes with a training set's path (MNIST `t10k-*`, CIFAR `test_batch.bin`,

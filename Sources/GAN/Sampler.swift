@@ -43,17 +43,9 @@ public struct Sampler {
     /// `count` images as 8-bit pictures.
     public func images(count: Int, seed: UInt64) -> [Image] { toImages(generate(noise(count: count, seed: seed))) }
 
+    /// An NCHW batch in [-1, 1] as 8-bit pictures.
     public func toImages(_ t: Tensor) -> [Image] {
-        let (n, c, h, w) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
-        let v = t.scalars
-        return (0..<n).map { i in
-            var px = [UInt8](repeating: 0, count: h * w * c)
-            for ch in 0..<c { for y in 0..<h { for x in 0..<w {
-                let value = v[((i * c + ch) * h + y) * w + x]
-                px[(y * w + x) * c + ch] = UInt8(min(max((value + 1) / 2, 0), 1) * 255 + 0.5)
-            } } }
-            return Image(width: w, height: h, channels: c, pixels: px)
-        }
+        Image.batch(fromSigned: t.scalars, count: t.shape[0], channels: t.shape[1], height: t.shape[2], width: t.shape[3])
     }
 
     /// Images along a straight line between the latent vectors of two seeds (`steps` ≥ 2 frames).

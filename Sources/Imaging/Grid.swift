@@ -19,8 +19,7 @@ public enum Grid {
                 for y in 0..<height {
                     for x in 0..<width {
                         let v = values[((n * channels + c) * height + y) * width + x]
-                        let unit = min(max((v + 1) / 2, 0), 1)
-                        pixels[((y0 + y) * gw + x0 + x) * channels + c] = UInt8(min(unit * 255 + 0.5, 255))
+                        pixels[((y0 + y) * gw + x0 + x) * channels + c] = Image.byte(fromSigned: v)
                     }
                 }
             }

@@ -13,6 +13,25 @@ public struct Image: Equatable, Sendable {
 
     public subscript(x: Int, y: Int, c: Int) -> UInt8 { pixels[(y * width + x) * channels + c] }
 
+    /// A value in [-1, 1] as a byte, the way torchvision saves images: `(v + 1) / 2`, clamped,
+    /// `·255 + 0.5` truncated.
+    @inline(__always) public static func byte(fromSigned v: Float) -> UInt8 {
+        UInt8(min(max((v + 1) / 2, 0), 1) * 255 + 0.5)
+    }
+
+    /// The images of an NCHW batch of values in [-1, 1].
+    public static func batch(fromSigned values: [Float], count: Int, channels: Int, height: Int, width: Int) -> [Image] {
+        precondition(values.count == count * channels * height * width,
+                     "Image.batch: \(values.count) values for \(count)×\(channels)×\(height)×\(width)")
+        return (0..<count).map { i in
+            var px = [UInt8](repeating: 0, count: height * width * channels)
+            for ch in 0..<channels { for y in 0..<height { for x in 0..<width {
+                px[(y * width + x) * channels + ch] = byte(fromSigned: values[((i * channels + ch) * height + y) * width + x])
+            } } }
+            return Image(width: width, height: height, channels: channels, pixels: px)
+        }
+    }
+
     /// The largest centred square.
     public func centerCroppedSquare() -> Image {
         let side = min(width, height)

@@ -10,7 +10,6 @@ func subset(_ d: ImageDataset, _ range: Range<Int>) -> ImageDataset {
                  labels: d.labels.map { Array($0[range]) })
 }
 
-func images(_ d: ImageDataset) -> Tensor { Batcher(d, batchSize: d.count, shuffle: false, dropLast: false).epoch(0).next()!.images }
 
 @Suite(.serialized) struct EvaluatorTests {
     /// The calibration the issue asks for, on Fashion-MNIST with a quickly trained judge: real
@@ -22,12 +21,12 @@ func images(_ d: ImageDataset) -> Tensor { Batcher(d, batchSize: d.count, shuffl
         #expect(accuracy > 0.6, "the quick judge reached \(accuracy)")
         let evaluator = Evaluator(classifier: classifier, accuracy: accuracy, test: subset(test, 0..<1000))
 
-        let real = evaluator.evaluate(images(subset(train, 10_000..<11_000)))
+        let real = evaluator.evaluate(subset(train, 10_000..<11_000).images())
         let noise = evaluator.evaluate(Tensor.randomUniform([1000, 1, 28, 28], low: -1, high: 1, using: Generator(seed: 1)))
         let one = subset(train, 20_000..<20_001)
         let copies = ImageDataset(name: "copies", count: 1000, height: 28, width: 28, channels: 1,
                                   pixels: Array((0..<1000).map { _ in one.pixels }.joined()))
-        let collapsed = evaluator.evaluate(images(copies))
+        let collapsed = evaluator.evaluate(copies.images())
         // 5×5 box blur of the same real images.
         let sharp = subset(train, 10_000..<11_000)
         var blurred = sharp.pixels
@@ -38,7 +37,7 @@ func images(_ d: ImageDataset) -> Tensor { Batcher(d, batchSize: d.count, shuffl
             } }
             blurred[n * 784 + y * 28 + x] = UInt8(s / c)
         } } }
-        let blur = evaluator.evaluate(images(ImageDataset(name: "blur", count: 1000, height: 28, width: 28, channels: 1, pixels: blurred)))
+        let blur = evaluator.evaluate(ImageDataset(name: "blur", count: 1000, height: 28, width: 28, channels: 1, pixels: blurred).images())
         print("calibration (FD, score, coverage, precision, recall): real \(real), blurred \(blur), noise \(noise), collapsed \(collapsed)")
 
         #expect(real.frechetDistance < blur.frechetDistance && blur.frechetDistance < noise.frechetDistance)
