@@ -1,5 +1,5 @@
 # The two commands of the README: `make` (install what is missing, run the main job) and `make test`.
-.PHONY: all deps train demo test bench
+.PHONY: all deps train demo test bench bench-vs-pytorch
 
 all: train
 
@@ -18,3 +18,10 @@ test: deps
 
 bench: deps
 	swift run -c release swiftgan bench
+
+# SwiftGAN against PyTorch (installed into .venv-bench on first use) on the same GANs, alternating
+# the two; prints a table at the end (about half an hour on 2 cores). ARGS are passed on, e.g.
+# make bench-vs-pytorch ARGS="--workloads dcgan28 --rounds 5 --modes eager"
+bench-vs-pytorch: deps
+	swift build -c release --product swiftgan
+	"$$(./scripts/bench-venv)" scripts/bench_vs_pytorch.py --swiftgan .build/release/swiftgan --json runs/bench-vs-pytorch.json $(ARGS)

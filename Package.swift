@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["Imaging", "Tensors", "CCodecs"]),
         .target(name: "NN", dependencies: ["Tensors"]),
         .target(name: "GAN", dependencies: ["NN", "Tensors", "Datasets", "Imaging", "CLinearAlgebra"]),
-        .target(name: "EngineBench", dependencies: ["Tensors", "CDNNL", "Datasets", "Imaging"]),
+        .target(name: "EngineBench", dependencies: ["Tensors", "CDNNL", "Datasets", "Imaging", "GAN"]),
         .executableTarget(
             name: "swiftgan",
             dependencies: [

@@ -107,7 +107,7 @@ public enum ConvBenchmark {
         return out
     }
 
-    static func median(_ v: [Double]) -> Double {
+    public static func median(_ v: [Double]) -> Double {
         let s = v.sorted()
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }

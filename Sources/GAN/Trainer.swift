@@ -209,9 +209,10 @@ public final class Trainer {
         return .finished(checkpoint: path)
     }
 
-    /// One discriminator step, and a generator step when it is due. Returns the losses and the
-    /// discriminator's mean probabilities on the real and fake batch.
-    func trainStep(_ real: Tensor) throws -> (Float, Float, Float, Float) {
+    /// One discriminator step, and a generator step when it is due, on the batch `real`. Returns
+    /// the losses and the discriminator's mean probabilities on the real and fake batch. (`run`
+    /// calls it for each batch and keeps the step count; benchmarks call it directly.)
+    public func trainStep(_ real: Tensor) throws -> (Float, Float, Float, Float) {
         let c = config
         let z = c.model.noise(real.shape[0], using: Generator(seed: Generator.derivedSeed(state.noiseSeed, UInt64(state.step))))
         let fake = generator(z)

@@ -6,13 +6,19 @@ import Tensors
 /// Per-layer GFLOP/s of the engine next to oneDNN called directly.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmark convolution layers: SwiftGAN's engine against oneDNN's own primitives.",
+        abstract: "Benchmark the engine: layers against oneDNN, data loading, training and generation throughput.",
         discussion: """
-        For each layer of the canonical 64×64 DCGAN (batch 64) and of the TensorFlow 28×28 DCGAN
+        --suite engine: for each layer of the canonical 64×64 DCGAN (batch 64) and of the TensorFlow 28×28 DCGAN
         (batch 128), times forward, backward-data and backward-weights through the engine and through
         the same oneDNN primitive in a tight loop, alternating the two, and prints both rates and the
         engine's overhead. The engine pays a weight reorder after every simulated optimizer step, as in
         training.
+        --suite data: loading and batching.
+        --suite training: images/s of training steps on a workload (mlp, dcgan28, dcgan64, catdcgan:
+        the models and batches of the comparison with PyTorch, `make bench-vs-pytorch`); with
+        --profile, where each step's time goes, op by op.
+        --suite generation: images/s of sampling --count images from a workload's generator.
+        --suite peak: fp32 GFLOP/s of a 2048³ matrix product (this machine's practical peak).
         """)
 
     @Option(help: "Alternating measurement rounds per pass (the median is reported).") var rounds = 5
@@ -20,23 +26,63 @@ struct Bench: ParsableCommand {
     @Option(help: "Which models: dcgan64, dcgan28 or all.") var model = "all"
     @Option(help: "Only the layers whose name contains this text (e.g. '512→1').") var layer: String?
     @Flag(help: "Do not update the weights between passes (isolates the cost of the weight reorders).") var staticWeights = false
-    @Option(help: "What to measure: engine (convolution layers), data (loading and batching) or all.") var suite = "all"
+    @Option(help: "What to measure: engine (convolution layers), data (loading and batching), training, generation, peak, or all (engine and data).")
+    var suite = "all"
+    @Option(help: "Workload for --suite training/generation: mlp, dcgan28, dcgan64 or catdcgan.") var workload = "dcgan28"
+    @Option(help: "Timed training steps.") var steps = 10
+    @Option(help: "Untimed training steps first.") var warmup = 3
+    @Option(help: "Images to generate for --suite generation.") var count = 1000
+    @Flag(help: "Print where the time goes, op by op (--suite training).") var profile = false
+    @Flag(help: "Print one JSON object instead of text (--suite training, generation, peak).") var json = false
 
     func validate() throws {
         guard ["dcgan64", "dcgan28", "all"].contains(model) else {
             throw ValidationError("--model must be dcgan64, dcgan28 or all, got '\(model)'")
         }
-        guard ["engine", "data", "all"].contains(suite) else {
-            throw ValidationError("--suite must be engine, data or all, got '\(suite)'")
+        guard ["engine", "data", "training", "generation", "peak", "all"].contains(suite) else {
+            throw ValidationError("--suite must be engine, data, training, generation, peak or all, got '\(suite)'")
+        }
+        guard Workload(rawValue: workload) != nil else {
+            throw ValidationError("--workload must be one of \(Workload.allCases.map(\.rawValue).joined(separator: ", ")), got '\(workload)'")
         }
         guard rounds > 0, iterations > 0 else { throw ValidationError("--rounds and --iterations must be positive") }
+        try positive(steps, "--steps"); try positive(count, "--count")
+        guard warmup >= 0 else { throw ValidationError("--warmup must be 0 or more, got \(warmup)") }
     }
 
     func run() throws {
-        if suite != "data" { runEngine() }
-        if suite != "engine" {
-            say("\nData")
-            _ = try DataBenchmark.run(log: say)
+        try reportingErrors {
+            let w = Workload(rawValue: workload)!
+            switch suite {
+            case "training":
+                let r = try TrainingBenchmark.training(w, steps: steps, warmup: warmup, profile: profile)
+                if json {
+                    let times = r.stepSeconds.map { String(format: "%.5f", $0) }.joined(separator: ",")
+                    say("{\"workload\":\"\(w.rawValue)\",\"images_per_second\":\(r.imagesPerSecond),\"step_seconds\":[\(times)],"
+                        + "\"loss_d\":\(r.lossD.isFinite ? "\(r.lossD)" : "null"),\"loss_g\":\(r.lossG.isFinite ? "\(r.lossG)" : "null")}")
+                } else {
+                    say(String(format: "%@ (batch %d): %.1f images/s over %d steps (median step %.1f ms)", w.rawValue, w.batchSize,
+                               r.imagesPerSecond, steps, 1e3 * ConvBenchmark.median(r.stepSeconds)))
+                }
+                if profile {
+                    let peak = TrainingBenchmark.sgemmPeak()
+                    let text = Profiler.shared.report(seconds: r.stepSeconds.reduce(0, +), steps: steps, peakGFLOPS: peak)
+                    if json { FileHandle.standardError.write(Data((text + "\n").utf8)) } else { say("\n" + text) }
+                }
+            case "generation":
+                let rate = TrainingBenchmark.generation(w, count: count)
+                say(json ? "{\"workload\":\"\(w.rawValue)\",\"images_per_second\":\(rate)}"
+                         : String(format: "%@: generated %d images at %.1f images/s", w.rawValue, count, rate))
+            case "peak":
+                let g = TrainingBenchmark.sgemmPeak()
+                say(json ? "{\"gflops\":\(g)}" : String(format: "fp32 matrix product 2048³: %.1f GFLOP/s", g))
+            default:
+                if suite != "data" { runEngine() }
+                if suite != "engine" {
+                    say("\nData")
+                    _ = try DataBenchmark.run(log: say)
+                }
+            }
         }
     }
 

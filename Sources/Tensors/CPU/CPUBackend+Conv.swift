@@ -50,6 +50,11 @@ final class ConvPlan {
         backwardData = Primitive(&d, engine: engine, hint: forward, what: Self.describe("backward-data", g, x, w))
         d = Self.descriptor(g, src: src, weights: weightLayout, bias: biasMD, dst: dst, kind: .backwardWeights)
         backwardWeights = Primitive(&d, engine: engine, hint: forward, what: Self.describe("backward-weights", g, x, w))
+        // Multiply-adds: each output pixel of a convolution (each input pixel of a transposed one)
+        // meets every weight of its group; the same count in all three directions.
+        let pixels = g.transposed ? x[0] * x[2] * x[3] : yDims[0] * oh * ow
+        let flops = 2 * Double(pixels) * Double(wDims.reduce(1, *))
+        for p in [forward, backwardData, backwardWeights] { p.flops = flops }
     }
 
     enum Direction { case forward, backwardData, backwardWeights }

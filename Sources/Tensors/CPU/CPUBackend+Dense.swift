@@ -9,7 +9,9 @@ final class DensePlan {
     private(set) lazy var backwardData: Primitive = {
         var d = dnnl_inner_product_desc_t(), dx = x.raw, wr = w.raw, dy = y.raw
         dnnlCheck(dnnl_inner_product_backward_data_desc_init(&d, &dx, &wr, &dy), "inner_product_backward_data")
-        return Primitive(&d, engine: CPUBackend.shared.engine, hint: forward, what: "linear backward-data \(x.dims)·\(w.dims)ᵀ")
+        let p = Primitive(&d, engine: CPUBackend.shared.engine, hint: forward, what: "linear backward-data \(x.dims)·\(w.dims)ᵀ")
+        p.flops = forward.flops
+        return p
     }()
     private(set) lazy var backwardWeights: Primitive = {
         var d = dnnl_inner_product_desc_t(), xr = x.raw, dw = w.raw, dy = y.raw
@@ -17,7 +19,9 @@ final class DensePlan {
             dnnl_inner_product_backward_weights_desc_init(&d, &xr, &dw, db, &dy)
         }
         dnnlCheck(status, "inner_product_backward_weights")
-        return Primitive(&d, engine: CPUBackend.shared.engine, hint: forward, what: "linear backward-weights \(x.dims)·\(w.dims)ᵀ")
+        let p = Primitive(&d, engine: CPUBackend.shared.engine, hint: forward, what: "linear backward-weights \(x.dims)·\(w.dims)ᵀ")
+        p.flops = forward.flops
+        return p
     }()
 
     init(n: Int, inFeatures: Int, outFeatures: Int, bias: Bool) {
@@ -30,6 +34,7 @@ final class DensePlan {
         }
         dnnlCheck(status, "inner_product_forward")
         forward = Primitive(&d, engine: CPUBackend.shared.engine, what: "linear forward [\(n), \(inFeatures)]→\(outFeatures)")
+        forward.flops = 2 * Double(n) * Double(inFeatures) * Double(outFeatures)
     }
 }
 
@@ -87,7 +92,9 @@ extension CPUBackend {
             var cm = MemoryDesc(plain: [m, n]).raw
             var d = dnnl_matmul_desc_t()
             dnnlCheck(dnnl_matmul_desc_init(&d, &am, &bm, nil, &cm), "matmul_desc_init")
-            return Primitive(&d, engine: engine, what: "matmul [\(m), \(k)]·[\(k), \(n)]")
+            let p = Primitive(&d, engine: engine, what: "matmul [\(m), \(k)]·[\(k), \(n)]")
+            p.flops = 2 * Double(m) * Double(k) * Double(n)
+            return p
         }
         let av = viewAs(cpu(plain(a)), p.md(dnnl_query_src_md)), bv = viewAs(cpu(plain(b)), p.md(dnnl_query_weights_md))
         let c = CPUStorage(shape: [m, n], md: MemoryDesc(plain: [m, n]))

@@ -70,8 +70,10 @@ public final class CPUBackend: Backend {
         let scratchpad = p.scratchpad.map { CPUStorage(shape: [$0.byteCount], md: $0) }
         if let scratchpad { a.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: scratchpad.memory)) }
         defer { withExtendedLifetime(scratchpad) {} }
-        dnnlCheck(dnnl_primitive_execute(p.handle, stream, Int32(a.count), &a), "execute(\(p.implementation))")
+        let profiler = Profiler.shared, t0 = profiler.enabled ? Profiler.now() : 0
+        dnnlCheck(dnnl_primitive_execute(p.handle, stream, Int32(a.count), &a), "execute(\(p.what))")
         dnnlCheck(dnnl_stream_wait(stream), "stream_wait")
+        if profiler.enabled { profiler.record(p.what, kind: p.kind, seconds: Profiler.now() - t0, flops: p.flops) }
     }
 
     @inline(__always) func cpu(_ s: DeviceStorage) -> CPUStorage { unsafeDowncast(s, to: CPUStorage.self) }

@@ -98,6 +98,10 @@ final class Primitive {
     let implementation: String
     /// The scratchpad each execution needs (nil when none).
     let scratchpad: MemoryDesc?
+    /// What it computes, with shapes ("convolution forward x[…] w[…]"), and without them.
+    let what: String, kind: String
+    /// Floating-point operations per execution, where counted (convolutions, dense, matmul).
+    var flops = 0.0
 
     /// Creates the primitive for `opDesc` (a pointer to one of oneDNN's *_desc_t structs).
     convenience init(_ opDesc: UnsafeRawPointer, engine: dnnl_engine_t, hint: Primitive? = nil, what: String) {
@@ -108,6 +112,8 @@ final class Primitive {
 
     init(pd: dnnl_primitive_desc_t, what: String) {
         self.pd = pd
+        self.what = what
+        kind = what.split(separator: " ").prefix { !$0.contains("[") }.joined(separator: " ")
         var prim: dnnl_primitive_t?
         dnnlCheck(dnnl_primitive_create(&prim, pd), "primitive_create(\(what))")
         handle = prim!

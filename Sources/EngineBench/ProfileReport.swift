@@ -1,0 +1,43 @@
+import Foundation
+import Tensors
+
+extension Profiler {
+    /// A table of the recorded kernels over `steps` steps that took `seconds` in all: time per
+    /// step and share of the step for each op and direction, then the `layers` slowest kernels
+    /// with their shapes. Convolution and dense rates are compared with `peakGFLOPS` when given.
+    public func report(seconds: Double, steps: Int, layers: Int = 12, peakGFLOPS: Double? = nil) -> String {
+        let n = Double(max(steps, 1))
+        let all = entries
+        func ms(_ s: Double) -> String { String(format: "%9.2f", 1e3 * s / n) }
+        func share(_ s: Double) -> String { String(format: "%6.1f%%", 100 * s / max(seconds, 1e-12)) }
+        func rate(_ e: Profiler.Entry) -> String { e.flops > 0 ? String(format: "%8.1f", e.flops / e.seconds / 1e9) : String(repeating: " ", count: 8) }
+        func pad(_ s: String, _ w: Int) -> String { s.count >= w ? String(s.prefix(w)) : s + String(repeating: " ", count: w - s.count) }
+        var kinds: [String: Profiler.Entry] = [:]
+        for e in all {
+            kinds[e.kind, default: Profiler.Entry(name: e.kind, kind: e.kind)].calls += e.calls
+            kinds[e.kind]!.seconds += e.seconds
+            kinds[e.kind]!.flops += e.flops
+        }
+        var lines = [String(format: "Profile: %d steps, %.1f ms per step", steps, 1e3 * seconds / n),
+                     pad("op and direction", 46) + "  ms/step   share    GF/s  calls/step"]
+        for k in kinds.values.sorted(by: { $0.seconds > $1.seconds }) {
+            lines.append(pad(k.name, 46) + ms(k.seconds) + share(k.seconds) + rate(k) + String(format: "%11.1f", Double(k.calls) / n))
+        }
+        let inKernels = all.reduce(0) { $0 + $1.seconds }
+        lines.append(pad("all kernels", 46) + ms(inKernels) + share(inKernels))
+        lines.append(pad("outside kernels (autodiff, Swift, loader)", 46) + ms(seconds - inKernels) + share(seconds - inKernels))
+        let conv = kinds.values.filter { $0.kind.contains("convolution") }
+        let convSeconds = conv.reduce(0) { $0 + $1.seconds }, convFlops = conv.reduce(0) { $0 + $1.flops }
+        if convSeconds > 0 {
+            var line = String(format: "convolutions: %.1f ms per step (%.1f%% of the step) at %.1f GF/s",
+                              1e3 * convSeconds / n, 100 * convSeconds / max(seconds, 1e-12), convFlops / convSeconds / 1e9)
+            if let peakGFLOPS { line += String(format: " = %.0f%% of the %.1f GF/s fp32 peak", 100 * convFlops / convSeconds / 1e9 / peakGFLOPS, peakGFLOPS) }
+            lines.append(line)
+        }
+        lines.append("\nslowest kernels")
+        for e in all.prefix(layers) {
+            lines.append(pad(e.name, 78) + ms(e.seconds) + share(e.seconds) + rate(e))
+        }
+        return lines.joined(separator: "\n")
+    }
+}

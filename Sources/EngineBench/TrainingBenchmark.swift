@@ -1,0 +1,117 @@
+import Datasets
+import Foundation
+import GAN
+import Tensors
+
+/// The workloads of the side-by-side benchmark against PyTorch (scripts/bench_vs_pytorch.py
+/// writes the same models layer for layer).
+public enum Workload: String, CaseIterable, Sendable {
+    /// The Keras dense GAN on Fashion-MNIST, batch 128.
+    case mlp
+    /// TensorFlow's 28×28 DCGAN on Fashion-MNIST, batch 128.
+    case dcgan28
+    /// The canonical 64×64 DCGAN, 3 channels, batch 64, synthetic images.
+    case dcgan64
+    /// The TensorFlow 1 CatDCGAN at 128×128, batch 16, synthetic images.
+    case catdcgan
+
+    public var model: ModelConfig {
+        switch self {
+        case .mlp: return ModelConfig(preset: .mlp, imageSize: 28, channels: 1)
+        case .dcgan28: return ModelConfig(preset: .dcgan, imageSize: 28, channels: 1)
+        case .dcgan64: return ModelConfig(preset: .dcgan, imageSize: 64, channels: 3)
+        case .catdcgan: return ModelConfig(preset: .catdcgan, imageSize: 128, channels: 3)
+        }
+    }
+
+    public var batchSize: Int {
+        switch self {
+        case .mlp, .dcgan28: return 128
+        case .dcgan64: return 64
+        case .catdcgan: return 16
+        }
+    }
+
+    /// Real Fashion-MNIST for the 28×28 workloads; uniform noise images (4 batches) otherwise.
+    public func dataset(fashionMNIST: String = DatasetLoader.defaultPath) throws -> ImageDataset {
+        let m = model
+        if m.imageSize == 28 { return try DatasetLoader.load(fashionMNIST) }
+        let count = 4 * batchSize, bytes = count * m.imageSize * m.imageSize * m.channels
+        let rng = Generator(seed: 1)
+        let noise = Tensor.randomUniform([bytes], low: 0, high: 255.99, using: rng).scalars
+        return ImageDataset(name: "synthetic \(m.imageSize)×\(m.imageSize)×\(m.channels)", count: count, height: m.imageSize,
+                            width: m.imageSize, channels: m.channels, pixels: noise.map { UInt8($0) })
+    }
+}
+
+/// Training and generation throughput of one workload, as a user's run sees it.
+public enum TrainingBenchmark {
+    public struct Result: Sendable {
+        public var imagesPerSecond: Double
+        public var stepSeconds: [Double]
+        public var lossD: Float, lossG: Float
+    }
+
+    /// `warmup` untimed steps, then `steps` timed ones, through `Trainer.trainStep` with the
+    /// default training settings (BCE, real label 0.9, Adam 2e-4, β 0.5/0.999) and batches from
+    /// the background loader. With `profile`, the timed steps are recorded in `Profiler.shared`.
+    public static func training(_ w: Workload, steps: Int, warmup: Int, profile: Bool = false) throws -> Result {
+        let dataset = try w.dataset()
+        let directory = FileManager.default.temporaryDirectory.path + "/swiftgan-bench-\(getpid())-\(w.rawValue)"
+        try? FileManager.default.removeItem(atPath: directory)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let config = TrainingConfig(model: w.model, dataPath: dataset.name, epochs: 1_000, batchSize: w.batchSize)
+        let trainer = try Trainer(config: config, dataset: dataset, runDirectory: directory)
+        let batcher = Batcher(dataset, batchSize: w.batchSize, seed: 0)
+        var times: [Double] = [], losses: (Float, Float) = (.nan, .nan)
+        var epoch = 0
+        var batches = batcher.epoch(epoch)
+        func nextBatch() -> Tensor {
+            if let b = batches.next() { return b.images }
+            epoch += 1
+            batches = batcher.epoch(epoch)
+            return batches.next()!.images
+        }
+        for _ in 0..<warmup { _ = try trainer.trainStep(nextBatch()) }
+        if profile { Profiler.shared.reset(); Profiler.shared.enabled = true }
+        defer { Profiler.shared.enabled = false }
+        for _ in 0..<steps {
+            let real = nextBatch()
+            let t0 = now()
+            let (d, g, _, _) = try trainer.trainStep(real)
+            times.append(now() - t0)
+            losses = (d, g)
+        }
+        let total = times.reduce(0, +)
+        return Result(imagesPerSecond: Double(steps * w.batchSize) / total, stepSeconds: times,
+                      lossD: losses.0, lossG: losses.1)
+    }
+
+    /// Images per second of generating `count` images (evaluation mode, batches of 256, as
+    /// `swiftgan sample`), after one untimed pass.
+    public static func generation(_ w: Workload, count: Int) -> Double {
+        let (g, _) = Models.make(w.model, rng: Generator(seed: 0))
+        let sampler = Sampler(generator: g, config: w.model)
+        let z = sampler.noise(count: count, seed: 1)
+        _ = sampler.generate(z)
+        let t0 = now()
+        _ = sampler.generate(z)
+        return Double(count) / (now() - t0)
+    }
+
+    /// GFLOP/s of an n×n×n fp32 matrix product through the engine (oneDNN's sgemm), best of `repeats`.
+    public static func sgemmPeak(n: Int = 2048, repeats: Int = 5) -> Double {
+        let rng = Generator(seed: 2)
+        let a = Tensor.randomNormal([n, n], using: rng), b = Tensor.randomNormal([n, n], using: rng)
+        return withoutGrad {
+            _ = a.matmul(b)
+            var best = Double.infinity
+            for _ in 0..<repeats {
+                let t0 = now()
+                _ = a.matmul(b)
+                best = min(best, now() - t0)
+            }
+            return 2 * pow(Double(n), 3) / best / 1e9
+        }
+    }
+}

@@ -1,0 +1,376 @@
+#!/usr/bin/env python3
+"""SwiftGAN against PyTorch on the same CPU, the same GANs and the same training step.
+
+Run through `make bench-vs-pytorch` (which installs PyTorch into the git-ignored .venv-bench).
+The orchestrator alternates the two (A B A B …) in fresh processes, one process per measurement,
+so each side's peak memory is its own (ru_maxrss of the child). It prints a table at the end.
+
+Each workload is written here layer for layer as SwiftGAN's preset (Sources/GAN/Presets.swift) and
+trained with PyTorch's reference DCGAN step: one G forward per step, reused detached for D's fake
+batch and again for G's update; BCE with logits, real label 0.9, Adam(2e-4, β 0.5, 0.999).
+"""
+import argparse
+import gzip
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+WORKLOADS = {
+    # name: (preset, image size, channels, batch, data)
+    "mlp": ("mlp", 28, 1, 128, "fashion-mnist"),
+    "dcgan28": ("dcgan", 28, 1, 128, "fashion-mnist"),
+    "dcgan64": ("dcgan", 64, 3, 64, "synthetic"),
+    "catdcgan": ("catdcgan", 128, 3, 16, "synthetic"),
+}
+FASHION = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
+LATENT = 100
+
+
+# ----------------------------------------------------------------------------------------------
+# PyTorch side (imported lazily so the orchestrator itself needs only the standard library)
+
+def build(name):
+    import torch.nn as nn
+    preset, size, ch, _, _ = WORKLOADS[name]
+
+    class View(nn.Module):
+        def __init__(self, *shape):
+            super().__init__()
+            self.shape = shape
+
+        def forward(self, x):
+            return x.view(x.shape[0], *self.shape)
+
+    lrelu = lambda: nn.LeakyReLU(0.2, inplace=True)
+    if preset == "mlp":
+        px = size * size * ch
+        g = nn.Sequential(
+            nn.Linear(LATENT, 128), lrelu(),
+            nn.Linear(128, 256), nn.BatchNorm1d(256, eps=0.8, momentum=0.1), lrelu(),
+            nn.Linear(256, 512), nn.BatchNorm1d(512, eps=0.8, momentum=0.1), lrelu(),
+            nn.Linear(512, 1024), nn.BatchNorm1d(1024, eps=0.8, momentum=0.1), lrelu(),
+            nn.Linear(1024, px), nn.Tanh(), View(ch, size, size))
+        d = nn.Sequential(nn.Flatten(), nn.Linear(px, 512), lrelu(), nn.Linear(512, 256), lrelu(), nn.Linear(256, 1))
+        latent = (LATENT,)
+    elif preset == "dcgan" and size == 28:
+        # TensorFlow's 'same' 5×5 layers; PyTorch pads symmetrically (padding 2, output_padding 1
+        # for the stride-2 transposed ones): the same shapes and work, padding placed differently.
+        w = 64
+        g = nn.Sequential(
+            nn.Linear(LATENT, 7 * 7 * 4 * w, bias=False), nn.BatchNorm1d(7 * 7 * 4 * w), lrelu(), View(4 * w, 7, 7),
+            nn.ConvTranspose2d(4 * w, 2 * w, 5, 1, 2, bias=False), nn.BatchNorm2d(2 * w), lrelu(),
+            nn.ConvTranspose2d(2 * w, w, 5, 2, 2, output_padding=1, bias=False), nn.BatchNorm2d(w), lrelu(),
+            nn.ConvTranspose2d(w, ch, 5, 2, 2, output_padding=1, bias=False), nn.Tanh())
+        d = nn.Sequential(
+            nn.Conv2d(ch, w, 5, 2, 2), lrelu(),
+            nn.Conv2d(w, 2 * w, 5, 2, 2), nn.BatchNorm2d(2 * w), lrelu(),
+            nn.Conv2d(2 * w, 4 * w, 5, 2, 2), nn.BatchNorm2d(4 * w), lrelu(),
+            nn.Flatten(), nn.Linear(4 * w * 4 * 4, 1))
+        latent = (LATENT,)
+    elif preset == "dcgan":
+        # PyTorch's reference DCGAN (examples/dcgan), logits out of D.
+        w = 64
+        g = nn.Sequential(
+            nn.ConvTranspose2d(LATENT, 8 * w, 4, 1, 0, bias=False), nn.BatchNorm2d(8 * w), nn.ReLU(True),
+            nn.ConvTranspose2d(8 * w, 4 * w, 4, 2, 1, bias=False), nn.BatchNorm2d(4 * w), nn.ReLU(True),
+            nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * w), nn.ReLU(True),
+            nn.ConvTranspose2d(2 * w, w, 4, 2, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(True),
+            nn.ConvTranspose2d(w, ch, 4, 2, 1, bias=False), nn.Tanh())
+        d = nn.Sequential(
+            nn.Conv2d(ch, w, 4, 2, 1, bias=False), lrelu(),
+            nn.Conv2d(w, 2 * w, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * w), lrelu(),
+            nn.Conv2d(2 * w, 4 * w, 4, 2, 1, bias=False), nn.BatchNorm2d(4 * w), lrelu(),
+            nn.Conv2d(4 * w, 8 * w, 4, 2, 1, bias=False), nn.BatchNorm2d(8 * w), lrelu(),
+            nn.Conv2d(8 * w, 1, 4, 1, 0, bias=False), nn.Flatten())
+        latent = (LATENT, 1, 1)
+    else:  # catdcgan
+        w = 64
+        layers = [nn.Linear(LATENT, 8 * 8 * 16 * w), lrelu(), View(16 * w, 8, 8)]
+        c = 16 * w
+        for _ in range(4):
+            layers += [nn.ConvTranspose2d(c, c // 2, 5, 2, 2, output_padding=1), nn.BatchNorm2d(c // 2), lrelu()]
+            c //= 2
+        layers += [nn.ConvTranspose2d(c, ch, 5, 1, 2), nn.Tanh()]
+        g = nn.Sequential(*layers)
+        layers, c = [], ch
+        for out, s in [(w, 2), (2 * w, 2), (4 * w, 2), (8 * w, 1), (16 * w, 2)]:
+            layers += [nn.Conv2d(c, out, 5, s, 2), nn.BatchNorm2d(out), lrelu()]
+            c = out
+        d = nn.Sequential(*layers, nn.Flatten(), nn.Linear(16 * w * 8 * 8, 1))
+        latent = (LATENT,)
+    init = lambda m: nn.init.normal_(m.weight, 0, 0.02) if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)) else None
+    g.apply(init)
+    d.apply(init)
+    return g, d, latent
+
+
+def real_batches(name, count):
+    """`count` batches in [-1, 1], the real data (Fashion-MNIST) or uniform noise images."""
+    import numpy as np
+    import torch
+    _, size, ch, batch, data = WORKLOADS[name]
+    if data == "fashion-mnist":
+        with gzip.open(FASHION, "rb") as f:
+            raw = np.frombuffer(f.read(), dtype=np.uint8, offset=16).reshape(-1, 1, 28, 28)
+        rng = np.random.default_rng(0)
+        order = rng.permutation(len(raw))
+        return [torch.from_numpy(raw[order[i * batch:(i + 1) * batch]].astype(np.float32) / 127.5 - 1)
+                for i in range(count)]
+    g = torch.Generator().manual_seed(0)
+    return [torch.rand(batch, ch, size, size, generator=g) * 2 - 1 for _ in range(min(count, 4))]
+
+
+def torch_worker(args):
+    import torch
+    torch.set_num_threads(os.cpu_count())
+    torch.manual_seed(0)
+    name = args.workload
+    batch = WORKLOADS[name][3]
+    g, d, latent = build(name)
+    if args.suite == "generation":
+        g.eval()
+        run = torch.compile(g) if args.mode == "compile" else g
+        z = torch.randn(args.count, *latent)
+        per = 256  # SwiftGAN's Sampler generates in batches of at most 256
+        def gen():
+            with torch.inference_mode():
+                for s in range(0, args.count, per):
+                    run(z[s:s + per])
+        gen()  # warm-up (and compilation)
+        t = time.perf_counter()
+        gen()
+        print(json.dumps({"images_per_second": args.count / (time.perf_counter() - t)}))
+        return
+    # torch.compile compiles the two networks (forward and backward graphs); the step around them
+    # stays eager, as in PyTorch's own recipes (compiling the whole step with two backward passes
+    # through one G output is not supported).
+    gm, dm = (torch.compile(g), torch.compile(d)) if args.mode == "compile" else (g, d)
+    optG = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    optD = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    crit = torch.nn.BCEWithLogitsLoss()
+    real_target = torch.full((batch, 1), 0.9)
+    ones = torch.ones(batch, 1)
+    zeros = torch.zeros(batch, 1)
+
+    def step(real):
+        z = torch.randn(batch, *latent)
+        d.zero_grad()
+        fake = gm(z)
+        err_d = crit(dm(real), real_target) + crit(dm(fake.detach()), zeros)
+        err_d.backward()
+        optD.step()
+        g.zero_grad()
+        err_g = crit(dm(fake), ones)
+        err_g.backward()
+        optG.step()
+        return err_d, err_g
+
+    run = step
+    batches = real_batches(name, args.warmup + args.steps)
+    for i in range(args.warmup):
+        run(batches[i % len(batches)])
+    times = []
+    for i in range(args.steps):
+        t = time.perf_counter()
+        e_d, e_g = run(batches[(args.warmup + i) % len(batches)])
+        e_d, e_g = e_d.item(), e_g.item()
+        times.append(time.perf_counter() - t)
+    print(json.dumps({"images_per_second": args.steps * batch / sum(times), "step_seconds": times,
+                      "loss_d": e_d, "loss_g": e_g}))
+
+
+def torch_peak(args):
+    import torch
+    torch.set_num_threads(os.cpu_count())
+    n = 2048
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    best = min(_timed(lambda: torch.mm(a, b)) for _ in range(5))
+    print(json.dumps({"gflops": 2 * n ** 3 / best / 1e9}))
+
+
+def _timed(f):
+    t = time.perf_counter()
+    f()
+    return time.perf_counter() - t
+
+
+def flops(name):
+    """Multiply-add work of one training step's convolutions and dense layers (2 FLOPs per MAC),
+    counting what the algorithm needs: G forward; D forward, weight and input gradient (not the
+    first layer's input) on the real and the fake batch; for G's update, D forward and input
+    gradient, then G's weight gradient and input gradient (not the first layer's). PyTorch also
+    computes D's weight gradient in G's update; that extra work is not counted for either side."""
+    import torch
+    import torch.nn as nn
+    g, d, latent = build(name)
+    batch = WORKLOADS[name][3]
+
+    def macs(model, x):
+        per = []
+        def hook(m, inp, out):
+            if isinstance(m, nn.Linear):
+                per.append(m.in_features * m.out_features)
+            elif isinstance(m, nn.Conv2d):
+                per.append(out[0].numel() * m.in_channels * m.kernel_size[0] * m.kernel_size[1])
+            elif isinstance(m, nn.ConvTranspose2d):
+                per.append(inp[0][0].numel() * m.out_channels * m.kernel_size[0] * m.kernel_size[1])
+        hs = [m.register_forward_hook(hook) for m in model.modules()]
+        with torch.no_grad():
+            y = model(x)
+        for h in hs:
+            h.remove()
+        return per, y
+
+    g.eval(); d.eval()
+    pg, img = macs(g, torch.randn(2, *latent))
+    pd, _ = macs(d, img)
+    fg, fd = sum(pg), sum(pd)
+    step = 3 * fg - pg[0] + 2 * (3 * fd - pd[0]) + 2 * fd
+    return {"train_step": 2 * batch * step, "generate_image": 2 * fg}
+
+
+# ----------------------------------------------------------------------------------------------
+# Orchestrator
+
+def run_child(cmd):
+    """Runs `cmd`, returns (parsed last JSON line, peak RSS in MiB)."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out_chunks, err_chunks = [], []
+    # Reap with wait4 (for the child's own rusage) while two threads drain the pipes.
+    def drain(stream, sink):
+        sink.append(stream.read())
+    ts = [threading.Thread(target=drain, args=(p.stdout, out_chunks)), threading.Thread(target=drain, args=(p.stderr, err_chunks))]
+    for t in ts:
+        t.start()
+    _, status, usage = os.wait4(p.pid, 0)
+    for t in ts:
+        t.join()
+    p.returncode = os.waitstatus_to_exitcode(status)
+    out, err = "".join(out_chunks), "".join(err_chunks)
+    if p.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:6])} … failed with status {p.returncode}:\n{err.strip()[-3000:]}")
+    lines = [l for l in out.splitlines() if l.startswith("{")]
+    if not lines:
+        raise SystemExit(f"{' '.join(cmd[:6])} … printed no result:\n{out[-2000:]}\n{err[-2000:]}")
+    return json.loads(lines[-1]), usage.ru_maxrss / 1024
+
+
+def summary(values):
+    return statistics.median(values), min(values), max(values)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--swiftgan", default=".build/release/swiftgan", help="the swiftgan executable")
+    ap.add_argument("--workloads", default="mlp,dcgan28,dcgan64,catdcgan")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds (A B per round)")
+    ap.add_argument("--modes", default="eager,compile", help="PyTorch modes: eager, compile")
+    ap.add_argument("--generation-count", type=int, default=1000)
+    ap.add_argument("--json", help="also write the results here")
+    # worker mode (one measurement in this process)
+    ap.add_argument("--worker", choices=["torch", "torch-peak"])
+    ap.add_argument("--suite", default="training", choices=["training", "generation"])
+    ap.add_argument("--workload")
+    ap.add_argument("--mode", default="eager")
+    ap.add_argument("--steps", type=int)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--count", type=int, default=1000)
+    args = ap.parse_args()
+    if args.worker == "torch":
+        return torch_worker(args)
+    if args.worker == "torch-peak":
+        return torch_peak(args)
+
+    import torch
+    steps = {"mlp": 60, "dcgan28": 12, "dcgan64": 6, "catdcgan": 3}
+    warmups = {"mlp": 10, "dcgan28": 3, "dcgan64": 2, "catdcgan": 1}
+    modes = [m for m in args.modes.split(",") if m]
+    workloads = [w for w in args.workloads.split(",") if w]
+    for w in workloads:
+        if w not in WORKLOADS:
+            raise SystemExit(f"--workloads: unknown workload '{w}' (expected {', '.join(WORKLOADS)})")
+    me = [sys.executable, os.path.abspath(__file__)]
+    sg = [args.swiftgan, "bench"]
+    swift_version = subprocess.run(sg[:1] + ["--version"], capture_output=True, text=True).stdout.strip()
+    print(f"PyTorch {torch.__version__} ({os.cpu_count()} threads); swiftgan {swift_version}; {os.cpu_count()} cores", flush=True)
+
+    # fp32 matrix-multiply peak of this machine: the best of oneDNN's and PyTorch's sgemm.
+    peaks = {"swiftgan": [], "torch": []}
+    for _ in range(2):
+        peaks["swiftgan"].append(run_child(sg + ["--suite", "peak", "--json"])[0]["gflops"])
+        peaks["torch"].append(run_child(me + ["--worker", "torch-peak"])[0]["gflops"])
+    peak = max(max(v) for v in peaks.values())
+    print(f"fp32 sgemm 2048³: oneDNN {max(peaks['swiftgan']):.1f} GF/s, PyTorch {max(peaks['torch']):.1f} GF/s; peak {peak:.1f} GF/s", flush=True)
+
+    results = []
+    for w in workloads:
+        work = flops(w)
+        batch = WORKLOADS[w][3]
+        for suite in ["training", "generation"]:
+            sides = {"swiftgan": sg + ["--suite", suite, "--workload", w, "--json"]}
+            if suite == "training":
+                sides["swiftgan"] += ["--steps", str(steps[w]), "--warmup", str(warmups[w])]
+            else:
+                sides["swiftgan"] += ["--count", str(args.generation_count)]
+            for m in modes:
+                cmd = me + ["--worker", "torch", "--suite", suite, "--workload", w, "--mode", m]
+                cmd += (["--steps", str(steps[w]), "--warmup", str(warmups[w])] if suite == "training"
+                        else ["--count", str(args.generation_count)])
+                sides["torch-" + m] = cmd
+            got = {k: [] for k in sides}
+            mem = {k: [] for k in sides}
+            for r in range(args.rounds):
+                for k, cmd in sides.items():  # alternating: A B C, A B C, …
+                    try:
+                        out, rss = run_child(cmd)
+                    except SystemExit as e:
+                        if k.startswith("torch-compile"):
+                            print(f"  {w} {suite} {k}: unavailable ({str(e).splitlines()[-1][:200]})", flush=True)
+                            got[k] = None
+                            continue
+                        raise
+                    if got[k] is None:
+                        continue
+                    got[k].append(out["images_per_second"])
+                    mem[k].append(rss)
+                    print(f"  round {r + 1} {w:9s} {suite:10s} {k:14s} {out['images_per_second']:9.1f} img/s  {rss:7.0f} MiB", flush=True)
+            row = {"workload": w, "suite": suite, "batch": batch, "sides": {}}
+            for k in sides:
+                if not got[k]:
+                    continue
+                med, lo, hi = summary(got[k])
+                per_image = work["train_step"] / batch if suite == "training" else work["generate_image"]
+                row["sides"][k] = {"median": med, "min": lo, "max": hi, "peak_mib": max(mem[k]),
+                                   "peak_fraction": med * per_image / (peak * 1e9)}
+            results.append(row)
+
+    print()
+    print(f"{'workload':10s} {'':10s} {'SwiftGAN img/s (min–max)':>28s} {'PyTorch best img/s (min–max)':>32s} {'ratio':>6s} "
+          f"{'mem S/PT MiB':>14s} {'peak% S/PT':>11s}")
+    for row in results:
+        s = row["sides"]["swiftgan"]
+        torch_sides = {k: v for k, v in row["sides"].items() if k.startswith("torch")}
+        best_k = max(torch_sides, key=lambda k: torch_sides[k]["median"])
+        t = torch_sides[best_k]
+        print(f"{row['workload']:10s} {row['suite']:10s} "
+              f"{s['median']:9.1f} ({s['min']:.1f}–{s['max']:.1f}){'':3s}"
+              f"{t['median']:9.1f} ({t['min']:.1f}–{t['max']:.1f}) {best_k[6:]:7s} "
+              f"{s['median'] / t['median']:6.2f} {s['peak_mib']:6.0f}/{t['peak_mib']:<6.0f} "
+              f"{100 * s['peak_fraction']:4.0f}/{100 * t['peak_fraction']:<4.0f}")
+        for k, v in torch_sides.items():
+            if k != best_k:
+                print(f"{'':21s}(PyTorch {k[6:]}: {v['median']:.1f} img/s, ratio {s['median'] / v['median']:.2f})")
+    print(f"\nratio = SwiftGAN / PyTorch's better mode, medians of {args.rounds} alternating rounds; memory = peak RSS of "
+          f"each process; peak% = the algorithm's conv/dense FLOPs per second over this run's fp32 sgemm peak ({peak:.0f} GF/s)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"peak_gflops": peak, "torch": torch.__version__, "swiftgan": swift_version, "results": results}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
