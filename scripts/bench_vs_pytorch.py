@@ -143,7 +143,7 @@ def torch_worker(args):
         gen()  # warm-up (and compilation)
         t = time.perf_counter()
         gen()
-        print(json.dumps({"images_per_second": args.count / (time.perf_counter() - t)}))
+        print(json.dumps({"images_per_second": args.count / (time.perf_counter() - t), "peak_rss_mib": peak_rss_mib()}))
         return
     # torch.compile compiles the two networks (forward and backward graphs); the step around them
     # stays eager, as in PyTorch's own recipes (compiling the whole step with two backward passes
@@ -180,7 +180,7 @@ def torch_worker(args):
         e_d, e_g = e_d.item(), e_g.item()
         times.append(time.perf_counter() - t)
     print(json.dumps({"images_per_second": args.steps * batch / sum(times), "step_seconds": times,
-                      "loss_d": e_d, "loss_g": e_g}))
+                      "loss_d": e_d, "loss_g": e_g, "peak_rss_mib": peak_rss_mib()}))
 
 
 def torch_peak(args):
@@ -191,6 +191,16 @@ def torch_peak(args):
     torch.mm(a, b)
     best = min(_timed(lambda: torch.mm(a, b)) for _ in range(5))
     print(json.dumps({"gflops": 2 * n ** 3 / best / 1e9}))
+
+
+def peak_rss_mib():
+    """This process's peak resident memory since its exec (VmHWM; ru_maxrss would also count the
+    forked parent's pages from before the exec)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return None
 
 
 def _timed(f):
@@ -238,7 +248,7 @@ def flops(name):
 # Orchestrator
 
 def run_child(cmd):
-    """Runs `cmd`, returns (parsed last JSON line, peak RSS in MiB)."""
+    """Runs `cmd`, returns (parsed last JSON line, its peak RSS in MiB as it reports it)."""
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out_chunks, err_chunks = [], []
     # Reap with wait4 (for the child's own rusage) while two threads drain the pipes.
@@ -257,7 +267,8 @@ def run_child(cmd):
     lines = [l for l in out.splitlines() if l.startswith("{")]
     if not lines:
         raise SystemExit(f"{' '.join(cmd[:6])} … printed no result:\n{out[-2000:]}\n{err[-2000:]}")
-    return json.loads(lines[-1]), usage.ru_maxrss / 1024
+    result = json.loads(lines[-1])
+    return result, result.get("peak_rss_mib") or usage.ru_maxrss / 1024
 
 
 def summary(values):

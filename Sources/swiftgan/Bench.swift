@@ -59,7 +59,8 @@ struct Bench: ParsableCommand {
                 if json {
                     let times = r.stepSeconds.map { String(format: "%.5f", $0) }.joined(separator: ",")
                     say("{\"workload\":\"\(w.rawValue)\",\"images_per_second\":\(r.imagesPerSecond),\"step_seconds\":[\(times)],"
-                        + "\"loss_d\":\(r.lossD.isFinite ? "\(r.lossD)" : "null"),\"loss_g\":\(r.lossG.isFinite ? "\(r.lossG)" : "null")}")
+                        + "\"loss_d\":\(r.lossD.isFinite ? "\(r.lossD)" : "null"),\"loss_g\":\(r.lossG.isFinite ? "\(r.lossG)" : "null"),"
+                        + "\"peak_rss_mib\":\(peakResidentMiB())}")
                 } else {
                     say(String(format: "%@ (batch %d): %.1f images/s over %d steps (median step %.1f ms)", w.rawValue, w.batchSize,
                                r.imagesPerSecond, steps, 1e3 * ConvBenchmark.median(r.stepSeconds)))
@@ -71,7 +72,7 @@ struct Bench: ParsableCommand {
                 }
             case "generation":
                 let rate = TrainingBenchmark.generation(w, count: count)
-                say(json ? "{\"workload\":\"\(w.rawValue)\",\"images_per_second\":\(rate)}"
+                say(json ? "{\"workload\":\"\(w.rawValue)\",\"images_per_second\":\(rate),\"peak_rss_mib\":\(peakResidentMiB())}"
                          : String(format: "%@: generated %d images at %.1f images/s", w.rawValue, count, rate))
             case "peak":
                 let g = TrainingBenchmark.sgemmPeak()
@@ -113,6 +114,14 @@ struct Bench: ParsableCommand {
                 + "kernels: \(stats.implementations.sorted().joined(separator: ", ")); "
                 + String(format: "peak tensor memory %.1f MiB", Double(stats.peakBytesInUse) / 1_048_576))
         }
+    }
+
+    /// This process's peak resident memory (VmHWM) in MiB, or 0 where /proc is missing.
+    func peakResidentMiB() -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kb = Double(line.split(separator: " ")[1]) else { return 0 }
+        return kb / 1024
     }
 
     func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
