@@ -135,7 +135,7 @@ def torch_worker(args):
         g.eval()
         run = torch.compile(g) if args.mode == "compile" else g
         z = torch.randn(args.count, *latent)
-        per = 256  # SwiftGAN's Sampler generates in batches of at most 256
+        per = 64  # as SwiftGAN's Sampler: batches of at most 64
         def gen():
             with torch.inference_mode():
                 for s in range(0, args.count, per):

@@ -88,15 +88,18 @@ public enum TrainingBenchmark {
     }
 
     /// Images per second of generating `count` images (evaluation mode, batches of 256, as
-    /// `swiftgan sample`), after one untimed pass.
-    public static func generation(_ w: Workload, count: Int) -> Double {
+    /// `swiftgan sample`), after one untimed pass; with `profile`, the timed pass is recorded.
+    public static func generation(_ w: Workload, count: Int, profile: Bool = false) -> (imagesPerSecond: Double, seconds: Double) {
         let (g, _) = Models.make(w.model, rng: Generator(seed: 0))
         let sampler = Sampler(generator: g, config: w.model)
         let z = sampler.noise(count: count, seed: 1)
         _ = sampler.generate(z)
+        if profile { Profiler.shared.reset(); Profiler.shared.enabled = true }
+        defer { Profiler.shared.enabled = false }
         let t0 = now()
         _ = sampler.generate(z)
-        return Double(count) / (now() - t0)
+        let seconds = now() - t0
+        return (Double(count) / seconds, seconds)
     }
 
     /// GFLOP/s of an n×n×n fp32 matrix product through the engine (oneDNN's sgemm), best of `repeats`.

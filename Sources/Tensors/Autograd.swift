@@ -55,6 +55,11 @@ extension Tensor {
 
     /// Records an operation's result. `inputs` are the operation's differentiable inputs in the
     /// order the rule returns gradients for them.
+    /// Whether an op on `inputs` would be recorded for differentiation.
+    static func isRecording(_ inputs: [Tensor]) -> Bool {
+        GradMode.enabled && inputs.contains { $0.node != nil }
+    }
+
     static func record(_ op: StaticString, _ result: DeviceStorage, inputs: [Tensor],
                        rule: @escaping GradNode.Rule) -> Tensor {
         guard GradMode.enabled, inputs.contains(where: { $0.node != nil }) else {

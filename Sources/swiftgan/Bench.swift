@@ -32,7 +32,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed training steps.") var steps = 10
     @Option(help: "Untimed training steps first.") var warmup = 3
     @Option(help: "Images to generate for --suite generation.") var count = 1000
-    @Flag(help: "Print where the time goes, op by op (--suite training).") var profile = false
+    @Flag(help: "Print where the time goes, op by op (--suite training and generation).") var profile = false
     @Flag(help: "Print one JSON object instead of text (--suite training, generation, peak).") var json = false
 
     func validate() throws {
@@ -71,7 +71,11 @@ struct Bench: ParsableCommand {
                     if json { FileHandle.standardError.write(Data((text + "\n").utf8)) } else { say("\n" + text) }
                 }
             case "generation":
-                let rate = TrainingBenchmark.generation(w, count: count)
+                let (rate, seconds) = TrainingBenchmark.generation(w, count: count, profile: profile)
+                if profile {
+                    let text = Profiler.shared.report(seconds: seconds, steps: 1, peakGFLOPS: TrainingBenchmark.sgemmPeak())
+                    if json { FileHandle.standardError.write(Data((text + "\n").utf8)) } else { say(text + "\n") }
+                }
                 say(json ? "{\"workload\":\"\(w.rawValue)\",\"images_per_second\":\(rate),\"peak_rss_mib\":\(peakResidentMiB())}"
                          : String(format: "%@: generated %d images at %.1f images/s", w.rawValue, count, rate))
             case "peak":

@@ -60,3 +60,25 @@ import Tensors
         #expect(abs(x.grad!.item) < 1e-6)
     }
 }
+
+/// The sampler runs each generator as an `InferencePlan`; it must produce the images that the
+/// generator's own layers produce in evaluation mode, for every preset (after some training, so
+/// the batch norms' running statistics are not the initial ones).
+@Suite struct SamplerFusionTests {
+    @Test(arguments: [(ModelPreset.mlp, 28), (.dcgan, 28), (.dcgan, 32), (.dcgan, 64), (.catdcgan, 128)])
+    func samplerMatchesTheUnfusedGenerator(_ preset: ModelPreset, _ size: Int) {
+        let c = ModelConfig(preset: preset, imageSize: size, channels: size >= 64 ? 3 : 1, latent: 12, width: 4)
+        let (g, _) = Models.make(c, rng: Generator(seed: 1))
+        // Two training-mode passes move the running statistics away from (0, 1).
+        for s in 0..<2 { _ = withoutGrad { g(c.noise(8, using: Generator(seed: UInt64(10 + s)))) } }
+        let sampler = Sampler(generator: g, config: c)
+        let z = c.noise(Sampler.batchSize + 3, using: Generator(seed: 3))  // two batches
+        let fused = sampler.generate(z)
+        g.setTraining(false)
+        let plain = withoutGrad { g(z) }
+        let err = zip(fused.scalars, plain.scalars).map { abs($0 - $1) }.max()!
+        #expect(fused.shape == plain.shape)
+        #expect(err < 1e-5, "max abs difference \(err)")
+        #expect(g.main.layers.contains { ($0 as? BatchNorm)?.runningMean.value.scalars.contains { $0 != 0 } ?? false })
+    }
+}

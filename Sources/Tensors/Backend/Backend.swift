@@ -45,7 +45,14 @@ public protocol Backend: AnyObject {
     func convolutionBackwardWeights(_ dy: DeviceStorage, saved: DeviceStorage, weight: DeviceStorage, bias: Bool,
                                     _ g: ConvGeometry) -> (dw: DeviceStorage, db: DeviceStorage?)
 
+    /// Forward convolution for inference only (nothing is kept for a backward pass), with
+    /// `activation` applied to the output in the same kernel when given.
+    func convolutionInference(_ x: DeviceStorage, weight: DeviceStorage, bias: DeviceStorage?, _ g: ConvGeometry,
+                              activation: EltwiseOp?) -> DeviceStorage
+
     // MARK: Dense
+    /// `linear` for inference only, with `activation` applied in the same kernel when given.
+    func linearInference(_ x: DeviceStorage, weight: DeviceStorage, bias: DeviceStorage?, activation: EltwiseOp?) -> DeviceStorage
     /// `y = x·wᵀ + b` with `x` [N, in], `w` [out, in] (PyTorch's Linear layout), `b` [out].
     func linear(_ x: DeviceStorage, weight: DeviceStorage, bias: DeviceStorage?) -> DeviceStorage
     func linearBackwardData(_ dy: DeviceStorage, weight: DeviceStorage, like x: DeviceStorage) -> DeviceStorage

@@ -47,6 +47,32 @@ extension CPUBackend {
         }
     }
 
+    public func linearInference(_ x: DeviceStorage, weight: DeviceStorage, bias: DeviceStorage?,
+                                activation: EltwiseOp?) -> DeviceStorage {
+        let (xs, ws) = (x.shape, weight.shape)
+        checkShapes(xs.count == 2 && ws.count == 2 && xs[1] == ws[1], "linear", xs, ws, note: "expected x [N, in] and weight [out, in]")
+        if let bias { checkShapes(bias.shape == [ws[0]], "linear bias", bias.shape, ws) }
+        let key = [OpCode.innerProductInference, Int64(xs[0]), Int64(xs[1]), Int64(ws[0]), bias != nil ? 1 : 0, -1]
+            + (activation?.cacheKey ?? [])
+        let p = cached(key) {
+            var xm = MemoryDesc(plain: xs).raw, wm = MemoryDesc(plain: ws).raw, ym = MemoryDesc(plain: [xs[0], ws[0]]).raw
+            var d = dnnl_inner_product_desc_t()
+            let status = withOptionalPointer(bias != nil ? MemoryDesc(plain: [ws[0]]).raw : nil) { br in
+                dnnl_inner_product_forward_desc_init(&d, dnnl_forward_inference, &xm, &wm, br, &ym)
+            }
+            dnnlCheck(status, "inner_product_forward (inference)")
+            let p = Primitive(&d, engine: engine, attributes: primitiveAttributes(activation: activation),
+                              what: "linear inference\(activation.map { "+\($0)" } ?? "") [\(xs[0]), \(xs[1])]→\(ws[0])")
+            p.flops = 2 * Double(xs[0]) * Double(xs[1]) * Double(ws[0])
+            return p
+        }
+        let y = CPUStorage(shape: [xs[0], ws[0]], md: MemoryDesc(plain: [xs[0], ws[0]]))
+        var args = [(DNNL_ARG_SRC, cpu(plain(x))), (DNNL_ARG_WEIGHTS, cpu(plain(weight))), (DNNL_ARG_DST, y)]
+        if let bias { args.append((DNNL_ARG_BIAS, cpu(plain(bias)))) }
+        execute(p, args)
+        return y
+    }
+
     public func linear(_ x: DeviceStorage, weight: DeviceStorage, bias: DeviceStorage?) -> DeviceStorage {
         let plan = densePlan(x.shape, weight.shape, bias: bias != nil)
         if let bias { checkShapes(bias.shape == [weight.shape[0]], "linear bias", bias.shape, weight.shape) }

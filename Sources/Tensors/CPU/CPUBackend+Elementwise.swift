@@ -29,16 +29,8 @@ final class EltwisePlan {
 }
 
 extension CPUBackend {
-    private func eltwisePlan(_ op: EltwiseOp, _ md: MemoryDesc) -> EltwisePlan {
-        var key: [Int64] = [OpCode.eltwise]
-        switch op {
-        case .leakyReLU(let s): key += [1, Int64(s.bitPattern)]
-        case .tanh: key.append(2)
-        case .sigmoid: key.append(3)
-        case .exp: key.append(4)
-        case .linear(let a, let b): key += [5, Int64(a.bitPattern), Int64(b.bitPattern)]
-        case .square: key.append(6)
-        }
+    func eltwisePlan(_ op: EltwiseOp, _ md: MemoryDesc) -> EltwisePlan {
+        var key: [Int64] = [OpCode.eltwise] + op.cacheKey
         md.appendKey(to: &key)
         return cached(key) { EltwisePlan(op, data: md) }
     }

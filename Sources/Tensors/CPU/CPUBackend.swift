@@ -181,4 +181,5 @@ public final class CPUBackend: Backend {
 enum OpCode {
     static let reorder: Int64 = 1, conv: Int64 = 2, innerProduct: Int64 = 3, matmul: Int64 = 4
     static let batchNorm: Int64 = 5, eltwise: Int64 = 6, binary: Int64 = 7, pooling: Int64 = 8
+    static let convInference: Int64 = 9, innerProductInference: Int64 = 10
 }

@@ -90,6 +90,53 @@ let primitiveAttributes: dnnl_primitive_attr_t = {
     return attr!
 }()
 
+/// The attributes of a primitive that applies `activation` to its output in the same pass (a
+/// oneDNN eltwise post-op), with the user scratchpad as above. One per activation, kept for the
+/// life of the process.
+func primitiveAttributes(activation: EltwiseOp?) -> dnnl_primitive_attr_t {
+    guard let activation else { return primitiveAttributes }
+    let key = activation.cacheKey
+    if let hit = postOpAttributes[key] { return hit }
+    var attr: dnnl_primitive_attr_t?, ops: dnnl_post_ops_t?
+    dnnlCheck(dnnl_primitive_attr_create(&attr), "primitive_attr_create")
+    dnnlCheck(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "set_scratchpad_mode")
+    dnnlCheck(dnnl_post_ops_create(&ops), "post_ops_create")
+    let (alg, alpha, beta) = activation.forwardAlgorithm
+    dnnlCheck(dnnl_post_ops_append_eltwise(ops, 1, alg, alpha, beta), "post_ops_append_eltwise(\(activation))")
+    dnnlCheck(dnnl_primitive_attr_set_post_ops(attr, ops), "set_post_ops")
+    dnnl_post_ops_destroy(ops)
+    postOpAttributes[key] = attr!
+    return attr!
+}
+
+nonisolated(unsafe) private var postOpAttributes: [[Int64]: dnnl_primitive_attr_t] = [:]
+
+extension EltwiseOp {
+    /// oneDNN's forward algorithm and parameters (the `use_dst_for_bwd` variants compute the same).
+    var forwardAlgorithm: (dnnl_alg_kind_t, Float, Float) {
+        switch self {
+        case .leakyReLU(let s): return (dnnl_eltwise_relu, s, 0)
+        case .tanh: return (dnnl_eltwise_tanh, 0, 0)
+        case .sigmoid: return (dnnl_eltwise_logistic, 0, 0)
+        case .exp: return (dnnl_eltwise_exp, 0, 0)
+        case .linear(let scale, let shift): return (dnnl_eltwise_linear, scale, shift)
+        case .square: return (dnnl_eltwise_square, 0, 0)
+        }
+    }
+
+    /// Words that identify the op in a primitive-cache key.
+    var cacheKey: [Int64] {
+        switch self {
+        case .leakyReLU(let s): return [1, Int64(s.bitPattern)]
+        case .tanh: return [2]
+        case .sigmoid: return [3]
+        case .exp: return [4]
+        case .linear(let a, let b): return [5, Int64(a.bitPattern), Int64(b.bitPattern)]
+        case .square: return [6]
+        }
+    }
+}
+
 /// A oneDNN primitive with its descriptor; destroyed with this object.
 final class Primitive {
     let pd: dnnl_primitive_desc_t
@@ -104,9 +151,10 @@ final class Primitive {
     var flops = 0.0
 
     /// Creates the primitive for `opDesc` (a pointer to one of oneDNN's *_desc_t structs).
-    convenience init(_ opDesc: UnsafeRawPointer, engine: dnnl_engine_t, hint: Primitive? = nil, what: String) {
+    convenience init(_ opDesc: UnsafeRawPointer, engine: dnnl_engine_t, hint: Primitive? = nil,
+                     attributes: dnnl_primitive_attr_t = primitiveAttributes, what: String) {
         var pd: dnnl_primitive_desc_t?
-        dnnlCheck(dnnl_primitive_desc_create(&pd, opDesc, primitiveAttributes, engine, hint?.pd), "create \(what)")
+        dnnlCheck(dnnl_primitive_desc_create(&pd, opDesc, attributes, engine, hint?.pd), "create \(what)")
         self.init(pd: pd!, what: what)
     }
 

@@ -33,13 +33,14 @@ extension Tensor {
     ///   - x: [N, C_in, H, W]
     ///   - weight: [C_out, C_in, kH, kW] (PyTorch's Conv2d layout)
     ///   - bias: [C_out] or nil
+    ///   - activation: applied to the output; when no gradient is recorded, in the same kernel
     /// - Returns: [N, C_out, H_out, W_out]
     public static func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
-                              padding: Padding = .valid) -> Tensor {
+                              padding: Padding = .valid, activation: EltwiseOp? = nil) -> Tensor {
         checkShapes(x.rank == 4 && weight.rank == 4, "conv2d", x.shape, weight.shape, note: "expected 4-D input and weight")
         let p = padding.resolve(input: (x.shape[2], x.shape[3]), kernel: (weight.shape[2], weight.shape[3]),
                                 stride: stride, transposed: false)
-        return convolution(x, weight, bias, ConvGeometry(stride: stride, padding: p, transposed: false), "conv2d")
+        return convolution(x, weight, bias, ConvGeometry(stride: stride, padding: p, transposed: false), "conv2d", activation)
     }
 
     /// 2-D transposed convolution (the gradient of `conv2d` with respect to its input).
@@ -48,16 +49,30 @@ extension Tensor {
     ///   - weight: [C_in, C_out, kH, kW] (PyTorch's ConvTranspose2d layout)
     ///   - padding: PyTorch's `padding` (`.explicit`) or TensorFlow's `.same` (7→14→28 with 5×5, stride 2)
     ///   - outputPadding: PyTorch's `output_padding`: extra rows/columns at the bottom/right
+    ///   - activation: applied to the output; when no gradient is recorded, in the same kernel
     /// - Returns: [N, C_out, (H−1)·s − pad_top − pad_bottom + kH (+ output padding), …]
     public static func convTranspose2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
-                                       padding: Padding = .valid, outputPadding: (Int, Int) = (0, 0)) -> Tensor {
+                                       padding: Padding = .valid, outputPadding: (Int, Int) = (0, 0),
+                                       activation: EltwiseOp? = nil) -> Tensor {
         checkShapes(x.rank == 4 && weight.rank == 4, "convTranspose2d", x.shape, weight.shape,
                     note: "expected 4-D input and weight")
         var p = padding.resolve(input: (x.shape[2], x.shape[3]), kernel: (weight.shape[2], weight.shape[3]),
                                 stride: stride, transposed: true)
         p.bottom -= outputPadding.0
         p.right -= outputPadding.1
-        return convolution(x, weight, bias, ConvGeometry(stride: stride, padding: p, transposed: true), "convTranspose2d")
+        return convolution(x, weight, bias, ConvGeometry(stride: stride, padding: p, transposed: true), "convTranspose2d",
+                           activation)
+    }
+
+    static func convolution(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ g: ConvGeometry,
+                            _ name: StaticString, _ activation: EltwiseOp?) -> Tensor {
+        // Without a gradient to record: the inference kernel, activation fused, nothing kept.
+        if !isRecording([x, weight] + (bias.map { [$0] } ?? [])) {
+            return Tensor(storage: backend.convolutionInference(x.storage, weight: weight.storage, bias: bias?.storage, g,
+                                                                 activation: activation))
+        }
+        let y = convolution(x, weight, bias, g, name)
+        return activation.map { y.activation($0, "activation") } ?? y
     }
 
     static func convolution(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ g: ConvGeometry,

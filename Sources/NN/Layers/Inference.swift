@@ -1,0 +1,106 @@
+import Tensors
+
+/// A chain of layers prepared for inference: every convolution, transposed convolution or dense
+/// layer absorbs the batch norm that follows it (running statistics folded into its weight and
+/// bias) and the activation after that (applied inside the kernel), so each such group is one
+/// oneDNN primitive writing one buffer instead of three primitives and three buffers.
+///
+/// The weights are folded when the plan is made: make a new plan after the parameters change.
+/// Batch norms in training mode are not folded (they need the batch's statistics) and run as they
+/// are, as do layers with nothing to fuse (reshape, flatten, pooling, dropout).
+///
+/// ```swift
+/// generator.setTraining(false)
+/// let images = InferencePlan(generator.main.layers)(z)   // same function, fewer passes
+/// ```
+public struct InferencePlan {
+    enum Step {
+        case conv(Conv2d, weight: Tensor, bias: Tensor?, activation: EltwiseOp?)
+        case deconv(ConvTranspose2d, weight: Tensor, bias: Tensor?, activation: EltwiseOp?)
+        case linear(weight: Tensor, bias: Tensor?, activation: EltwiseOp?)
+        case layer(Module)
+    }
+
+    let steps: [Step]
+
+    /// How many layers were merged into a preceding kernel (batch norms and activations).
+    public let fusedLayers: Int
+
+    public init(_ layers: [Module]) {
+        var steps: [Step] = [], fused = 0, i = 0
+        while i < layers.count {
+            let layer = layers[i]
+            i += 1
+            guard layer is Conv2d || layer is ConvTranspose2d || layer is Linear else {
+                steps.append(.layer(layer))
+                continue
+            }
+            var norm: BatchNorm?
+            if i < layers.count, let bn = layers[i] as? BatchNorm, !bn.training { norm = bn; i += 1; fused += 1 }
+            var activation: EltwiseOp?
+            if i < layers.count, let op = Self.activation(of: layers[i]) { activation = op; i += 1; fused += 1 }
+            switch layer {
+            case let c as Conv2d:
+                let (w, b) = Self.fold(c.weight.value, c.bias?.value, norm, outputAxis: 0)
+                steps.append(.conv(c, weight: w, bias: b, activation: activation))
+            case let c as ConvTranspose2d:
+                let (w, b) = Self.fold(c.weight.value, c.bias?.value, norm, outputAxis: 1)
+                steps.append(.deconv(c, weight: w, bias: b, activation: activation))
+            case let l as Linear:
+                let (w, b) = Self.fold(l.weight.value, l.bias?.value, norm, outputAxis: 0)
+                steps.append(.linear(weight: w, bias: b, activation: activation))
+            default: preconditionFailure("unreachable")
+            }
+        }
+        self.steps = steps
+        fusedLayers = fused
+    }
+
+    /// The layers' output for `x`, computed without recording gradients.
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        withoutGrad {
+            steps.reduce(x) { x, step in
+                switch step {
+                case .conv(let c, let w, let b, let a):
+                    return Tensor.conv2d(x, weight: w, bias: b, stride: (c.stride, c.stride), padding: c.padding, activation: a)
+                case .deconv(let c, let w, let b, let a):
+                    return Tensor.convTranspose2d(x, weight: w, bias: b, stride: (c.stride, c.stride), padding: c.padding,
+                                                  outputPadding: (c.outputPadding, c.outputPadding), activation: a)
+                case .linear(let w, let b, let a):
+                    return Tensor.linear(x, weight: w, bias: b, activation: a)
+                case .layer(let m):
+                    return m(x)
+                }
+            }
+        }
+    }
+
+    static func activation(of layer: Module) -> EltwiseOp? {
+        switch layer {
+        case is ReLU: return .leakyReLU(slope: 0)
+        case let l as LeakyReLU: return .leakyReLU(slope: l.slope)
+        case is Tanh: return .tanh
+        case is Sigmoid: return .sigmoid
+        default: return nil
+        }
+    }
+
+    /// `weight` and `bias` with `norm` folded in: per output channel c (along `outputAxis` of the
+    /// weight), s = γ / √(σ² + ε), w' = s·w, b' = s·(b − μ) + β.
+    static func fold(_ weight: Tensor, _ bias: Tensor?, _ norm: BatchNorm?, outputAxis: Int) -> (Tensor, Tensor?) {
+        guard let norm else { return (weight.detached, bias?.detached) }
+        let shape = weight.shape, channels = shape[outputAxis]
+        precondition(norm.weight.value.shape == [channels],
+                     "InferencePlan: a batch norm over \(norm.weight.value.shape[0]) channels follows a layer with weight \(shape) "
+                     + "and \(channels) outputs")
+        let gamma = norm.weight.value.scalars, beta = norm.bias.value.scalars
+        let mean = norm.runningMean.value.scalars, variance = norm.runningVar.value.scalars
+        let scale = (0..<channels).map { gamma[$0] / (variance[$0] + norm.epsilon).squareRoot() }
+        let inner = shape[(outputAxis + 1)...].reduce(1, *)
+        var w = weight.scalars
+        for i in w.indices { w[i] *= scale[(i / inner) % channels] }
+        let b = bias?.scalars ?? [Float](repeating: 0, count: channels)
+        let folded = (0..<channels).map { scale[$0] * (b[$0] - mean[$0]) + beta[$0] }
+        return (Tensor(w, shape: shape), Tensor(folded, shape: [channels]))
+    }
+}

@@ -1,0 +1,68 @@
+import Testing
+@testable import NN
+import Tensors
+
+/// `InferencePlan` (batch norm folded into the layer before it, activation fused) computes what
+/// the layers compute one by one in evaluation mode.
+@Suite struct InferencePlanTests {
+    /// Gives every batch norm non-trivial running statistics and affine parameters, as after training.
+    static func randomizeStatistics(_ m: Module, seed: UInt64) {
+        let rng = Generator(seed: seed)
+        for case let bn as BatchNorm in m.namedModules().map(\.module) {
+            let c = bn.weight.shape[0]
+            bn.weight.assign(.randomUniform([c], low: 0.5, high: 1.5, using: rng))
+            bn.bias.assign(.randomNormal([c], using: rng))
+            bn.runningMean.assign(.randomNormal([c], using: rng))
+            bn.runningVar.assign(.randomUniform([c], low: 0.2, high: 3, using: rng))
+        }
+    }
+
+    static func maxRelativeError(_ a: Tensor, _ b: Tensor) -> Float {
+        let scale = max(b.scalars.map(abs).max() ?? 0, 1e-3)
+        return zip(a.scalars, b.scalars).map { abs($0 - $1) }.max()! / scale
+    }
+
+    @Test func convolutionStacksFoldAndFuse() {
+        let rng = Generator(seed: 1)
+        let net = Sequential(
+            ConvTranspose2d(6, 8, kernelSize: 4, stride: 1, bias: false, rng: rng), BatchNorm2d(8), ReLU(),
+            ConvTranspose2d(8, 5, kernelSize: 5, stride: 2, padding: .same, rng: rng), BatchNorm2d(5), LeakyReLU(0.2),
+            Conv2d(5, 7, kernelSize: 4, stride: 2, padding: .explicit(1, 1), rng: rng), BatchNorm2d(7), LeakyReLU(0.2),
+            Conv2d(7, 3, kernelSize: 3, padding: .explicit(1, 1), bias: false, rng: rng), Tanh())
+        Self.randomizeStatistics(net, seed: 2)
+        net.setTraining(false)
+        let plan = InferencePlan(net.layers)
+        #expect(plan.fusedLayers == 7)
+        let x = Tensor.randomNormal([3, 6, 1, 1], using: Generator(seed: 3))
+        let expected = withoutGrad { net(x) }
+        let got = plan(x)
+        #expect(got.shape == [3, 3, 4, 4])
+        #expect(Self.maxRelativeError(got, expected) < 1e-5)
+    }
+
+    @Test func denseStackWithReshapeAndBatchNorm1d() {
+        let rng = Generator(seed: 4)
+        let net = Sequential(Linear(10, 32, rng: rng), LeakyReLU(0.2),
+                             Linear(32, 48, bias: false, rng: rng), BatchNorm1d(48, epsilon: 0.8), LeakyReLU(0.2),
+                             Reshape([3, 4, 4]), Conv2d(3, 2, kernelSize: 3, rng: rng), Sigmoid())
+        Self.randomizeStatistics(net, seed: 5)
+        net.setTraining(false)
+        let plan = InferencePlan(net.layers)
+        #expect(plan.fusedLayers == 4)
+        let x = Tensor.randomNormal([5, 10], using: Generator(seed: 6))
+        #expect(Self.maxRelativeError(plan(x), withoutGrad { net(x) }) < 1e-5)
+    }
+
+    /// A batch norm in training mode normalizes with the batch's own statistics: it cannot be
+    /// folded and runs as itself, so the plan still computes the same function.
+    @Test func trainingModeBatchNormIsNotFolded() {
+        let rng = Generator(seed: 7)
+        let net = Sequential(Conv2d(2, 4, kernelSize: 3, rng: rng), BatchNorm2d(4), ReLU())
+        Self.randomizeStatistics(net, seed: 8)
+        let plan = InferencePlan(net.layers)
+        #expect(plan.fusedLayers == 0)
+        let x = Tensor.randomNormal([4, 2, 5, 5], using: Generator(seed: 9))
+        let expected = withoutGrad { net(x) }
+        #expect(Self.maxRelativeError(plan(x), expected) < 1e-5)
+    }
+}
