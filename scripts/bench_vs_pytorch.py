@@ -140,7 +140,10 @@ def torch_worker(args):
             with torch.inference_mode():
                 for s in range(0, args.count, per):
                     run(z[s:s + per])
-        gen()  # warm-up (and compilation)
+        with torch.inference_mode():  # warm-up (and compilation): one batch of each size used
+            run(z[:per])
+            if args.count % per:
+                run(z[:args.count % per])
         t = time.perf_counter()
         gen()
         print(json.dumps({"images_per_second": args.count / (time.perf_counter() - t), "peak_rss_mib": peak_rss_mib()}))

@@ -88,12 +88,16 @@ public enum TrainingBenchmark {
     }
 
     /// Images per second of generating `count` images (evaluation mode, batches of 256, as
-    /// `swiftgan sample`), after one untimed pass; with `profile`, the timed pass is recorded.
+    /// `swiftgan sample`), after an untimed batch of each size; with `profile`, the timed pass is recorded.
     public static func generation(_ w: Workload, count: Int, profile: Bool = false) -> (imagesPerSecond: Double, seconds: Double) {
         let (g, _) = Models.make(w.model, rng: Generator(seed: 0))
         let sampler = Sampler(generator: g, config: w.model)
         let z = sampler.noise(count: count, seed: 1)
-        _ = sampler.generate(z)
+        // Warm-up: one batch of each size the timed pass uses.
+        _ = sampler.generate(z.slice(axis: 0, offset: 0, length: min(count, Sampler.batchSize)))
+        if count > Sampler.batchSize, count % Sampler.batchSize != 0 {
+            _ = sampler.generate(z.slice(axis: 0, offset: 0, length: count % Sampler.batchSize))
+        }
         if profile { Profiler.shared.reset(); Profiler.shared.enabled = true }
         defer { Profiler.shared.enabled = false }
         let t0 = now()

@@ -11,6 +11,7 @@ let stopRequested = Atomic<Bool>(false)
 extension ModelPreset: ExpressibleByArgument {}
 extension GANLoss: ExpressibleByArgument {}
 extension NoiseDistribution: ExpressibleByArgument {}
+extension Precision: ExpressibleByArgument {}
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -54,7 +55,15 @@ struct Train: ParsableCommand {
     var evalEvery: Int = 0
     @Option(help: "Generated images per evaluation during training.") var evalCount: Int = 2000
 
+    @Option(help: "Arithmetic: fp32, or bf16 (needs a CPU with AVX512-BF16 or AMX-BF16).") var precision: Precision = .fp32
+
     func validate() throws {
+        if precision == .bf16 {
+            guard CPUFeatures.hasBF16 else {
+                throw ValidationError("--precision bf16 needs a CPU with AVX512-BF16 or AMX-BF16; \(CPUFeatures.modelName) has neither. Use --precision fp32.")
+            }
+            throw ValidationError("--precision bf16 is not available in this version of swiftgan (its bf16 kernels are not written yet). Use --precision fp32.")
+        }
         if let epochs { try positive(epochs, "--epochs") }
         try positive(batchSize, "--batch-size")
         if let maxSteps { try positive(maxSteps, "--max-steps") }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Tensors
 @testable import GAN
 import Imaging
 
@@ -94,6 +95,11 @@ import Imaging
             (["train", "--lr-g", "nan"], "--lr-g must be a positive number, got nan"),
             (["train", "--loss", "wgan"], "'wgan'"),
             (["train", "--frobnicate"], "Unknown option '--frobnicate'"),
+            (["train", "--precision", "fp16"], "'fp16'"),
+            // This CPU either lacks bf16 dot products (the message names what is needed and what
+            // this CPU is) or has them (bf16 kernels are not written yet): one line either way.
+            (["train", "--precision", "bf16"], CPUFeatures.hasBF16 ? "--precision bf16 is not available in this version"
+                                                                   : "--precision bf16 needs a CPU with AVX512-BF16 or AMX-BF16; "),
             (["sample", "--count", "0", "x", "--out", "y.png"], "--count must be a positive integer, got 0"),
         ]
         for (args, expected) in cases {
