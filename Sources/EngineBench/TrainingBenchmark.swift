@@ -87,23 +87,27 @@ public enum TrainingBenchmark {
                       lossD: losses.0, lossG: losses.1)
     }
 
-    /// Images per second of generating `count` images (evaluation mode, batches of 256, as
-    /// `swiftgan sample`), after an untimed batch of each size; with `profile`, the timed pass is recorded.
-    public static func generation(_ w: Workload, count: Int, profile: Bool = false) -> (imagesPerSecond: Double, seconds: Double) {
+    /// Images per second of generating `count` images as `swiftgan sample` does (`Sampler`:
+    /// batch norms folded, batches of at most 64), after an untimed batch; with `profile`, the
+    /// timed passes are recorded.
+    public static func generation(_ w: Workload, count: Int, minimumSeconds: Double = 3,
+                                  profile: Bool = false) -> (imagesPerSecond: Double, seconds: Double) {
         let (g, _) = Models.make(w.model, rng: Generator(seed: 0))
         let sampler = Sampler(generator: g, config: w.model)
         let z = sampler.noise(count: count, seed: 1)
-        // Warm-up: one batch of each size the timed pass uses.
-        _ = sampler.generate(z.slice(axis: 0, offset: 0, length: min(count, Sampler.batchSize)))
-        if count > Sampler.batchSize, count % Sampler.batchSize != 0 {
-            _ = sampler.generate(z.slice(axis: 0, offset: 0, length: count % Sampler.batchSize))
-        }
+        // Warm-up: one batch of the size the timed passes use.
+        _ = sampler.generate(z.slice(axis: 0, offset: 0, length: Sampler.batches(for: count).size))
         if profile { Profiler.shared.reset(); Profiler.shared.enabled = true }
         defer { Profiler.shared.enabled = false }
+        // The whole `count`, repeated until `minimumSeconds` have passed (1 000 MLP images take 30 ms).
+        var passes = 0
         let t0 = now()
-        _ = sampler.generate(z)
+        repeat {
+            _ = sampler.generate(z)
+            passes += 1
+        } while now() - t0 < minimumSeconds
         let seconds = now() - t0
-        return (Double(count) / seconds, seconds)
+        return (Double(passes * count) / seconds, seconds / Double(passes))
     }
 
     /// GFLOP/s of an n×n×n fp32 matrix product through the engine (oneDNN's sgemm), best of `repeats`.

@@ -14,8 +14,14 @@ public struct Sampler {
     public let generator: GANGenerator
     public let config: ModelConfig
 
-    /// Images generated per forward pass.
+    /// Images generated per forward pass, at most.
     public static let batchSize = 64
+
+    /// How `generate` splits `n` images: `count` batches of `size` (the last one padded).
+    public static func batches(for n: Int) -> (count: Int, size: Int) {
+        let count = max(1, (n + batchSize - 1) / batchSize)
+        return (count, (n + count - 1) / count)
+    }
 
     public init(generator: GANGenerator, config: ModelConfig) { self.generator = generator; self.config = config }
 
@@ -39,10 +45,18 @@ public struct Sampler {
         // Batches of at most 64 keep memory flat however many images are asked for. Larger ones
         // gain no speed (measured, 128×128 CatDCGAN: 17.8 images/s at 64, 19.3 at 128, 18.9 at
         // 256) and cost memory linearly (1.8, 2.7 and 4.6 GiB).
-        let n = latents.shape[0], per = Self.batchSize
-        if n <= per { return plan(latents) }
-        let parts = stride(from: 0, to: n, by: per).map { start in
-            plan(latents.slice(axis: 0, offset: start, length: min(per, n - start)))
+        // All batches have one size (n split evenly, the last padded with repeated latents whose
+        // images are dropped): a batch of another size would leave a second set of buffers in
+        // the engine's pool (1 000 CatDCGAN images as 15 × 64 + 40: 2.7 GiB; as 16 × 63: 1.9 GiB).
+        let n = latents.shape[0]
+        if n <= Self.batchSize { return plan(latents) }
+        let (batches, per) = Self.batches(for: n)
+        let parts = (0..<batches).map { b -> Tensor in
+            let start = b * per, count = min(per, n - start)
+            var z = latents.slice(axis: 0, offset: start, length: count)
+            if count < per { z = Tensor.concat([z, latents.slice(axis: 0, offset: 0, length: per - count)], axis: 0) }
+            let images = plan(z)
+            return count < per ? images.slice(axis: 0, offset: 0, length: count) : images
         }
         return Tensor.concat(parts, axis: 0)
     }

@@ -74,6 +74,7 @@ struct Bench: ParsableCommand {
                 let (rate, seconds) = TrainingBenchmark.generation(w, count: count, profile: profile)
                 if profile {
                     let text = Profiler.shared.report(seconds: seconds, steps: 1, peakGFLOPS: TrainingBenchmark.sgemmPeak())
+                        .replacingOccurrences(of: "per step", with: "per \(count) images")
                     if json { FileHandle.standardError.write(Data((text + "\n").utf8)) } else { say(text + "\n") }
                 }
                 say(json ? "{\"workload\":\"\(w.rawValue)\",\"images_per_second\":\(rate),\"peak_rss_mib\":\(peakResidentMiB())}"
