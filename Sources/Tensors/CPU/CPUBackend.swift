@@ -141,12 +141,19 @@ public final class CPUBackend: Backend {
         return out
     }
 
+    /// Weights at least this large are reordered at each use into a pooled temporary instead of
+    /// being kept in each kernel's layout: a copy per layout (forward and backward-data differ)
+    /// would hold two more copies of every large weight, while the reorder is a pass over the
+    /// weight against a convolution that reads it once per output pixel.
+    static let uncachedReorderBytes = 4 << 20
+
     /// `s` in layout `md`, remembered on `s` until its contents change: weights are reordered once
     /// per update, not once per use. `view` reinterprets `s`'s buffer first (a transposed
     /// convolution's weight seen with oneDNN's logical dims).
     func reorderCached(_ s: CPUStorage, viewedAs view: MemoryDesc? = nil, to md: MemoryDesc) -> CPUStorage {
         let source = view.map { CPUStorage(shape: $0.dims, md: $0, buffer: s.buffer) } ?? s
         if source.md == md { return source }
+        if s.buffer.byteCount >= Self.uncachedReorderBytes { return reorder(source, to: md) }
         let version = s.buffer.version
         if let i = s.derived.firstIndex(where: { $0.storage.md == md }) {
             let hit = s.derived[i].storage
