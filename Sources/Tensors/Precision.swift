@@ -10,48 +10,36 @@ public enum Precision: String, CaseIterable, Sendable, Codable {
     case bf16
 }
 
-/// What the CPU offers for the precisions (from /proc/cpuinfo's flags on Linux).
+/// What the CPU offers for the precisions (from /proc/cpuinfo on Linux).
 public enum CPUFeatures {
     /// The CPU's feature flags, e.g. "avx2", "avx512_bf16", "amx_bf16" (empty where unknown).
-    public static let flags: Set<String> = {
-        guard let file = fopen("/proc/cpuinfo", "r") else { return [] }
-        defer { fclose(file) }
-        var line: UnsafeMutablePointer<CChar>?
-        var capacity = 0
-        while getline(&line, &capacity, file) > 0 {
-            let text = String(cString: line!)
-            if text.hasPrefix("flags") || text.hasPrefix("Features") {
-                free(line)
-                return Set(text.split(separator: ":", maxSplits: 1).last?.split(separator: " ").map { String($0.filter { !$0.isNewline }) } ?? [])
-            }
-        }
-        free(line)
-        return []
-    }()
+    public static let flags: Set<String> = Set((cpuinfo("flags") ?? cpuinfo("Features") ?? "").split(separator: " ").map(String.init))
 
     /// The CPU's model name, for messages.
-    public static let modelName: String = {
-        guard let file = fopen("/proc/cpuinfo", "r") else { return "this CPU" }
-        defer { fclose(file) }
-        var line: UnsafeMutablePointer<CChar>?
-        var capacity = 0
-        defer { free(line) }
-        while getline(&line, &capacity, file) > 0 {
-            let text = String(cString: line!)
-            if text.hasPrefix("model name") {
-                return text.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters() } ?? "this CPU"
-            }
-        }
-        return "this CPU"
-    }()
+    public static let modelName: String = cpuinfo("model name") ?? "this CPU"
 
     /// Whether the CPU has bf16 dot products (AVX512-BF16 or AMX-BF16), which oneDNN's fast bf16
     /// kernels need; without them oneDNN 2.6 has no bf16 convolution worth running.
     public static var hasBF16: Bool { flags.contains("avx512_bf16") || flags.contains("amx_bf16") }
+
+    /// The value of the first /proc/cpuinfo line `field : value`, without surrounding blanks.
+    static func cpuinfo(_ field: String) -> String? {
+        guard let file = fopen("/proc/cpuinfo", "r") else { return nil }
+        var line: UnsafeMutablePointer<CChar>?
+        var capacity = 0
+        defer { free(line); fclose(file) }
+        while getline(&line, &capacity, file) > 0 {
+            let parts = String(cString: line!).split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, parts[0].trimmingBlanks == field else { continue }
+            return parts[1].trimmingBlanks
+        }
+        return nil
+    }
 }
 
 private extension Substring {
-    func trimmingCharacters() -> String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\n" || $0 == "\t" }.reversed())
+    var trimmingBlanks: String {
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" }
+        return String(drop(while: blank).reversed().drop(while: blank).reversed())
     }
 }

@@ -100,6 +100,14 @@ import Testing
         #expect(relativeError(second.scalars.map(Double.init), Reference.conv2d(x, scaled, nil, stride: (1, 1), pad: pad).values) < 1e-5)
     }
 
+    /// The bf16 check reads real flags (every x86-64 CPU has SSE2), so "no bf16" is not a parse failure.
+    @Test func cpuFeaturesAreRead() {
+        #if arch(x86_64) && os(Linux)
+        #expect(CPUFeatures.flags.contains("sse2"), "\(CPUFeatures.flags.sorted().prefix(10))")
+        #expect(!CPUFeatures.modelName.isEmpty && !CPUFeatures.modelName.hasPrefix(" "))
+        #endif
+    }
+
     @Test func gradientsWithRespectToAnInputLeaveLeavesUntouched() {
         let rng = Generator(seed: 3)
         let w = Tensor.randomNormal([3, 4], using: rng).requiringGrad()
