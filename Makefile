@@ -24,4 +24,5 @@ bench: deps
 # make bench-vs-pytorch ARGS="--workloads dcgan28 --rounds 5 --modes eager"
 bench-vs-pytorch: deps
 	swift build -c release --product swiftgan
+	mkdir -p runs
 	"$$(./scripts/bench-venv)" scripts/bench_vs_pytorch.py --swiftgan .build/release/swiftgan --json runs/bench-vs-pytorch.json $(ARGS)
