@@ -8,16 +8,14 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmark the engine: layers against oneDNN, data loading, training and generation throughput.",
         discussion: """
-        --suite engine: for each layer of the canonical 64×64 DCGAN (batch 64) and of the TensorFlow 28×28 DCGAN
-        (batch 128), times forward, backward-data and backward-weights through the engine and through
-        the same oneDNN primitive in a tight loop, alternating the two, and prints both rates and the
-        engine's overhead. The engine pays a weight reorder after every simulated optimizer step, as in
-        training.
+        --suite engine: for each layer of the canonical 64×64 DCGAN (batch 64) and of the TensorFlow 28×28 DCGAN (batch 128), times forward, backward-data and backward-weights through the engine and through the same oneDNN primitive in a tight loop, alternating the two, and prints both rates and the engine's overhead. The engine pays a weight reorder after every simulated optimizer step, as in training.
+
         --suite data: loading and batching.
-        --suite training: images/s of training steps on a workload (mlp, dcgan28, dcgan64, catdcgan:
-        the models and batches of the comparison with PyTorch, `make bench-vs-pytorch`); with
-        --profile, where each step's time goes, op by op.
-        --suite generation: images/s of sampling --count images from a workload's generator.
+
+        --suite training: images/s of training steps on a workload (mlp, dcgan28, dcgan64, catdcgan: the models and batches of the comparison with PyTorch, `make bench-vs-pytorch`); with --profile, where each step's time goes, op by op.
+
+        --suite generation: images/s of sampling --count images from a workload's generator (--profile works here too).
+
         --suite peak: fp32 GFLOP/s of a 2048³ matrix product (this machine's practical peak).
         """)
 
