@@ -2,10 +2,10 @@ import Foundation
 import Tensors
 
 extension Profiler {
-    /// A table of the recorded kernels over `steps` steps that took `seconds` in all: time per
-    /// step and share of the step for each op and direction, then the `layers` slowest kernels
-    /// with their shapes. Convolution and dense rates are compared with `peakGFLOPS` when given.
-    public func report(seconds: Double, steps: Int, layers: Int = 12, peakGFLOPS: Double? = nil) -> String {
+    /// A table of the recorded kernels over `steps` repetitions of `unit` (a training step, a
+    /// generation of N images) that took `seconds` in all: time per repetition and share of the
+    /// time for each op and direction, then the `layers` slowest kernels with their shapes. Convolution and dense rates are compared with `peakGFLOPS` when given.
+    public func report(seconds: Double, steps: Int, unit: String = "step", layers: Int = 12, peakGFLOPS: Double? = nil) -> String {
         let n = Double(max(steps, 1))
         let all = entries
         func ms(_ s: Double) -> String { String(format: "%9.2f", 1e3 * s / n) }
@@ -18,8 +18,8 @@ extension Profiler {
             kinds[e.kind]!.seconds += e.seconds
             kinds[e.kind]!.flops += e.flops
         }
-        var lines = [String(format: "Profile: %d steps, %.1f ms per step", steps, 1e3 * seconds / n),
-                     pad("op and direction", 46) + "  ms/step   share    GF/s  calls/step"]
+        var lines = ["Profile: \(steps) × \(unit), " + String(format: "%.1f ms per ", 1e3 * seconds / n) + unit,
+                     pad("op and direction", 46) + "  ms/each   share    GF/s  calls/each"]
         for k in kinds.values.sorted(by: { $0.seconds > $1.seconds }) {
             lines.append(pad(k.name, 46) + ms(k.seconds) + share(k.seconds) + rate(k) + String(format: "%11.1f", Double(k.calls) / n))
         }
@@ -29,8 +29,8 @@ extension Profiler {
         let conv = kinds.values.filter { $0.kind.contains("convolution") }
         let convSeconds = conv.reduce(0) { $0 + $1.seconds }, convFlops = conv.reduce(0) { $0 + $1.flops }
         if convSeconds > 0 {
-            var line = String(format: "convolutions: %.1f ms per step (%.1f%% of the step) at %.1f GF/s",
-                              1e3 * convSeconds / n, 100 * convSeconds / max(seconds, 1e-12), convFlops / convSeconds / 1e9)
+            var line = String(format: "convolutions: %.1f ms per ", 1e3 * convSeconds / n) + unit
+                + String(format: " (%.1f%% of the time) at %.1f GF/s", 100 * convSeconds / max(seconds, 1e-12), convFlops / convSeconds / 1e9)
             if let peakGFLOPS { line += String(format: " = %.0f%% of the %.1f GF/s fp32 peak", 100 * convFlops / convSeconds / 1e9 / peakGFLOPS, peakGFLOPS) }
             lines.append(line)
         }

@@ -91,7 +91,7 @@ public enum TrainingBenchmark {
     /// batch norms folded, batches of at most 64), after an untimed batch; with `profile`, the
     /// timed passes are recorded.
     public static func generation(_ w: Workload, count: Int, minimumSeconds: Double = 3,
-                                  profile: Bool = false) -> (imagesPerSecond: Double, seconds: Double) {
+                                  profile: Bool = false) -> (imagesPerSecond: Double, seconds: Double, passes: Int) {
         let (g, _) = Models.make(w.model, rng: Generator(seed: 0))
         let sampler = Sampler(generator: g, config: w.model)
         let z = sampler.noise(count: count, seed: 1)
@@ -107,7 +107,7 @@ public enum TrainingBenchmark {
             passes += 1
         } while now() - t0 < minimumSeconds
         let seconds = now() - t0
-        return (Double(passes * count) / seconds, seconds / Double(passes))
+        return (Double(passes * count) / seconds, seconds, passes)
     }
 
     /// GFLOP/s of an n×n×n fp32 matrix product through the engine (oneDNN's sgemm), best of `repeats`.

@@ -69,10 +69,10 @@ struct Bench: ParsableCommand {
                     if json { FileHandle.standardError.write(Data((text + "\n").utf8)) } else { say("\n" + text) }
                 }
             case "generation":
-                let (rate, seconds) = TrainingBenchmark.generation(w, count: count, profile: profile)
+                let (rate, seconds, passes) = TrainingBenchmark.generation(w, count: count, profile: profile)
                 if profile {
-                    let text = Profiler.shared.report(seconds: seconds, steps: 1, peakGFLOPS: TrainingBenchmark.sgemmPeak())
-                        .replacingOccurrences(of: "per step", with: "per \(count) images")
+                    let text = Profiler.shared.report(seconds: seconds, steps: passes, unit: "generation of \(count) images",
+                                                      peakGFLOPS: TrainingBenchmark.sgemmPeak())
                     if json { FileHandle.standardError.write(Data((text + "\n").utf8)) } else { say(text + "\n") }
                 }
                 say(json ? "{\"workload\":\"\(w.rawValue)\",\"images_per_second\":\(rate),\"peak_rss_mib\":\(peakResidentMiB())}"
