@@ -4,7 +4,8 @@ import Tensors
 extension Profiler {
     /// A table of the recorded kernels over `steps` repetitions of `unit` (a training step, a
     /// generation of N images) that took `seconds` in all: time per repetition and share of the
-    /// time for each op and direction, then the `layers` slowest kernels with their shapes. Convolution and dense rates are compared with `peakGFLOPS` when given.
+    /// time for each op and direction, then the `layers` slowest kernels with their shapes.
+    /// Convolution rates are compared with `peakGFLOPS` when given.
     public func report(seconds: Double, steps: Int, unit: String = "step", layers: Int = 12, peakGFLOPS: Double? = nil) -> String {
         let n = Double(max(steps, 1))
         let all = entries

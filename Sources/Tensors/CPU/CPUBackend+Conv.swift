@@ -1,5 +1,34 @@
 import CDNNL
 
+/// What a convolution's shapes fix, whatever the kernels: oneDNN's logical weight dims, the weight
+/// as stored (PyTorch's layout), the output dims and the work of one pass.
+struct ConvShape {
+    /// (out, in, kh, kw): oneDNN's logical order for both kinds; a transposed convolution's PyTorch
+    /// layout [in, out, kh, kw] is the `iohw` tag of those dims.
+    let wDims: [Int]
+    let plainWeights: MemoryDesc
+    let yDims: [Int]
+    /// Multiply-adds ×2: each output pixel of a convolution (each input pixel of a transposed one)
+    /// meets every weight; the same count in all three directions.
+    let flops: Double
+
+    init(x: [Int], w: [Int], _ g: ConvGeometry) {
+        wDims = g.transposed ? [w[1], w[0], w[2], w[3]] : w
+        plainWeights = MemoryDesc(dims: wDims, tag: g.transposed ? dnnl_iohw : dnnl_oihw)
+        let (oh, ow) = g.outputSize(inputH: x[2], inputW: x[3], kernelH: w[2], kernelW: w[3])
+        yDims = [x[0], wDims[0], oh, ow]
+        flops = 2 * Double(g.transposed ? x[0] * x[2] * x[3] : x[0] * oh * ow) * Double(wDims.reduce(1, *))
+    }
+}
+
+extension ConvGeometry {
+    /// A primitive-cache key for op `code` over these shapes.
+    func cacheKey(_ code: Int64, x: [Int], w: [Int], bias: Bool) -> [Int64] {
+        [code, transposed ? 1 : 0, bias ? 1 : 0, Int64(strideH), Int64(strideW), Int64(padTop), Int64(padLeft),
+         Int64(padBottom), Int64(padRight)] + x.map { Int64($0) } + w.map { Int64($0) }
+    }
+}
+
 /// The three primitives of one convolution shape (forward, backward-data, backward-weights) and
 /// the layouts they agreed on.
 ///
@@ -27,14 +56,9 @@ final class ConvPlan {
 
     private init(backend: CPUBackend, x: [Int], w: [Int], bias: Bool, g: ConvGeometry, plain: Bool) {
         self.g = g; self.bias = bias; xDims = x
-        // oneDNN's logical weight order is (out, in, kh, kw) for both; a transposed convolution's
-        // PyTorch layout [in, out, kh, kw] is the `iohw` tag of those dims.
-        let wDims = g.transposed ? [w[1], w[0], w[2], w[3]] : w
-        self.wDims = wDims
-        plainWeights = MemoryDesc(dims: wDims, tag: g.transposed ? dnnl_iohw : dnnl_oihw)
-        let (oh, ow) = g.outputSize(inputH: x[2], inputW: x[3], kernelH: w[2], kernelW: w[3])
-        let yDims = [x[0], wDims[0], oh, ow]
-        self.yDims = yDims
+        let shape = ConvShape(x: x, w: w, g)
+        let (wDims, plainWeights, yDims) = (shape.wDims, shape.plainWeights, shape.yDims)
+        self.wDims = wDims; self.plainWeights = plainWeights; self.yDims = yDims
         func layout(_ dims: [Int]) -> MemoryDesc { plain ? MemoryDesc(plain: dims) : .any(dims) }
         let biasMD = bias ? MemoryDesc(plain: [wDims[0]]) : nil
         let engine = backend.engine
@@ -50,11 +74,7 @@ final class ConvPlan {
         backwardData = Primitive(&d, engine: engine, hint: forward, what: Self.describe("backward-data", g, x, w))
         d = Self.descriptor(g, src: src, weights: weightLayout, bias: biasMD, dst: dst, kind: .backwardWeights)
         backwardWeights = Primitive(&d, engine: engine, hint: forward, what: Self.describe("backward-weights", g, x, w))
-        // Multiply-adds: each output pixel of a convolution (each input pixel of a transposed one)
-        // meets every weight of its group; the same count in all three directions.
-        let pixels = g.transposed ? x[0] * x[2] * x[3] : yDims[0] * oh * ow
-        let flops = 2 * Double(pixels) * Double(wDims.reduce(1, *))
-        for p in [forward, backwardData, backwardWeights] { p.flops = flops }
+        for p in [forward, backwardData, backwardWeights] { p.flops = shape.flops }
     }
 
     enum Direction { case forward, backwardData, backwardWeights }
@@ -116,13 +136,10 @@ final class ConvInferencePlan {
     let transposed: Bool
 
     init(backend: CPUBackend, x: [Int], w: [Int], bias: Bool, g: ConvGeometry, activation: EltwiseOp?) {
-        let wDims = g.transposed ? [w[1], w[0], w[2], w[3]] : w
-        let plainWeights = MemoryDesc(dims: wDims, tag: g.transposed ? dnnl_iohw : dnnl_oihw)
-        self.plainWeights = plainWeights
+        let shape = ConvShape(x: x, w: w, g)
+        let (wDims, plainWeights, yDims) = (shape.wDims, shape.plainWeights, shape.yDims)
+        self.plainWeights = plainWeights; self.yDims = yDims
         transposed = g.transposed
-        let (oh, ow) = g.outputSize(inputH: x[2], inputW: x[3], kernelH: w[2], kernelW: w[3])
-        let yDims = [x[0], wDims[0], oh, ow]
-        self.yDims = yDims
         let biasMD = bias ? MemoryDesc(plain: [wDims[0]]) : nil
         separateActivation = g.transposed ? activation : nil
         let attributes = primitiveAttributes(activation: g.transposed ? nil : activation)
@@ -137,7 +154,7 @@ final class ConvInferencePlan {
         // As for training: blocked layouts unless oneDNN has only its reference kernel for them.
         let blocked = make(plain: false)
         forward = blocked.implementation.hasPrefix("ref:") ? make(plain: true) : blocked
-        forward.flops = 2 * Double(g.transposed ? x[0] * x[2] * x[3] : x[0] * oh * ow) * Double(wDims.reduce(1, *))
+        forward.flops = shape.flops
         src = forward.md(dnnl_query_src_md)
         weights = forward.md(dnnl_query_weights_md)
     }
@@ -148,9 +165,7 @@ extension CPUBackend {
                                      activation: EltwiseOp?) -> DeviceStorage {
         let x = cpu(x), w = cpu(w)
         checkConv(x, w, g)
-        var key: [Int64] = [OpCode.convInference, g.transposed ? 1 : 0, bias != nil ? 1 : 0, Int64(g.strideH), Int64(g.strideW),
-                            Int64(g.padTop), Int64(g.padLeft), Int64(g.padBottom), Int64(g.padRight)]
-        key += x.shape.map { Int64($0) } + w.shape.map { Int64($0) } + [-1] + (activation?.cacheKey ?? [])
+        let key = g.cacheKey(OpCode.convInference, x: x.shape, w: w.shape, bias: bias != nil) + [-1] + (activation?.cacheKey ?? [])
         let plan = cached(key) { ConvInferencePlan(backend: self, x: x.shape, w: w.shape, bias: bias != nil, g: g, activation: activation) }
         if let bias { checkShapes(bias.shape == [plan.yDims[1]], "conv bias", bias.shape, [plan.yDims[1]]) }
         let xs = x.md == plan.src ? x : reorder(x, to: plan.src)
@@ -164,10 +179,7 @@ extension CPUBackend {
     }
 
     func convPlan(x: [Int], w: [Int], bias: Bool, _ g: ConvGeometry) -> ConvPlan {
-        let key: [Int64] = [OpCode.conv, g.transposed ? 1 : 0, bias ? 1 : 0,
-                            Int64(g.strideH), Int64(g.strideW), Int64(g.padTop), Int64(g.padLeft),
-                            Int64(g.padBottom), Int64(g.padRight)] + x.map { Int64($0) } + w.map { Int64($0) }
-        return cached(key) { ConvPlan.make(backend: self, x: x, w: w, bias: bias, g: g) }
+        cached(g.cacheKey(OpCode.conv, x: x, w: w, bias: bias)) { ConvPlan.make(backend: self, x: x, w: w, bias: bias, g: g) }
     }
 
     /// The weight in the layout `md` (reordered once per update).
@@ -235,11 +247,7 @@ extension CPUBackend {
     }
 
     private func existingPlan(x: [Int], w: [Int], _ g: ConvGeometry) -> ConvPlan {
-        var key: [Int64] = [OpCode.conv, g.transposed ? 1 : 0, 1,
-                            Int64(g.strideH), Int64(g.strideW), Int64(g.padTop), Int64(g.padLeft),
-                            Int64(g.padBottom), Int64(g.padRight)] + x.map { Int64($0) } + w.map { Int64($0) }
-        if let hit = cachedIfPresent(key) { return unsafeDowncast(hit, to: ConvPlan.self) }
-        key[2] = 0
+        if let hit = cachedIfPresent(g.cacheKey(OpCode.conv, x: x, w: w, bias: true)) { return unsafeDowncast(hit, to: ConvPlan.self) }
         return convPlan(x: x, w: w, bias: false, g)
     }
 }

@@ -39,9 +39,14 @@ final class DensePlan {
 }
 
 extension CPUBackend {
+    /// Stops unless `x` is [N, in], `w` [out, in] and `bias` (when given) [out].
+    private func checkLinear(_ x: [Int], _ w: [Int], bias: [Int]? = nil) {
+        checkShapes(x.count == 2 && w.count == 2 && x[1] == w[1], "linear", x, w, note: "expected x [N, in] and weight [out, in]")
+        if let bias { checkShapes(bias == [w[0]], "linear bias", bias, w) }
+    }
+
     private func densePlan(_ x: [Int], _ w: [Int], bias: Bool) -> DensePlan {
-        checkShapes(x.count == 2 && w.count == 2 && x[1] == w[1], "linear", x, w,
-                    note: "expected x [N, in] and weight [out, in]")
+        checkLinear(x, w)
         return cached([OpCode.innerProduct, Int64(x[0]), Int64(x[1]), Int64(w[0]), bias ? 1 : 0]) {
             DensePlan(n: x[0], inFeatures: x[1], outFeatures: w[0], bias: bias)
         }
@@ -50,8 +55,7 @@ extension CPUBackend {
     public func linearInference(_ x: DeviceStorage, weight: DeviceStorage, bias: DeviceStorage?,
                                 activation: EltwiseOp?) -> DeviceStorage {
         let (xs, ws) = (x.shape, weight.shape)
-        checkShapes(xs.count == 2 && ws.count == 2 && xs[1] == ws[1], "linear", xs, ws, note: "expected x [N, in] and weight [out, in]")
-        if let bias { checkShapes(bias.shape == [ws[0]], "linear bias", bias.shape, ws) }
+        checkLinear(xs, ws, bias: bias?.shape)
         let key = [OpCode.innerProductInference, Int64(xs[0]), Int64(xs[1]), Int64(ws[0]), bias != nil ? 1 : 0, -1]
             + (activation?.cacheKey ?? [])
         let p = cached(key) {
@@ -74,8 +78,8 @@ extension CPUBackend {
     }
 
     public func linear(_ x: DeviceStorage, weight: DeviceStorage, bias: DeviceStorage?) -> DeviceStorage {
+        checkLinear(x.shape, weight.shape, bias: bias?.shape)
         let plan = densePlan(x.shape, weight.shape, bias: bias != nil)
-        if let bias { checkShapes(bias.shape == [weight.shape[0]], "linear bias", bias.shape, weight.shape) }
         let y = CPUStorage(shape: [x.shape[0], weight.shape[0]], md: plan.y)
         var args = [(DNNL_ARG_SRC, cpu(plain(x))), (DNNL_ARG_WEIGHTS, cpu(plain(weight))), (DNNL_ARG_DST, y)]
         if let bias { args.append((DNNL_ARG_BIAS, cpu(plain(bias)))) }
