@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["Imaging", "Tensors", "CCodecs"]),
         .target(name: "NN", dependencies: ["Tensors"]),
         .target(name: "GAN", dependencies: ["NN", "Tensors", "Datasets", "Imaging", "CLinearAlgebra"]),
-        .target(name: "EngineBench", dependencies: ["Tensors", "CDNNL", "Datasets", "Imaging", "GAN"]),
+        .target(name: "EngineBench", dependencies: ["Tensors", "Datasets", "Imaging", "GAN"]),
         .executableTarget(
             name: "swiftgan",
             dependencies: [
@@ -45,7 +45,8 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Imaging", "Tensors", "TestSupport"]),
-        .testTarget(name: "GANTests", dependencies: ["GAN", "NN", "Datasets", "Imaging", "Tensors", "TestSupport", "swiftgan"]),
+        .testTarget(name: "GANTests", dependencies: ["GAN", "NN", "Datasets", "Imaging", "Tensors", "TestSupport", "swiftgan"],
+                    exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import Imaging
+import Tensors
 
 /// How fast data reaches the training loop.
 public struct DataTimings: Sendable {

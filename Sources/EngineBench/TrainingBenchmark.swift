@@ -52,19 +52,18 @@ public enum TrainingBenchmark {
         public var lossD: Float, lossG: Float
     }
 
-    /// `warmup` untimed steps, then `steps` timed ones, through `Trainer.trainStep` with the
-    /// default training settings (BCE, real label 0.9, Adam 2e-4, β 0.5/0.999) and batches from
-    /// the background loader. With `profile`, the timed steps are recorded in `Profiler.shared`.
+    /// `warmup` untimed steps, then `steps` timed ones, of the `GANStep` a run makes with the
+    /// default training settings (BCE, real label 0.9, Adam 2e-4, β 0.5/0.999), on batches from the
+    /// background loader and the noise of each step as a run draws it. With `profile`, the timed
+    /// steps are recorded in `Profiler.shared`.
     public static func training(_ w: Workload, steps: Int, warmup: Int, profile: Bool = false) throws -> Result {
         let dataset = try w.dataset()
-        let directory = FileManager.default.temporaryDirectory.path + "/swiftgan-bench-\(getpid())-\(w.rawValue)"
-        try? FileManager.default.removeItem(atPath: directory)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let config = TrainingConfig(model: w.model, dataPath: dataset.name, epochs: 1_000, batchSize: w.batchSize)
-        let trainer = try Trainer(config: config, dataset: dataset, runDirectory: directory)
+        var config = TrainingConfig(model: w.model, dataPath: dataset.name)
+        config.batchSize = w.batchSize
+        let gan = GANStep(config: config), state = TrainingState(config: config)
         let batcher = Batcher(dataset, batchSize: w.batchSize, seed: 0)
         var times: [Double] = [], losses: (Float, Float) = (.nan, .nan)
-        var epoch = 0
+        var epoch = 0, step = 0
         var batches = batcher.epoch(epoch)
         func nextBatch() -> Tensor {
             if let b = batches.next() { return b.images }
@@ -72,15 +71,19 @@ public enum TrainingBenchmark {
             batches = batcher.epoch(epoch)
             return batches.next()!.images
         }
-        for _ in 0..<warmup { _ = try trainer.trainStep(nextBatch()) }
+        func trainStep(_ real: Tensor) throws -> GANStepResult {
+            defer { step += 1 }
+            return try gan(real: real, noise: state.noise(count: real.shape[0], step: step))
+        }
+        for _ in 0..<warmup { _ = try trainStep(nextBatch()) }
         if profile { Profiler.shared.reset(); Profiler.shared.enabled = true }
         defer { Profiler.shared.enabled = false }
         for _ in 0..<steps {
             let real = nextBatch()
             let t0 = now()
-            let (d, g, _, _) = try trainer.trainStep(real)
+            let r = try trainStep(real)
             times.append(now() - t0)
-            losses = (d, g)
+            losses = (r.lossD, r.lossG ?? .nan)
         }
         let total = times.reduce(0, +)
         return Result(imagesPerSecond: Double(steps * w.batchSize) / total, stepSeconds: times,

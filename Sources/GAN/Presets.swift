@@ -10,6 +10,16 @@ public enum ModelPreset: String, Codable, Sendable, CaseIterable {
     case dcgan
     /// The TensorFlow 1 CatDCGAN at 128×128.
     case catdcgan
+
+    /// The size photos are resized to for this preset unless told otherwise (datasets of a fixed
+    /// size keep theirs): 28 for the MLP (Fashion-MNIST's), 64 for the DCGAN, 128 for CatDCGAN.
+    public var defaultImageSize: Int {
+        switch self {
+        case .mlp: return 28
+        case .dcgan: return 64
+        case .catdcgan: return 128
+        }
+    }
 }
 
 /// How latent vectors are drawn.

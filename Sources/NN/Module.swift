@@ -25,7 +25,7 @@ public final class Parameter {
     /// Overwrites the values in place (shape must match).
     public func assign(_ newValue: Tensor) {
         precondition(newValue.shape == shape, "Parameter.assign: shape \(newValue.shape) does not match \(shape)")
-        Tensor.backend.assign(value.storage, from: newValue.storage)
+        value.assign(newValue)
     }
 }
 
@@ -38,7 +38,7 @@ public final class Buffer {
     public init(_ value: Tensor, kind: Kind = .float32) { self.value = value; self.kind = kind }
     public func assign(_ newValue: Tensor) {
         precondition(newValue.shape == value.shape, "Buffer.assign: shape \(newValue.shape) does not match \(value.shape)")
-        Tensor.backend.assign(value.storage, from: newValue.storage)
+        value.assign(newValue)
     }
 }
 

@@ -56,7 +56,7 @@ public final class Adam: Optimizer {
                          weightDecay: weightDecay, step: stepCount)
         for (i, (_, p)) in parameters.enumerated() {
             guard let g = p.grad else { continue }
-            Tensor.backend.adam(param: p.value.storage, grad: g.storage, m: m[i].storage, v: v[i].storage, h)
+            p.value.adamUpdate(grad: g, m: m[i], v: v[i], h)
         }
     }
 
@@ -121,7 +121,7 @@ public final class SGD: Optimizer {
                 buffers[i] = Tensor.zeros(p.shape)
                 h.firstStep = true
             }
-            Tensor.backend.sgd(param: p.value.storage, grad: g.storage, buffer: buffers[i]?.storage, h)
+            p.value.sgdUpdate(grad: g, buffer: buffers[i], h)
         }
     }
 

@@ -2,8 +2,8 @@
 ///
 /// A `Tensor` is an immutable value: every operation returns a new tensor, and the backend may keep
 /// its data in whatever physical layout is fastest (oneDNN's blocked layouts between layers),
-/// converting only when values are read back. Optimizers are the one exception: they update
-/// parameters' storage in place, and every copy of a parameter tensor sees the update.
+/// converting only when values are read back. In-place updates are the one exception
+/// (`Ops/InPlace.swift`: optimizers and running statistics), and every copy of the tensor sees them.
 ///
 /// When a tensor requires gradients, the operations that consume it are recorded on a tape;
 /// `backward()` on a scalar result then accumulates gradients into the leaves (see `Autograd.swift`).
@@ -19,12 +19,12 @@ public struct Tensor {
     /// The logical shape; `[]` is a scalar.
     public let shape: [Int]
     /// The values, owned by `Tensor.backend`.
-    public let storage: DeviceStorage
+    package let storage: DeviceStorage
     /// The tape node that produced this tensor, or its leaf node; nil when no gradient flows.
     let node: GradNode?
 
     /// The backend every tensor operation runs on.
-    nonisolated(unsafe) public static var backend: Backend = CPUBackend.shared
+    nonisolated(unsafe) package static var backend: Backend = CPUBackend.shared
 
     init(storage: DeviceStorage, node: GradNode? = nil) {
         self.storage = storage

@@ -92,7 +92,7 @@ struct Bench: ParsableCommand {
 
     func runEngine() {
         let threads = ProcessInfo.processInfo.environment["OMP_NUM_THREADS"] ?? "\(ProcessInfo.processInfo.activeProcessorCount)"
-        say("SwiftGAN bench on \(Tensor.backend.name), \(threads) threads, \(rounds) rounds × \(iterations) passes")
+        say("SwiftGAN bench on \(Engine.name), \(threads) threads, \(rounds) rounds × \(iterations) passes")
         var sets: [(String, [ConvLayer])] = []
         if model != "dcgan28" { sets.append(("DCGAN 64×64, batch 64", BenchModels.dcgan64())) }
         if model != "dcgan64" { sets.append(("DCGAN 28×28, batch 128", BenchModels.dcgan28())) }
@@ -111,7 +111,7 @@ struct Bench: ParsableCommand {
             say(String(format: "all passes: engine %.1f ms (%.1f GF/s), oneDNN %.1f ms (%.1f GF/s), overhead %+.1f%%; worst layer %+.1f%%",
                        engine * 1e3, flops / engine / 1e9, direct * 1e3, flops / direct / 1e9, 100 * (engine / direct - 1),
                        100 * (rows.map(\.overhead).max() ?? 0)))
-            let stats = Tensor.backend.statistics
+            let stats = Engine.statistics
             let created = rows.map(\.primitivesCreated).reduce(0, +)
             say("primitives created in steady state: \(created); "
                 + "kernels: \(stats.implementations.sorted().joined(separator: ", ")); "

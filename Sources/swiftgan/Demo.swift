@@ -39,7 +39,7 @@ struct Demo: ParsableCommand {
             Conv2d(16, 32, kernelSize: 4, stride: 2, padding: .explicit(1, 1), rng: rng), BatchNorm2d(32), LeakyReLU(0.2),
             Flatten(), Linear(32 * 4 * 4, 1, rng: rng))
         let adam = Adam(model, learningRate: 2e-3, beta1: 0.5)
-        say("SwiftGAN demo on \(Tensor.backend.name): \(model.parameterCount) parameters, \(steps) steps of \(batchSize) images")
+        say("SwiftGAN demo on \(Engine.name): \(model.parameterCount) parameters, \(steps) steps of \(batchSize) images")
         let start = Date()
         var recent: [Float] = []
         for step in 1...steps {

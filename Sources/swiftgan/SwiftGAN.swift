@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GAN
 import NN
 import Tensors
 
@@ -30,16 +31,26 @@ func reportingErrors(_ body: () throws -> Void) throws {
     do { try body() } catch let exit as ExitCode {
         throw exit
     } catch {
-        complain("\(error)")
+        complain("\(error)" + (flagHint(for: error).map { " " + $0 } ?? ""))
         throw ExitCode(1)
     }
 }
 
-/// Validation helpers: each names the flag and what it accepts.
-func positive(_ value: Int, _ flag: String) throws {
-    guard value > 0 else { throw ValidationError("\(flag) must be a positive integer, got \(value)") }
+/// What the user can change on the command line about a library error, which itself speaks only
+/// of values and paths.
+func flagHint(for error: Error) -> String? {
+    switch error {
+    case TrainingError.nonFinite: return "(--lr-g, --lr-d, --loss)"
+    case RunDirectoryError.holdsARun: return "(use --resume to continue it or choose another --out)"
+    default: return nil
+    }
 }
 
-func positiveFinite(_ value: Float, _ flag: String) throws {
-    guard value.isFinite && value > 0 else { throw ValidationError("\(flag) must be a positive number, got \(value)") }
+/// Validation helpers: each names the flag and what it accepts (an unset option passes).
+func positive(_ value: Int?, _ flag: String) throws {
+    if let value, value <= 0 { throw ValidationError("\(flag) must be a positive integer, got \(value)") }
+}
+
+func positiveFinite(_ value: Float?, _ flag: String) throws {
+    if let value, !(value.isFinite && value > 0) { throw ValidationError("\(flag) must be a positive number, got \(value)") }
 }

@@ -23,37 +23,41 @@ struct Train: ParsableCommand {
         prints how to resume.
         """)
 
+    /// The library's defaults, which every unset option falls back to (quoted in the help).
+    static let defaults = TrainingConfig(model: ModelConfig(preset: .dcgan, imageSize: 28, channels: 1), dataPath: "")
+
     @Option(help: "Model: mlp (Keras dense GAN), dcgan (28, or 32–256 powers of two), catdcgan (128×128).")
     var model: ModelPreset = .dcgan
     @Option(help: "Dataset path (default: Fashion-MNIST at \(DatasetLoader.defaultPath)).")
     var data: String = DatasetLoader.defaultPath
-    @Option(help: "Image size for folders of photos (default: 64 for dcgan, 128 for catdcgan, 28 for mlp); IDX/MAT/CIFAR keep theirs.")
+    @Option(help: "Image size for folders of photos (default: \(ModelPreset.allCases.map { "\($0.defaultImageSize) for \($0.rawValue)" }.joined(separator: ", "))); IDX/MAT/CIFAR keep theirs.")
     var imageSize: Int?
     @Option(help: "Channels for folders of photos: 1 or 3.") var channels: Int = 3
-    @Option(help: "Passes over the dataset (default: 5; with --resume, the checkpoint's).") var epochs: Int?
+    @Option(help: "Passes over the dataset (default: \(defaults.epochs); with --resume, the checkpoint's).") var epochs: Int?
     @Option(help: "Stop after this many steps in all (default: no limit).") var maxSteps: Int?
-    @Option(help: "Images per batch.") var batchSize: Int = 128
-    @Option(help: "Generator learning rate (Adam).") var lrG: Float = 2e-4
-    @Option(help: "Discriminator learning rate (Adam).") var lrD: Float = 2e-4
-    @Option(help: "Adam β1.") var beta1: Float = 0.5
-    @Option(help: "Adam β2.") var beta2: Float = 0.999
-    @Option(help: "Target label of real images (one-sided label smoothing; 1 disables it).") var labelSmoothing: Float = 0.9
-    @Option(help: "Loss: bce, lsgan or hinge.") var loss: GANLoss = .bce
+    @Option(help: "Images per batch (default: \(defaults.batchSize)).") var batchSize: Int?
+    @Option(help: "Generator learning rate (Adam; default: \(defaults.learningRateG)).") var lrG: Float?
+    @Option(help: "Discriminator learning rate (Adam; default: \(defaults.learningRateD)).") var lrD: Float?
+    @Option(help: "Adam β1 (default: \(defaults.beta1)).") var beta1: Float?
+    @Option(help: "Adam β2 (default: \(defaults.beta2)).") var beta2: Float?
+    @Option(help: "Target label of real images (one-sided label smoothing; 1 disables it; default: \(defaults.realLabel)).")
+    var labelSmoothing: Float?
+    @Option(help: "Loss: bce, lsgan or hinge (default: \(defaults.loss.rawValue)).") var loss: GANLoss?
     @Option(help: "Noise: normal or uniform (default: uniform for catdcgan, normal otherwise).") var noise: NoiseDistribution?
-    @Option(help: "Latent vector length.") var latent: Int = 100
-    @Option(help: "Base number of filters (DCGAN's ngf/ndf).") var width: Int = 64
-    @Option(help: "Discriminator steps per generator step.") var dSteps: Int = 1
+    @Option(help: "Latent vector length (default: \(defaults.model.latent)).") var latent: Int?
+    @Option(help: "Base number of filters (DCGAN's ngf/ndf; default: \(defaults.model.width)).") var width: Int?
+    @Option(help: "Discriminator steps per generator step (default: \(defaults.dSteps)).") var dSteps: Int?
     @Flag(help: "Randomly flip training images horizontally.") var flip = false
-    @Option(help: "Random seed: the same seed gives the same run.") var seed: UInt64 = 0
+    @Option(help: "Random seed: the same seed gives the same run (default: \(defaults.seed)).") var seed: UInt64?
     @Option(help: "Run directory (default: runs/<model>-<date>).") var out: String?
     @Option(help: "Continue the run in this directory from its latest checkpoint.") var resume: String?
-    @Option(help: "Write a sample grid every N steps (0: only at epoch ends).") var sampleEvery: Int = 100
-    @Option(help: "Write a checkpoint every N epochs (and at the end).") var checkpointEvery: Int = 5
-    @Option(help: "Checkpoints to keep.") var keepCheckpoints: Int = 3
-    @Option(help: "Log metrics every N steps.") var logEvery: Int = 10
-    @Option(help: "Evaluate (Fréchet distance, classifier score, coverage, precision/recall) every N epochs; 0: never. Needs a labelled dataset.")
-    var evalEvery: Int = 0
-    @Option(help: "Generated images per evaluation during training.") var evalCount: Int = 2000
+    @Option(help: "Write a sample grid every N steps (0: only at epoch ends; default: \(defaults.sampleEvery)).") var sampleEvery: Int?
+    @Option(help: "Write a checkpoint every N epochs (and at the end; default: \(defaults.checkpointEvery)).") var checkpointEvery: Int?
+    @Option(help: "Checkpoints to keep (default: \(defaults.keepCheckpoints)).") var keepCheckpoints: Int?
+    @Option(help: "Log metrics every N steps (default: \(defaults.logEvery)).") var logEvery: Int?
+    @Option(help: "Evaluate (Fréchet distance, classifier score, coverage, precision/recall) every N epochs; 0: never (the default). Needs a labelled dataset.")
+    var evalEvery: Int?
+    @Option(help: "Generated images per evaluation during training (default: \(defaults.evalCount)).") var evalCount: Int?
 
     @Option(help: "Arithmetic: fp32, or bf16 (needs a CPU with AVX512-BF16 or AMX-BF16).") var precision: Precision = .fp32
 
@@ -64,58 +68,77 @@ struct Train: ParsableCommand {
             }
             throw ValidationError("--precision bf16 is not available in this version of swiftgan (its bf16 kernels are not written yet). Use --precision fp32.")
         }
-        if let epochs { try positive(epochs, "--epochs") }
+        try positive(epochs, "--epochs")
         try positive(batchSize, "--batch-size")
-        if let maxSteps { try positive(maxSteps, "--max-steps") }
-        if let imageSize { try positive(imageSize, "--image-size") }
+        try positive(maxSteps, "--max-steps")
+        try positive(imageSize, "--image-size")
         guard channels == 1 || channels == 3 else { throw ValidationError("--channels must be 1 or 3, got \(channels)") }
         try positiveFinite(lrG, "--lr-g")
         try positiveFinite(lrD, "--lr-d")
-        guard beta1.isFinite, beta1 >= 0, beta1 < 1 else { throw ValidationError("--beta1 must be in [0, 1), got \(beta1)") }
-        guard beta2.isFinite, beta2 >= 0, beta2 < 1 else { throw ValidationError("--beta2 must be in [0, 1), got \(beta2)") }
-        guard labelSmoothing.isFinite, labelSmoothing > 0, labelSmoothing <= 1 else {
+        for (value, flag) in [(beta1, "--beta1"), (beta2, "--beta2")] {
+            if let value, !(value.isFinite && value >= 0 && value < 1) { throw ValidationError("\(flag) must be in [0, 1), got \(value)") }
+        }
+        if let labelSmoothing, !(labelSmoothing.isFinite && labelSmoothing > 0 && labelSmoothing <= 1) {
             throw ValidationError("--label-smoothing must be in (0, 1], got \(labelSmoothing)")
         }
         try positive(latent, "--latent")
         try positive(width, "--width")
         try positive(dSteps, "--d-steps")
-        guard sampleEvery >= 0 else { throw ValidationError("--sample-every must be 0 or more, got \(sampleEvery)") }
+        if let sampleEvery, sampleEvery < 0 { throw ValidationError("--sample-every must be 0 or more, got \(sampleEvery)") }
         try positive(checkpointEvery, "--checkpoint-every")
         try positive(keepCheckpoints, "--keep-checkpoints")
         try positive(logEvery, "--log-every")
-        guard evalEvery >= 0 else { throw ValidationError("--eval-every must be 0 or more, got \(evalEvery)") }
-        guard evalCount >= 10 else { throw ValidationError("--eval-count must be at least 10, got \(evalCount)") }
+        if let evalEvery, evalEvery < 0 { throw ValidationError("--eval-every must be 0 or more, got \(evalEvery)") }
+        if let evalCount, evalCount < 10 { throw ValidationError("--eval-count must be at least 10, got \(evalCount)") }
+    }
+
+    /// The library's defaults with every option given on the command line applied.
+    func configuration(for dataset: ImageDataset) -> TrainingConfig {
+        var m = ModelConfig(preset: model, imageSize: dataset.height, channels: dataset.channels, noise: noise)
+        if let latent { m.latent = latent }
+        if let width { m.width = width }
+        var c = TrainingConfig(model: m, dataPath: data)
+        func set<T>(_ field: WritableKeyPath<TrainingConfig, T>, _ value: T?) { if let value { c[keyPath: field] = value } }
+        set(\.epochs, epochs)
+        c.maxSteps = maxSteps
+        set(\.batchSize, batchSize)
+        set(\.learningRateG, lrG)
+        set(\.learningRateD, lrD)
+        set(\.beta1, beta1)
+        set(\.beta2, beta2)
+        set(\.realLabel, labelSmoothing)
+        set(\.loss, loss)
+        set(\.dSteps, dSteps)
+        set(\.seed, seed)
+        c.horizontalFlip = flip
+        set(\.sampleEvery, sampleEvery)
+        set(\.checkpointEvery, checkpointEvery)
+        set(\.keepCheckpoints, keepCheckpoints)
+        set(\.logEvery, logEvery)
+        set(\.evalEvery, evalEvery)
+        set(\.evalCount, evalCount)
+        return c
     }
 
     func run() throws {
         try reportingErrors {
             let trainer: Trainer
             if let resume {
-                let state = try Checkpoint.readState(try Checkpoint.resolve(resume + "/checkpoints"))
+                let state = try Checkpoint.readState(try Checkpoint.resolve(RunDirectory(resume).checkpointsDirectory))
                 let dataset = try load(state.config.dataPath, size: state.config.model.imageSize, channels: state.config.model.channels)
-                trainer = try Trainer.resume(runDirectory: resume, dataset: dataset, epochs: epochs,
-                                             maxSteps: maxSteps.map { .some($0) })
+                trainer = try Trainer.resume(runDirectory: resume, dataset: dataset, epochs: epochs, maxSteps: maxSteps)
                 say("resuming \(resume) at epoch \(trainer.state.epoch + 1), step \(trainer.state.step) "
                     + "(the checkpoint's settings apply; only --epochs and --max-steps can change)")
             } else {
-                let size = imageSize ?? (model == .catdcgan ? 128 : model == .mlp ? 28 : 64)
-                let dataset = try load(data, size: size, channels: channels)
-                var config = TrainingConfig(
-                    model: ModelConfig(preset: model, imageSize: dataset.height, channels: dataset.channels, latent: latent,
-                                       width: width, noise: noise),
-                    dataPath: data, epochs: epochs ?? 5, maxSteps: maxSteps, batchSize: batchSize, learningRateG: lrG,
-                    learningRateD: lrD, beta1: beta1, beta2: beta2, realLabel: labelSmoothing, loss: loss, dSteps: dSteps,
-                    seed: seed, horizontalFlip: flip, sampleEvery: sampleEvery, checkpointEvery: checkpointEvery,
-                    keepCheckpoints: keepCheckpoints, logEvery: logEvery)
-                config.evalEvery = evalEvery
-                config.evalCount = evalCount
+                let dataset = try load(data, size: imageSize ?? model.defaultImageSize, channels: channels)
+                let config = configuration(for: dataset)
                 if let problem = config.model.problem {
                     throw ValidationError("--model \(model.rawValue) with \(dataset.width)×\(dataset.height) images from \(data): \(problem)")
                 }
                 let directory = out ?? defaultRunDirectory()
                 trainer = try Trainer(config: config, dataset: dataset, runDirectory: directory)
                 say("training \(model.rawValue) on \(dataset.name): \(dataset.count) images \(dataset.width)×\(dataset.height)×\(dataset.channels), "
-                    + "G \(trainer.generator.parameterCount) and D \(trainer.discriminator.parameterCount) parameters, on \(Tensor.backend.name)")
+                    + "G \(trainer.generator.parameterCount) and D \(trainer.discriminator.parameterCount) parameters, on \(Engine.name)")
                 say("run directory: \(directory)")
             }
             if trainer.config.evalEvery > 0 {
@@ -133,13 +156,14 @@ struct Train: ParsableCommand {
             let outcome = try trainer.run(progress: display.update, message: display.message,
                                           shouldStop: { stopRequested.load(ordering: .relaxed) })
             display.finish()
+            let run = trainer.directory
             switch outcome {
             case .finished(let checkpoint):
                 say("done: \(trainer.state.step) steps in \(formatDuration(trainer.state.trainingSeconds)); "
-                    + "samples in \(trainer.runDirectory)/samples (final.png), checkpoint \(checkpoint)")
+                    + "samples in \(run.samplesDirectory) (final.png), checkpoint \(checkpoint)")
             case .interrupted(let checkpoint):
                 say("stopped at step \(trainer.state.step); checkpoint \(checkpoint)")
-                say("resume with: swiftgan train --resume \(trainer.runDirectory)")
+                say("resume with: swiftgan train --resume \(run.path)")
                 throw ExitCode(130)
             }
         }

@@ -29,9 +29,17 @@ func squareContrast(_ values: [Float], count: Int, size: Int) -> Float {
 
 /// A small, fast configuration for tests.
 func tinyConfig(_ data: String = "memory", preset: ModelPreset = .dcgan, size: Int = 32, epochs: Int = 1) -> TrainingConfig {
-    TrainingConfig(model: ModelConfig(preset: preset, imageSize: size, channels: 1, latent: 16, width: 8),
-                   dataPath: data, epochs: epochs, batchSize: 16, learningRateG: 1e-3, learningRateD: 1e-3,
-                   seed: 3, sampleEvery: 0, sampleCount: 16, checkpointEvery: 1, keepCheckpoints: 3, logEvery: 5)
+    var c = TrainingConfig(model: ModelConfig(preset: preset, imageSize: size, channels: 1, latent: 16, width: 8), dataPath: data)
+    c.epochs = epochs
+    c.batchSize = 16
+    c.learningRateG = 1e-3
+    c.learningRateD = 1e-3
+    c.seed = 3
+    c.sampleEvery = 0
+    c.sampleCount = 16
+    c.checkpointEvery = 1
+    c.logEvery = 5
+    return c
 }
 
 /// The built `swiftgan` executable, beside the test bundle.

@@ -106,8 +106,8 @@ import Tensors
 
     /// A state.json written before the evaluation settings existed still loads, with their defaults.
     @Test func olderCheckpointStateStillDecodes() throws {
-        let state = TrainingState(config: tinyConfig(), epoch: 1, batchInEpoch: 0, step: 4, adamStepsG: 4, adamStepsD: 4,
-                                  noiseSeed: 1, trainingSeconds: 1)
+        var state = TrainingState(config: tinyConfig())
+        (state.epoch, state.step, state.adamStepsG, state.adamStepsD, state.noiseSeed, state.trainingSeconds) = (1, 4, 4, 4, 1, 1)
         var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(state)) as! [String: Any]
         var config = object["config"] as! [String: Any]
         config["evalEvery"] = nil

@@ -34,20 +34,20 @@ import Testing
             let dLoss = Tensor.binaryCrossEntropy(logits: discriminate(real), target: 0.9)
                 + Tensor.binaryCrossEntropy(logits: discriminate(fake.detached), target: 0)
             dLoss.backward()
-            for p in d { Tensor.backend.axpby(p.storage, a: 1, p.grad!.storage, b: -0.01); p.zeroGrad() }
+            for p in d { p.scaleAndAdd(1, p.grad!, -0.01); p.zeroGrad() }
             let gLoss = Tensor.binaryCrossEntropy(logits: discriminate(fake), target: 1)
             let gradsG = gLoss.gradients(wrt: g)
-            for (p, gr) in zip(g, gradsG) { Tensor.backend.axpby(p.storage, a: 1, gr.storage, b: -0.01) }
+            for (p, gr) in zip(g, gradsG) { p.scaleAndAdd(1, gr, -0.01) }
         }
     }
 
     @Test func steadyStateCreatesNoPrimitiveRunsNoReferenceKernelAndAllocatesNothing() {
-        CPUBackend.shared.removeCachedPrimitives()  // judge only this model's kernels
+        Engine.removeCachedPrimitives()  // judge only this model's kernels
         let gan = TinyGAN()
         for _ in 0..<3 { gan.step() }
-        let warm = Tensor.backend.statistics
+        let warm = Engine.statistics
         for _ in 0..<5 { gan.step() }
-        let after = Tensor.backend.statistics
+        let after = Engine.statistics
         #expect(after.primitivesCreated == warm.primitivesCreated, "primitives created in steady state")
         #expect(after.allocations == warm.allocations, "buffer allocations in steady state")
         #expect(after.bytesReserved == warm.bytesReserved, "memory grew from step to step")
@@ -77,7 +77,7 @@ import Testing
         _ = Tensor.conv2d(x, weight: w)
         #expect((w.storage as! CPUStorage).derived.count == cached)
         // An in-place update must invalidate the reordered copy.
-        Tensor.backend.axpby(w.storage, a: 2, w.storage, b: 0)
+        w.scaleAndAdd(2, w, 0)
         let second = Tensor.conv2d(x, weight: w).scalars
         #expect(zip(first, second).allSatisfy { abs($0 * 2 - $1) <= 1e-4 * max(1, abs($1)) })
     }
@@ -94,7 +94,7 @@ import Testing
         let first = Tensor.conv2d(x.tensor, weight: wt, padding: .explicit(1, 1))
         #expect((wt.storage as! CPUStorage).derived.isEmpty)
         #expect(relativeError(first.scalars.map(Double.init), Reference.conv2d(x, w, nil, stride: (1, 1), pad: pad).values) < 1e-5)
-        Tensor.backend.axpby(wt.storage, a: -3, wt.storage, b: 0)
+        wt.scaleAndAdd(-3, wt, 0)
         let second = Tensor.conv2d(x.tensor, weight: wt, padding: .explicit(1, 1))
         let scaled = Ref(w.values.map { -3 * $0 }, w.shape)
         #expect(relativeError(second.scalars.map(Double.init), Reference.conv2d(x, scaled, nil, stride: (1, 1), pad: pad).values) < 1e-5)

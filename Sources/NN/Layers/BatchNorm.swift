@@ -46,10 +46,9 @@ public final class BatchNorm: Module, ModeDependent, CustomChildNames {
         let (y, mean, variance) = Tensor.batchNorm(x, scale: weight.value, shift: bias.value, epsilon: epsilon)
         let n = Float(x.count / x.shape[1])
         let correction = unbiasedRunningVariance && n > 1 ? n / (n - 1) : 1
-        let be = Tensor.backend
-        be.axpby(runningMean.value.storage, a: 1 - momentum, mean.storage, b: momentum)
-        be.axpby(runningVar.value.storage, a: 1 - momentum, variance.storage, b: momentum * correction)
-        be.axpby(numBatchesTracked.value.storage, a: 1, Tensor.ones([]).storage, b: 1)
+        runningMean.value.scaleAndAdd(1 - momentum, mean, momentum)
+        runningVar.value.scaleAndAdd(1 - momentum, variance, momentum * correction)
+        numBatchesTracked.value.scaleAndAdd(1, Tensor.ones([]), 1)
         return y
     }
 }

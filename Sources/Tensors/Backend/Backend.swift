@@ -11,7 +11,7 @@
 /// - The gradient of a storage is returned in that storage's own layout, so gradients from two
 ///   consumers of one tensor can always be added.
 /// - Functions named `…Backward…` take the values that the matching forward returned.
-public protocol Backend: AnyObject {
+package protocol Backend: AnyObject {
     /// A short human-readable description, e.g. "cpu (oneDNN 2.6.3, avx2)".
     var name: String { get }
 
@@ -123,10 +123,14 @@ public protocol Backend: AnyObject {
 
     // MARK: Introspection
     var statistics: BackendStatistics { get }
+    /// Drops every cached primitive (they are made again on next use).
+    func removeCachedPrimitives()
+    /// Returns pooled buffers that no tensor holds to the system.
+    func releaseCachedMemory()
 }
 
 /// Backend-owned memory holding one tensor's values. Opaque above the backend.
-public protocol DeviceStorage: AnyObject {
+package protocol DeviceStorage: AnyObject {
     /// The logical shape.
     var shape: [Int] { get }
 }

@@ -36,7 +36,7 @@ extension CPUBackend {
         return cached(key) { PoolPlan(x: x.md, dims: x.shape, g, engine: engine) }
     }
 
-    public func pooling(_ x: DeviceStorage, _ g: PoolGeometry) -> (y: DeviceStorage, workspace: DeviceStorage?) {
+    package func pooling(_ x: DeviceStorage, _ g: PoolGeometry) -> (y: DeviceStorage, workspace: DeviceStorage?) {
         let x = cpu(x)
         let plan = poolPlan(x, g)
         let (oh, ow) = g.outputSize(inputH: x.shape[2], inputW: x.shape[3])
@@ -48,7 +48,7 @@ extension CPUBackend {
         return (y, ws)
     }
 
-    public func poolingBackward(_ dy: DeviceStorage, like x: DeviceStorage, workspace: DeviceStorage?, _ g: PoolGeometry)
+    package func poolingBackward(_ dy: DeviceStorage, like x: DeviceStorage, workspace: DeviceStorage?, _ g: PoolGeometry)
         -> DeviceStorage {
         let x = cpu(x)
         let plan = poolPlan(x, g)

@@ -6,8 +6,8 @@ import CDNNL
 /// the blocked layouts the kernels choose (`format_tag_any`), and are reordered only when a caller
 /// reads them or an op needs plain data. One compute thread owns the backend (oneDNN runs one
 /// OpenMP team per calling thread, so two callers gain nothing); buffers come from a pool.
-public final class CPUBackend: Backend {
-    nonisolated(unsafe) public static let shared = CPUBackend()
+package final class CPUBackend: Backend {
+    nonisolated(unsafe) package static let shared = CPUBackend()
 
     let engine: dnnl_engine_t
     let stream: dnnl_stream_t
@@ -16,7 +16,7 @@ public final class CPUBackend: Backend {
     /// Description and implementation of every live primitive.
     private var live: [ObjectIdentifier: (what: String, implementation: String)] = [:]
     /// Called with each new primitive's description and implementation (for tracing).
-    public var onPrimitiveCreated: ((_ what: String, _ implementation: String) -> Void)?
+    package var onPrimitiveCreated: ((_ what: String, _ implementation: String) -> Void)?
 
     private init() {
         var e: dnnl_engine_t?
@@ -27,12 +27,12 @@ public final class CPUBackend: Backend {
         stream = s!
     }
 
-    public var name: String {
+    package var name: String {
         let v = cdnnl_runtime_version()
         return "cpu (oneDNN \(v / 10000).\(v / 100 % 100).\(v % 100))"
     }
 
-    public var statistics: BackendStatistics {
+    package var statistics: BackendStatistics {
         var s = BufferPool.shared.stats
         s.primitivesCreated = created
         s.implementations = Set(live.values.map(\.implementation))
@@ -41,10 +41,10 @@ public final class CPUBackend: Backend {
     }
 
     /// Returns pooled buffers that no tensor holds to the system.
-    public func releaseCachedMemory() { BufferPool.shared.trim() }
+    package func releaseCachedMemory() { BufferPool.shared.trim() }
 
     /// Drops every cached primitive (they are made again on next use).
-    public func removeCachedPrimitives() { cache.removeAll() }
+    package func removeCachedPrimitives() { cache.removeAll() }
 
     func noteCreated(_ p: Primitive, what: String) {
         created += 1
@@ -80,48 +80,48 @@ public final class CPUBackend: Backend {
 
     // MARK: Memory
 
-    public func upload(_ values: UnsafeBufferPointer<Float>, shape: [Int]) -> DeviceStorage {
+    package func upload(_ values: UnsafeBufferPointer<Float>, shape: [Int]) -> DeviceStorage {
         let s = CPUStorage(shape: shape, md: MemoryDesc(plain: shape))
         if let base = values.baseAddress { s.floats.update(from: base, count: values.count) }
         return s
     }
 
-    public func full(shape: [Int], value: Float) -> DeviceStorage {
+    package func full(shape: [Int], value: Float) -> DeviceStorage {
         let s = CPUStorage(shape: shape, md: MemoryDesc(plain: shape))
         s.floats.update(repeating: value, count: s.physicalCount)
         return s
     }
 
-    public func download(_ s: DeviceStorage) -> [Float] {
+    package func download(_ s: DeviceStorage) -> [Float] {
         let p = cpu(plain(s))
         return Array(UnsafeBufferPointer(start: p.floats, count: p.logicalCount))
     }
 
-    public func plain(_ s: DeviceStorage) -> DeviceStorage {
+    package func plain(_ s: DeviceStorage) -> DeviceStorage {
         let c = cpu(s)
         return c.isPlain ? c : reorder(c, to: MemoryDesc(plain: c.shape))
     }
 
-    public func relayout(_ s: DeviceStorage, like other: DeviceStorage) -> DeviceStorage {
+    package func relayout(_ s: DeviceStorage, like other: DeviceStorage) -> DeviceStorage {
         let c = cpu(s), o = cpu(other)
         checkShapes(c.shape == o.shape, "relayout", c.shape, o.shape)
         return c.md == o.md ? c : reorder(c, to: o.md)
     }
 
-    public func reshape(_ s: DeviceStorage, to shape: [Int]) -> DeviceStorage {
+    package func reshape(_ s: DeviceStorage, to shape: [Int]) -> DeviceStorage {
         let p = cpu(plain(s))
         checkShapes(p.logicalCount == shape.reduce(1, *), "reshape", p.shape, shape)
         return CPUStorage(shape: shape, md: MemoryDesc(plain: shape), buffer: p.buffer)
     }
 
-    public func copy(_ s: DeviceStorage) -> DeviceStorage {
+    package func copy(_ s: DeviceStorage) -> DeviceStorage {
         let p = cpu(plain(s))
         let out = CPUStorage(shape: p.shape, md: p.md)
         out.floats.update(from: p.floats, count: p.physicalCount)
         return out
     }
 
-    public func assign(_ dst: DeviceStorage, from src: DeviceStorage) {
+    package func assign(_ dst: DeviceStorage, from src: DeviceStorage) {
         let d = cpu(dst), s = cpu(src)
         checkShapes(d.shape == s.shape, "assign", d.shape, s.shape)
         if d.md == s.md {
@@ -132,7 +132,7 @@ public final class CPUBackend: Backend {
         d.buffer.version += 1
     }
 
-    public func physicalCount(_ s: DeviceStorage) -> Int { cpu(s).physicalCount }
+    package func physicalCount(_ s: DeviceStorage) -> Int { cpu(s).physicalCount }
 
     /// `s` in layout `md` (a new storage; `s` is unchanged).
     func reorder(_ s: CPUStorage, to md: MemoryDesc) -> CPUStorage {

@@ -52,7 +52,7 @@ extension CPUBackend {
         }
     }
 
-    public func linearInference(_ x: DeviceStorage, weight: DeviceStorage, bias: DeviceStorage?,
+    package func linearInference(_ x: DeviceStorage, weight: DeviceStorage, bias: DeviceStorage?,
                                 activation: EltwiseOp?) -> DeviceStorage {
         let (xs, ws) = (x.shape, weight.shape)
         checkLinear(xs, ws, bias: bias?.shape)
@@ -77,7 +77,7 @@ extension CPUBackend {
         return y
     }
 
-    public func linear(_ x: DeviceStorage, weight: DeviceStorage, bias: DeviceStorage?) -> DeviceStorage {
+    package func linear(_ x: DeviceStorage, weight: DeviceStorage, bias: DeviceStorage?) -> DeviceStorage {
         checkLinear(x.shape, weight.shape, bias: bias?.shape)
         let plan = densePlan(x.shape, weight.shape, bias: bias != nil)
         let y = CPUStorage(shape: [x.shape[0], weight.shape[0]], md: plan.y)
@@ -87,7 +87,7 @@ extension CPUBackend {
         return y
     }
 
-    public func linearBackwardData(_ dy: DeviceStorage, weight: DeviceStorage, like x: DeviceStorage) -> DeviceStorage {
+    package func linearBackwardData(_ dy: DeviceStorage, weight: DeviceStorage, like x: DeviceStorage) -> DeviceStorage {
         let plan = densePlan(x.shape, weight.shape, bias: false)
         let dx = CPUStorage(shape: x.shape, md: plan.x)
         execute(plan.backwardData, [(DNNL_ARG_DIFF_DST, cpu(plain(dy))), (DNNL_ARG_WEIGHTS, cpu(plain(weight))),
@@ -95,7 +95,7 @@ extension CPUBackend {
         return relayout(dx, like: x)
     }
 
-    public func linearBackwardWeights(_ dy: DeviceStorage, x: DeviceStorage, weight: DeviceStorage, bias: Bool)
+    package func linearBackwardWeights(_ dy: DeviceStorage, x: DeviceStorage, weight: DeviceStorage, bias: Bool)
         -> (dw: DeviceStorage, db: DeviceStorage?) {
         let plan = densePlan(x.shape, weight.shape, bias: bias)
         let dw = CPUStorage(shape: weight.shape, md: plan.w)
@@ -109,7 +109,7 @@ extension CPUBackend {
         return (relayout(dw, like: weight), db)
     }
 
-    public func matmul(_ a: DeviceStorage, transposeA: Bool, _ b: DeviceStorage, transposeB: Bool) -> DeviceStorage {
+    package func matmul(_ a: DeviceStorage, transposeA: Bool, _ b: DeviceStorage, transposeB: Bool) -> DeviceStorage {
         checkShapes(a.shape.count == 2 && b.shape.count == 2, "matmul", a.shape, b.shape, note: "expected 2-D operands")
         let (m, k) = transposeA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
         let (k2, n) = transposeB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])

@@ -40,7 +40,7 @@ extension CPUBackend {
         return cached(key) { NormPlan(data: x.md, channels: x.shape[1], epsilon: epsilon) }
     }
 
-    public func batchNorm(_ x: DeviceStorage, scale: DeviceStorage, shift: DeviceStorage, epsilon: Float)
+    package func batchNorm(_ x: DeviceStorage, scale: DeviceStorage, shift: DeviceStorage, epsilon: Float)
         -> (y: DeviceStorage, mean: DeviceStorage, variance: DeviceStorage) {
         let x = cpu(x)
         let plan = normPlan(x, scale, epsilon)
@@ -51,7 +51,7 @@ extension CPUBackend {
         return (y, mean, variance)
     }
 
-    public func batchNormInference(_ x: DeviceStorage, scale: DeviceStorage, shift: DeviceStorage,
+    package func batchNormInference(_ x: DeviceStorage, scale: DeviceStorage, shift: DeviceStorage,
                                    mean: DeviceStorage, variance: DeviceStorage, epsilon: Float) -> DeviceStorage {
         let x = cpu(x)
         let plan = normPlan(x, scale, epsilon)
@@ -62,7 +62,7 @@ extension CPUBackend {
         return y
     }
 
-    public func batchNormBackward(_ dy: DeviceStorage, x: DeviceStorage, scale: DeviceStorage, shift: DeviceStorage,
+    package func batchNormBackward(_ dy: DeviceStorage, x: DeviceStorage, scale: DeviceStorage, shift: DeviceStorage,
                                   mean: DeviceStorage, variance: DeviceStorage, epsilon: Float)
         -> (dx: DeviceStorage, dscale: DeviceStorage, dshift: DeviceStorage) {
         let x = cpu(x)

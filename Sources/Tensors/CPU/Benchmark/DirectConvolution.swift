@@ -1,5 +1,5 @@
 import CDNNL
-import Tensors
+
 
 /// The ceiling: one layer's three oneDNN primitives called straight through the C API, with
 /// every operand already in the layout the kernel wants and nothing else in the loop. Written
@@ -113,11 +113,11 @@ final class DirectConvolution {
     func time(_ dir: Direction, _ n: Int) -> Double {
         var a = args[dir]!
         let p = primitives[dir]!
-        let t0 = now()
+        let t0 = Profiler.now()
         for _ in 0..<n {
             dnnl_primitive_execute(p, stream, Int32(a.count), &a)
             dnnl_stream_wait(stream)
         }
-        return (now() - t0) / Double(n)
+        return (Profiler.now() - t0) / Double(n)
     }
 }

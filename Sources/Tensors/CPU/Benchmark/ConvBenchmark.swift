@@ -1,6 +1,6 @@
 import CDNNL
 import Foundation
-import Tensors
+
 
 /// One convolution layer of a benchmarked model.
 public struct ConvLayer: Sendable {
@@ -75,6 +75,9 @@ public struct LayerTiming: Sendable {
     public var overhead: Double { engine / direct - 1 }
 }
 
+/// The engine's convolutions against oneDNN's own, layer by layer: the entry point of the
+/// direct-oneDNN benchmark (`swiftgan bench --suite engine`), kept under the CPU backend so that no
+/// target above `Tensors` sees oneDNN.
 public enum ConvBenchmark {
     /// Times every layer's three passes through SwiftGAN's engine (the backend API, with a
     /// weight update between passes so the weight reorder is paid as in training) and through the
@@ -113,12 +116,6 @@ public enum ConvBenchmark {
     }
 }
 
-func now() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
-
 /// The engine's side: the backend calls a layer makes in a training step.
 final class EnginePath {
     let layer: ConvLayer
@@ -144,13 +141,13 @@ final class EnginePath {
         var total = 0.0
         for _ in 0..<n {
             if updateWeights { backend.axpby(w, a: 1, zeros, b: 0) }  // what an optimizer step does to the cached reorders
-            let t0 = now()
+            let t0 = Profiler.now()
             switch dir {
             case .forward: _ = backend.convolution(x, weight: w, bias: nil, layer.geometry)
             case .backwardData: _ = backend.convolutionBackwardData(y, weight: w, like: x, layer.geometry)
             case .backwardWeights: _ = backend.convolutionBackwardWeights(y, saved: x, weight: w, bias: false, layer.geometry)
             }
-            total += now() - t0
+            total += Profiler.now() - t0
         }
         return total / Double(n)
     }

@@ -35,7 +35,7 @@ extension CPUBackend {
         return cached(key) { EltwisePlan(op, data: md) }
     }
 
-    public func eltwise(_ op: EltwiseOp, _ x: DeviceStorage) -> DeviceStorage {
+    package func eltwise(_ op: EltwiseOp, _ x: DeviceStorage) -> DeviceStorage {
         let x = cpu(x)
         let plan = eltwisePlan(op, x.md)
         let y = CPUStorage(shape: x.shape, md: x.md)
@@ -43,40 +43,12 @@ extension CPUBackend {
         return y
     }
 
-    public func eltwiseBackward(_ op: EltwiseOp, _ dy: DeviceStorage, source: DeviceStorage) -> DeviceStorage {
+    package func eltwiseBackward(_ op: EltwiseOp, _ dy: DeviceStorage, source: DeviceStorage) -> DeviceStorage {
         let src = cpu(source)
         let plan = eltwisePlan(op, src.md)
         let dx = CPUStorage(shape: src.shape, md: src.md)
         let data = op.backwardUsesOutput ? DNNL_ARG_DST : DNNL_ARG_SRC
         execute(plan.backward, [(data, src), (DNNL_ARG_DIFF_DST, cpu(relayout(dy, like: src))), (DNNL_ARG_DIFF_SRC, dx)])
         return dx
-    }
-
-    public func binary(_ op: BinaryOp, _ a: DeviceStorage, _ b: DeviceStorage) -> DeviceStorage {
-        let a = cpu(a)
-        let sameShape = a.shape == b.shape
-        checkShapes(sameShape || (a.shape.count == b.shape.count
-                                  && zip(a.shape, b.shape).allSatisfy { $1 == $0 || $1 == 1 }),
-                    "\(op)", a.shape, b.shape, note: "the second operand must equal or broadcast into the first")
-        // Same shape: both in a's layout. Broadcast: the small operand plain.
-        let bs = cpu(sameShape ? relayout(b, like: a) : plain(b))
-        var key: [Int64] = [OpCode.binary, Int64(op.rawValue)]
-        a.md.appendKey(to: &key); bs.md.appendKey(to: &key)
-        let p = cached(key) {
-            let alg: dnnl_alg_kind_t = switch op {
-            case .add: dnnl_binary_add
-            case .subtract: dnnl_binary_sub
-            case .multiply: dnnl_binary_mul
-            case .divide: dnnl_binary_div
-            case .maximum: dnnl_binary_max
-            case .minimum: dnnl_binary_min
-            }
-            var d = dnnl_binary_desc_t(), s0 = a.md.raw, s1 = bs.md.raw, o = a.md.raw
-            dnnlCheck(dnnl_binary_desc_init(&d, alg, &s0, &s1, &o), "binary \(op)")
-            return Primitive(&d, engine: engine, what: "binary \(op) \(a.shape) \(bs.shape)")
-        }
-        let y = CPUStorage(shape: a.shape, md: a.md)
-        execute(p, [(DNNL_ARG_SRC_0, a), (DNNL_ARG_SRC_1, bs), (DNNL_ARG_DST, y)])
-        return y
     }
 }

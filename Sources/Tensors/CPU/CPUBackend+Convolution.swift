@@ -161,7 +161,7 @@ final class ConvInferencePlan {
 }
 
 extension CPUBackend {
-    public func convolutionInference(_ x: DeviceStorage, weight w: DeviceStorage, bias: DeviceStorage?, _ g: ConvGeometry,
+    package func convolutionInference(_ x: DeviceStorage, weight w: DeviceStorage, bias: DeviceStorage?, _ g: ConvGeometry,
                                      activation: EltwiseOp?) -> DeviceStorage {
         let x = cpu(x), w = cpu(w)
         checkConv(x, w, g)
@@ -197,7 +197,7 @@ extension CPUBackend {
         checkShapes(oh > 0 && ow > 0, op, x.shape, w.shape, note: "output would be \(oh)×\(ow)")
     }
 
-    public func convolution(_ x: DeviceStorage, weight w: DeviceStorage, bias: DeviceStorage?, _ g: ConvGeometry)
+    package func convolution(_ x: DeviceStorage, weight w: DeviceStorage, bias: DeviceStorage?, _ g: ConvGeometry)
         -> (y: DeviceStorage, saved: DeviceStorage) {
         let x = cpu(x), w = cpu(w)
         checkConv(x, w, g)
@@ -212,7 +212,7 @@ extension CPUBackend {
         return (y, xs)
     }
 
-    public func convolutionBackwardData(_ dy: DeviceStorage, weight w: DeviceStorage, like x: DeviceStorage,
+    package func convolutionBackwardData(_ dy: DeviceStorage, weight w: DeviceStorage, like x: DeviceStorage,
                                         _ g: ConvGeometry) -> DeviceStorage {
         let x = cpu(x), w = cpu(w), dy = cpu(dy)
         // The plan is the forward's (same key); whether it had a bias does not matter here, so try both.
@@ -225,7 +225,7 @@ extension CPUBackend {
         return dx.md == x.md ? dx : reorder(dx, to: x.md)
     }
 
-    public func convolutionBackwardWeights(_ dy: DeviceStorage, saved: DeviceStorage, weight w: DeviceStorage,
+    package func convolutionBackwardWeights(_ dy: DeviceStorage, saved: DeviceStorage, weight w: DeviceStorage,
                                            bias: Bool, _ g: ConvGeometry) -> (dw: DeviceStorage, db: DeviceStorage?) {
         let xs = cpu(saved), w = cpu(w), dy = cpu(dy)
         let plan = convPlan(x: xs.shape, w: w.shape, bias: bias, g)

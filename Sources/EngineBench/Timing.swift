@@ -1,0 +1,4 @@
+import Tensors
+
+/// Seconds on the monotonic clock.
+func now() -> Double { Profiler.now() }

@@ -1,0 +1,163 @@
+import Foundation
+import Tensors
+
+/// Every hyper-parameter of a run: saved as the run's `config.json` and inside each checkpoint's
+/// `state.json`.
+///
+/// Each setting has its one default here, as a stored-property initial value: the CLI's options
+/// fall back to it, and a `state.json` written before a setting existed decodes to it. A new
+/// setting is a new property with its default and a line in `init(from:)`.
+///
+/// ```swift
+/// var config = TrainingConfig(model: ModelConfig(preset: .dcgan, imageSize: 28, channels: 1),
+///                             dataPath: "/usr/share/datasets/fashion-mnist")
+/// config.epochs = 2
+/// config.learningRateD = 4e-4
+/// ```
+public struct TrainingConfig: Codable, Sendable, Equatable {
+    public var model: ModelConfig
+    public var dataPath: String
+    public var epochs = 5
+    /// Stop after this many steps in all (nil: run every epoch).
+    public var maxSteps: Int? = nil
+    public var batchSize = 128
+    public var learningRateG: Float = 2e-4
+    public var learningRateD: Float = 2e-4
+    public var beta1: Float = 0.5
+    public var beta2: Float = 0.999
+    /// Target for real images in the discriminator's loss (1: none; 0.9: one-sided smoothing).
+    public var realLabel: Float = 0.9
+    public var loss = GANLoss.bce
+    /// The generator is updated once every `dSteps` discriminator steps.
+    public var dSteps = 1
+    public var seed: UInt64 = 0
+    public var horizontalFlip = false
+    /// Grid of the fixed noise batch every this many steps (0: only at epoch ends).
+    public var sampleEvery = 100
+    public var sampleCount = 64
+    /// Checkpoint every this many epochs (and always at the end).
+    public var checkpointEvery = 5
+    /// How many checkpoints to keep (oldest removed first).
+    public var keepCheckpoints = 3
+    /// Log a metrics line every this many steps.
+    public var logEvery = 10
+    /// Evaluate (Fréchet distance, coverage, …) every this many epochs; 0: never.
+    public var evalEvery = 0
+    /// Generated images per evaluation during training.
+    public var evalCount = 2000
+
+    /// The defaults for `model` trained on the data at `dataPath`.
+    public init(model: ModelConfig, dataPath: String) {
+        self.model = model
+        self.dataPath = dataPath
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case model, dataPath, epochs, maxSteps, batchSize, learningRateG, learningRateD, beta1, beta2, realLabel, loss, dSteps,
+             seed, horizontalFlip, sampleEvery, sampleCount, checkpointEvery, keepCheckpoints, logEvery, evalEvery, evalCount
+    }
+
+    /// The model and the data are required; every other setting absent from the file keeps its
+    /// default, so checkpoints written before a setting existed keep loading.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(model: try c.decode(ModelConfig.self, forKey: .model), dataPath: try c.decode(String.self, forKey: .dataPath))
+        try c.decode(.epochs, ifPresentInto: &epochs)
+        maxSteps = try c.decodeIfPresent(Int.self, forKey: .maxSteps)
+        try c.decode(.batchSize, ifPresentInto: &batchSize)
+        try c.decode(.learningRateG, ifPresentInto: &learningRateG)
+        try c.decode(.learningRateD, ifPresentInto: &learningRateD)
+        try c.decode(.beta1, ifPresentInto: &beta1)
+        try c.decode(.beta2, ifPresentInto: &beta2)
+        try c.decode(.realLabel, ifPresentInto: &realLabel)
+        try c.decode(.loss, ifPresentInto: &loss)
+        try c.decode(.dSteps, ifPresentInto: &dSteps)
+        try c.decode(.seed, ifPresentInto: &seed)
+        try c.decode(.horizontalFlip, ifPresentInto: &horizontalFlip)
+        try c.decode(.sampleEvery, ifPresentInto: &sampleEvery)
+        try c.decode(.sampleCount, ifPresentInto: &sampleCount)
+        try c.decode(.checkpointEvery, ifPresentInto: &checkpointEvery)
+        try c.decode(.keepCheckpoints, ifPresentInto: &keepCheckpoints)
+        try c.decode(.logEvery, ifPresentInto: &logEvery)
+        try c.decode(.evalEvery, ifPresentInto: &evalEvery)
+        try c.decode(.evalCount, ifPresentInto: &evalCount)
+    }
+
+    /// Why these settings cannot train, naming the setting and the value, or nil when they can.
+    /// (The CLI checks its flags before; this guards the library's other callers.)
+    public var problem: String? {
+        if let problem = model.problem { return problem }
+        if batchSize < 1 { return "the batch size must be positive, got \(batchSize)" }
+        if epochs < 1 { return "the number of epochs must be positive, got \(epochs)" }
+        if dSteps < 1 { return "the discriminator steps per generator step must be positive, got \(dSteps)" }
+        return nil
+    }
+}
+
+/// Where a run stands: the contents of a checkpoint's `state.json`, beside the tensors.
+///
+/// Batches are a function of (seed, epoch) and noise of (`noiseSeed`, step), so these few numbers
+/// are the whole random state: a resumed run is the same computation as an uninterrupted one.
+public struct TrainingState: Codable, Sendable, Equatable {
+    public static let currentFormat = 1
+    public var formatVersion = TrainingState.currentFormat
+    public var config: TrainingConfig
+    /// Epochs fully done.
+    public var epoch = 0
+    /// Batches done in the current epoch (nonzero only for a checkpoint taken mid-epoch).
+    public var batchInEpoch = 0
+    /// Discriminator steps done in all.
+    public var step = 0
+    /// Adam step counts (bias correction) of each optimizer.
+    public var adamStepsG = 0
+    public var adamStepsD = 0
+    /// Noise is drawn from a generator seeded by (noiseSeed, step), so this is the whole RNG state.
+    public var noiseSeed: UInt64
+    public var trainingSeconds = 0.0
+    /// Fréchet distances of the evaluations so far (with `evalEvery`), oldest first.
+    public var frechetHistory: [Double]? = nil
+    /// The best of them, whose checkpoint is kept as `checkpoints/best`.
+    public var bestFrechetDistance: Double? = nil
+    /// Steps at which a mode-collapse warning was given (marked on the loss plot).
+    public var collapseWarnings: [Int]? = nil
+
+    /// The state of a new run: nothing done yet.
+    public init(config: TrainingConfig) {
+        self.config = config
+        noiseSeed = Generator.derivedSeed(config.seed, 0x6e6f697365)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case formatVersion, config, epoch, batchInEpoch, step, adamStepsG, adamStepsD, noiseSeed, trainingSeconds,
+             frechetHistory, bestFrechetDistance, collapseWarnings
+    }
+
+    /// Like the configuration: `config` is required, everything else falls back to a new run's value.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(config: try c.decode(TrainingConfig.self, forKey: .config))
+        try c.decode(.formatVersion, ifPresentInto: &formatVersion)
+        try c.decode(.epoch, ifPresentInto: &epoch)
+        try c.decode(.batchInEpoch, ifPresentInto: &batchInEpoch)
+        try c.decode(.step, ifPresentInto: &step)
+        try c.decode(.adamStepsG, ifPresentInto: &adamStepsG)
+        try c.decode(.adamStepsD, ifPresentInto: &adamStepsD)
+        try c.decode(.noiseSeed, ifPresentInto: &noiseSeed)
+        try c.decode(.trainingSeconds, ifPresentInto: &trainingSeconds)
+        frechetHistory = try c.decodeIfPresent([Double].self, forKey: .frechetHistory)
+        bestFrechetDistance = try c.decodeIfPresent(Double.self, forKey: .bestFrechetDistance)
+        collapseWarnings = try c.decodeIfPresent([Int].self, forKey: .collapseWarnings)
+    }
+
+    /// The latent batch of step `step` (0-based): the same on every run and after a resume.
+    public func noise(count: Int, step: Int) -> Tensor {
+        config.model.noise(count, using: Generator(seed: Generator.derivedSeed(noiseSeed, UInt64(step))))
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// Overwrites `value` with the one stored under `key`, if any: an absent key keeps the default.
+    func decode<T: Decodable>(_ key: Key, ifPresentInto value: inout T) throws {
+        if let decoded = try decodeIfPresent(T.self, forKey: key) { value = decoded }
+    }
+}

@@ -1,0 +1,123 @@
+import NN
+import Tensors
+
+/// What one training step measured. Losses and probabilities are means over the batch.
+public struct GANStepResult: Sendable, Equatable {
+    /// The discriminator's loss, before its update.
+    public var lossD: Float
+    /// The generator's loss, or nil when this step did not update the generator (`dSteps` > 1).
+    public var lossG: Float?
+    /// Mean σ(D(x)) on the real batch and σ(D(G(z))) on the fakes, before D's update.
+    public var dReal: Float, dFake: Float
+}
+
+/// One of the two networks of a GAN.
+public enum GANNetwork: String, Sendable { case generator, discriminator }
+
+/// A training step that cannot continue.
+public enum GANStepError: Error, Equatable {
+    /// A loss of `network` became NaN or infinite; that network was not updated.
+    case nonFiniteLoss(GANNetwork)
+}
+
+/// One training step of a GAN: the two networks, their optimizers and the loss settings, and the
+/// method that updates them on one batch of real images.
+///
+/// A step is one discriminator update and, every `dSteps` steps, one generator update. The
+/// generator's output is computed once and reused — detached for D's update, through D for G's —
+/// as PyTorch's reference DCGAN does:
+///
+/// ```
+/// fake = G(z);  lossD = loss(D(real), D(fake.detached));  backward; Adam(D)
+/// lossG = loss(D(fake)) with D frozen;  backward; Adam(G)
+/// ```
+///
+/// `Trainer` calls it once per batch; the training benchmark and the model-step tests call it
+/// directly. Where the next ingredients of a step go:
+/// - **an augmentation of what D sees** (DiffAugment): in `critic(_:)`, the one place where D is
+///   applied to images, so real and fake images are augmented in both updates alike;
+/// - **a penalty on D** (R1, a gradient penalty): added to `lossD` in `updateDiscriminator`
+///   before its backward pass;
+/// - **a gradient all-reduce** (data-parallel training): in `apply(_:to:)`, between the backward
+///   pass and the optimizer's update, the one place both networks' gradients pass;
+/// - **an averaged copy of G** (EMA): after the generator's update in `updateGenerator`;
+/// - **spectral norm's power iteration** belongs to the layers (it runs on their forward pass in
+///   training mode), not here.
+public final class GANStep<G: Module, D: Module> {
+    public let generator: G
+    public let discriminator: D
+    public let optimizerG: Adam
+    public let optimizerD: Adam
+    public var loss: GANLoss
+    /// Target of real images in D's loss (1: none; 0.9: one-sided label smoothing).
+    public var realLabel: Float
+    /// G is updated once every `dSteps` D updates.
+    public var dSteps: Int
+
+    public init(generator: G, discriminator: D, optimizerG: Adam, optimizerD: Adam, loss: GANLoss = .bce,
+                realLabel: Float = 0.9, dSteps: Int = 1) {
+        precondition(dSteps >= 1, "GANStep: dSteps must be at least 1, got \(dSteps)")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.optimizerG = optimizerG
+        self.optimizerD = optimizerD
+        self.loss = loss
+        self.realLabel = realLabel
+        self.dSteps = dSteps
+    }
+
+    /// One step on the batch `real` [N, C, H, W] in [-1, 1] with latent vectors `noise` for the
+    /// generator. Throws `GANStepError.nonFiniteLoss` (after no update of that network) when a loss is
+    /// NaN or infinite.
+    public func callAsFunction(real: Tensor, noise: Tensor) throws(GANStepError) -> GANStepResult {
+        let fake = generator(noise)
+        var result = try updateDiscriminator(real: real, fake: fake)
+        // optimizerD's step count is restored with a checkpoint, so the schedule resumes exactly.
+        if optimizerD.stepCount % dSteps == 0 {
+            result.lossG = try updateGenerator(fake: fake)
+        }
+        return result
+    }
+
+    func updateDiscriminator(real: Tensor, fake: Tensor) throws(GANStepError) -> GANStepResult {
+        let realLogits = critic(real), fakeLogits = critic(fake.detached)
+        let lossD = loss.discriminator(real: realLogits, fake: fakeLogits, realTarget: realLabel)
+        let value = lossD.item
+        guard value.isFinite else { throw .nonFiniteLoss(.discriminator) }
+        apply(lossD, to: optimizerD)
+        let (dReal, dFake) = withoutGrad { (realLogits.sigmoid().mean().item, fakeLogits.sigmoid().mean().item) }
+        return GANStepResult(lossD: value, lossG: nil, dReal: dReal, dFake: dFake)
+    }
+
+    func updateGenerator(fake: Tensor) throws(GANStepError) -> Float {
+        discriminator.setRequiresGrad(false)
+        defer { discriminator.setRequiresGrad(true) }
+        let lossG = loss.generator(fake: critic(fake))
+        let value = lossG.item
+        guard value.isFinite else { throw .nonFiniteLoss(.generator) }
+        apply(lossG, to: optimizerG)
+        return value
+    }
+
+    /// D's logits for a batch of images, [N, 1]: every image D judges passes here.
+    func critic(_ images: Tensor) -> Tensor { discriminator(images) }
+
+    /// Gradients of `loss` into the parameters `optimizer` updates, then its update.
+    func apply(_ loss: Tensor, to optimizer: Adam) {
+        optimizer.zeroGrad()
+        loss.backward()
+        optimizer.step()
+    }
+}
+
+extension GANStep where G == GANGenerator, D == GANDiscriminator {
+    /// The networks of `config.model`, initialised from `config.seed` as their tutorial does, with
+    /// Adam and the loss settings of `config`.
+    public convenience init(config c: TrainingConfig) {
+        let (g, d) = Models.make(c.model, rng: Generator(seed: c.seed))
+        self.init(generator: g, discriminator: d,
+                  optimizerG: Adam(g, learningRate: c.learningRateG, beta1: c.beta1, beta2: c.beta2),
+                  optimizerD: Adam(d, learningRate: c.learningRateD, beta1: c.beta1, beta2: c.beta2),
+                  loss: c.loss, realLabel: c.realLabel, dSteps: c.dSteps)
+    }
+}

@@ -1,0 +1,31 @@
+// In-place updates: the one exception to tensors being immutable values. Optimizers and running
+// statistics overwrite a tensor's storage, and every copy of that tensor sees the new values. None
+// of them is recorded for autodiff.
+
+extension Tensor {
+    /// Overwrites this tensor's values with `source`'s (same shape), in place.
+    public func assign(_ source: Tensor) {
+        checkShapes(shape == source.shape, "Tensor.assign", shape, source.shape)
+        Tensor.backend.assign(storage, from: source.storage)
+    }
+
+    /// `self ← a·self + b·x`, element-wise, in place (`x` of the same shape).
+    public func scaleAndAdd(_ a: Float, _ x: Tensor, _ b: Float) {
+        checkShapes(shape == x.shape, "Tensor.scaleAndAdd", shape, x.shape)
+        Tensor.backend.axpby(storage, a: a, x.storage, b: b)
+    }
+
+    /// One Adam step (PyTorch's formulation, see `AdamStep`) on this parameter and its moments
+    /// `m` and `v`, all updated in place, from the gradient `grad`.
+    public func adamUpdate(grad: Tensor, m: Tensor, v: Tensor, _ h: AdamStep) {
+        checkShapes(shape == grad.shape && shape == m.shape && shape == v.shape, "Tensor.adamUpdate", shape, grad.shape, m.shape, v.shape)
+        Tensor.backend.adam(param: storage, grad: grad.storage, m: m.storage, v: v.storage, h)
+    }
+
+    /// One SGD step with momentum (PyTorch's formulation, see `SGDStep`) on this parameter and its
+    /// momentum `buffer` (nil without momentum), updated in place, from the gradient `grad`.
+    public func sgdUpdate(grad: Tensor, buffer: Tensor?, _ h: SGDStep) {
+        checkShapes(shape == grad.shape && (buffer.map { $0.shape == shape } ?? true), "Tensor.sgdUpdate", shape, grad.shape)
+        Tensor.backend.sgd(param: storage, grad: grad.storage, buffer: buffer?.storage, h)
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+@testable import GAN
+import NN
+import Tensors
+
+/// One training step of the 28×28 DCGAN preset (width 8, latent 16, batch 4) against PyTorch, in
+/// the manner of llm.c's test: from the same weights, batch and noise, every layer's activations,
+/// both losses, every parameter's gradient, both optimizers' Adam moments and the batch norms'
+/// running statistics after the step. The values were dumped once by
+/// `Fixtures/golden/dcgan28_step.py` (kept beside them, with how to run it).
+@Suite struct GoldenStepTests {
+    static let directory = ConfigurationTests.fixtures + "/golden"
+
+    /// Each tensor compared as max |ours − PyTorch| ≤ tolerance · scale + allowance, where the scale
+    /// is the tensor's own max |PyTorch|, or that of its whole family (all of a network's gradients)
+    /// when given; and a plain report of every comparison.
+    ///
+    /// Families matter for the biases of convolutions followed by batch norm: their true gradient
+    /// is 0 (the norm subtracts the mean), so both frameworks return rounding noise (~1e-6 here),
+    /// which only the scale of the network's other gradients can judge.
+    struct Report {
+        let golden: [String: Tensor]
+        var lines: [String] = [], failures: [String] = [], worst = 0.0
+
+        /// Max |value| over the golden tensors whose names start with `prefix` and end with `suffix`.
+        func scale(prefix: String, suffix: String = "") -> Double {
+            golden.filter { $0.key.hasPrefix(prefix) && $0.key.hasSuffix(suffix) }
+                .map { Double($0.value.scalars.map { abs($0) }.max() ?? 0) }.max() ?? 0
+        }
+
+        mutating func check(_ name: String, _ ours: Tensor, tolerance: Double, scale family: Double = 0, allowance: Double = 0) {
+            guard let reference = golden[name] else { failures.append("\(name): not in the golden file"); return }
+            guard reference.shape == ours.shape || reference.count == ours.count else {
+                failures.append("\(name): shape \(ours.shape), PyTorch's \(reference.shape)"); return
+            }
+            let a = ours.scalars, b = reference.scalars
+            let scale = max(Double(b.map { abs($0) }.max() ?? 0), family)
+            let diff = Double(zip(a, b).map { abs($0 - $1) }.max() ?? 0)
+            let relative = max(diff - allowance, 0) / max(scale, 1e-12)
+            worst = max(worst, relative)
+            let ok = relative <= tolerance
+            lines.append(String(format: "%@ %-44@ max|Δ| %.2e  scale %.2e  relative %.2e", ok ? "ok  " : "FAIL", name, diff, scale, relative))
+            if !ok { failures.append(name) }
+        }
+    }
+
+    static func model() throws -> GANStep<GANGenerator, GANDiscriminator> {
+        let config = TrainingConfig(model: ModelConfig(preset: .dcgan, imageSize: 28, channels: 1, latent: 16, width: 8),
+                                    dataPath: "golden")
+        let gan = GANStep(config: config)
+        try gan.generator.load(from: directory + "/generator.safetensors")
+        try gan.discriminator.load(from: directory + "/discriminator.safetensors")
+        return gan
+    }
+
+    @Test func oneStepOfTheDCGAN28MatchesPyTorch() throws {
+        let golden = try SafeTensors(contentsOf: Self.directory + "/step.safetensors").allTensors()
+        var report = Report(golden: golden)
+        let real = try #require(golden["input.real"]), noise = try #require(golden["input.noise"])
+
+        // Activations, layer by layer, on a copy of the networks: a training-mode forward pass
+        // updates batch-norm statistics, which the step below must see untouched.
+        let probe = try Self.model()
+        var x = noise
+        for (i, layer) in probe.generator.main.layers.enumerated() {
+            x = layer(x)
+            report.check("act.g.\(i)", x, tolerance: 1e-5)
+        }
+        for (tag, input) in [("d_real", real), ("d_fake", x.detached)] {
+            var y = input
+            for (i, layer) in probe.discriminator.main.layers.enumerated() {
+                y = layer(y)
+                report.check("act.\(tag).\(i)", y, tolerance: 1e-5)
+            }
+        }
+
+        // The step itself, in its two halves (what `GANStep.callAsFunction` does), so that D's
+        // gradients can be read before G's half freezes D (which drops them).
+        let gan = try Self.model()
+        let fake = gan.generator(noise)
+        let d = try gan.updateDiscriminator(real: real, fake: fake)
+        report.check("loss.d", Tensor(d.lossD), tolerance: 1e-6)
+        let checkNetwork = { (report: inout Report, tag: String, module: Module, optimizer: Adam) throws in
+            let gradients = report.scale(prefix: "grad.\(tag).")
+            for (name, p) in module.namedParameters() {
+                report.check("grad.\(tag).\(name)", try #require(p.grad, "\(name) has no gradient"), tolerance: 1e-4, scale: gradients)
+            }
+            for (name, t) in optimizer.stateTensors() where name != "step" {
+                let suffix = name.hasSuffix("_sq") ? "_sq" : "exp_avg"
+                report.check("adam.\(tag).\(name)", t, tolerance: 1e-4, scale: report.scale(prefix: "adam.\(tag).", suffix: suffix))
+            }
+        }
+        try checkNetwork(&report, "d", gan.discriminator, gan.optimizerD)
+        let lossG = try gan.updateGenerator(fake: fake)
+        report.check("loss.g", Tensor(lossG), tolerance: 1e-6)
+        try checkNetwork(&report, "g", gan.generator, gan.optimizerG)
+        // D's third pass (in G's half) sees the biases after Adam's first step, which moves each by
+        // ±lr·g/(|g|+ε) ≈ ±lr whatever |g| is: for the zero-gradient biases before batch norm the
+        // sign is the sign of rounding noise, and batch norm's running mean takes momentum × that
+        // bias. So D's running means may differ by up to 2 · momentum · lr.
+        for (tag, module) in [("d", gan.discriminator as Module), ("g", gan.generator)] {
+            for (name, b) in module.namedBuffers() {
+                let noiseSignedBias = tag == "d" && name.hasSuffix("running_mean") ? 2 * 0.1 * 2e-4 : 0
+                report.check("after.\(tag).\(name)", b.value, tolerance: 1e-5, allowance: noiseSignedBias)
+            }
+        }
+        print("Golden step (DCGAN 28, width 8, batch 4) against PyTorch:\n" + report.lines.joined(separator: "\n")
+              + String(format: "\n%d compared, %d failed, worst relative difference %.2e", report.lines.count,
+                       report.failures.count, report.worst))
+        #expect(report.failures.isEmpty, "differs from PyTorch: \(report.failures)")
+        #expect(report.lines.count == golden.count - 2, "every golden tensor but the inputs is compared")
+    }
+}
