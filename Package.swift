@@ -41,12 +41,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Datasets"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Imaging", "Tensors", "TestSupport"]),
-        .testTarget(name: "GANTests", dependencies: ["GAN", "NN", "Datasets", "Imaging", "Tensors", "TestSupport", "swiftgan"],
+        .testTarget(name: "GANTests", dependencies: ["GAN", "NN", "Datasets", "Imaging", "Tensors", "TestSupport"],
                     exclude: ["Fixtures"]),
+        .testTarget(name: "EngineBenchTests", dependencies: ["EngineBench", "Tensors", "TestSupport"]),
+        .testTarget(name: "swiftganTests", dependencies: ["GAN", "Imaging", "Tensors", "TestSupport", "swiftgan"]),
     ],
     swiftLanguageModes: [.v5]
 )

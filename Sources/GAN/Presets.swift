@@ -109,16 +109,16 @@ public enum Models {
     /// here, ε 0.8), LeakyReLU 0.2, tanh; D H·W·C→512→256→1, LeakyReLU 0.2. He-uniform kernels.
     static func mlp(_ c: ModelConfig, _ rng: Generator) -> (GANGenerator, GANDiscriminator) {
         let pixels = c.imageSize * c.imageSize * c.channels
-        func dense(_ i: Int, _ o: Int) -> Linear { Linear(i, o, rng: rng) }
+        func linear(_ i: Int, _ o: Int) -> Linear { Linear(i, o, rng: rng) }
         func bn(_ n: Int) -> BatchNorm { BatchNorm1d(n, momentum: 0.9, epsilon: 0.8) }
         let g = GANGenerator(c, [
-            dense(c.latent, 128), LeakyReLU(0.2),
-            dense(128, 256), bn(256), LeakyReLU(0.2),
-            dense(256, 512), bn(512), LeakyReLU(0.2),
-            dense(512, 1024), bn(1024), LeakyReLU(0.2),
-            dense(1024, pixels), Tanh(), Reshape([c.channels, c.imageSize, c.imageSize])])
-        let d = GANDiscriminator(c, [Flatten(), dense(pixels, 512), LeakyReLU(0.2), dense(512, 256), LeakyReLU(0.2),
-                                     dense(256, 1)])
+            linear(c.latent, 128), LeakyReLU(0.2),
+            linear(128, 256), bn(256), LeakyReLU(0.2),
+            linear(256, 512), bn(512), LeakyReLU(0.2),
+            linear(512, 1024), bn(1024), LeakyReLU(0.2),
+            linear(1024, pixels), Tanh(), Reshape([c.channels, c.imageSize, c.imageSize])])
+        let d = GANDiscriminator(c, [Flatten(), linear(pixels, 512), LeakyReLU(0.2), linear(512, 256), LeakyReLU(0.2),
+                                     linear(256, 1)])
         // Keras: he_uniform kernels, zero biases, BN γ = 1 and β = 0.
         for m in [g as Module, d] {
             for case let l as Linear in m.namedModules().map(\.module) {

@@ -44,3 +44,6 @@ public func python(_ script: String, _ args: [String] = [], sourceLocation: Sour
 
 /// Parses JSON printed by a script.
 public func json(_ text: String) throws -> Any { try JSONSerialization.jsonObject(with: Data(text.utf8)) }
+
+/// Writes `bytes` to `path` (a test's input file).
+public func write(_ bytes: [UInt8], _ path: String) { try! Data(bytes).write(to: URL(fileURLWithPath: path)) }

@@ -30,9 +30,7 @@ final class EltwisePlan {
 
 extension CPUBackend {
     func eltwisePlan(_ op: EltwiseOp, _ md: MemoryDesc) -> EltwisePlan {
-        var key: [Int64] = [OpCode.eltwise] + op.cacheKey
-        md.appendKey(to: &key)
-        return cached(key) { EltwisePlan(op, data: md) }
+        return cached(.eltwise(op, md.layout)) { EltwisePlan(op, data: md) }
     }
 
     package func eltwise(_ op: EltwiseOp, _ x: DeviceStorage) -> DeviceStorage {

@@ -11,9 +11,7 @@ extension CPUBackend {
                     "\(op)", a.shape, b.shape, note: "the second operand must equal or broadcast into the first")
         // Same shape: both in a's layout. Broadcast: the small operand plain.
         let bs = cpu(sameShape ? relayout(b, like: a) : plain(b))
-        var key: [Int64] = [OpCode.binary, Int64(op.rawValue)]
-        a.md.appendKey(to: &key); bs.md.appendKey(to: &key)
-        let p = cached(key) {
+        let p = cached(.binary(op, a.md.layout, bs.md.layout)) {
             let alg: dnnl_alg_kind_t = switch op {
             case .add: dnnl_binary_add
             case .subtract: dnnl_binary_sub

@@ -21,14 +21,6 @@ struct ConvShape {
     }
 }
 
-extension ConvGeometry {
-    /// A primitive-cache key for op `code` over these shapes.
-    func cacheKey(_ code: Int64, x: [Int], w: [Int], bias: Bool) -> [Int64] {
-        [code, transposed ? 1 : 0, bias ? 1 : 0, Int64(strideH), Int64(strideW), Int64(padTop), Int64(padLeft),
-         Int64(padBottom), Int64(padRight)] + x.map { Int64($0) } + w.map { Int64($0) }
-    }
-}
-
 /// The three primitives of one convolution shape (forward, backward-data, backward-weights) and
 /// the layouts they agreed on.
 ///
@@ -165,7 +157,7 @@ extension CPUBackend {
                                      activation: EltwiseOp?) -> DeviceStorage {
         let x = cpu(x), w = cpu(w)
         checkConv(x, w, g)
-        let key = g.cacheKey(OpCode.convInference, x: x.shape, w: w.shape, bias: bias != nil) + [-1] + (activation?.cacheKey ?? [])
+        let key = PlanKey.convolutionInference(g, x: x.shape, w: w.shape, bias: bias != nil, activation: activation)
         let plan = cached(key) { ConvInferencePlan(backend: self, x: x.shape, w: w.shape, bias: bias != nil, g: g, activation: activation) }
         if let bias { checkShapes(bias.shape == [plan.yDims[1]], "conv bias", bias.shape, [plan.yDims[1]]) }
         let xs = x.md == plan.src ? x : reorder(x, to: plan.src)
@@ -179,7 +171,7 @@ extension CPUBackend {
     }
 
     func convPlan(x: [Int], w: [Int], bias: Bool, _ g: ConvGeometry) -> ConvPlan {
-        cached(g.cacheKey(OpCode.conv, x: x, w: w, bias: bias)) { ConvPlan.make(backend: self, x: x, w: w, bias: bias, g: g) }
+        cached(.convolution(g, x: x, w: w, bias: bias)) { ConvPlan.make(backend: self, x: x, w: w, bias: bias, g: g) }
     }
 
     /// The weight in the layout `md` (reordered once per update).
@@ -247,7 +239,7 @@ extension CPUBackend {
     }
 
     private func existingPlan(x: [Int], w: [Int], _ g: ConvGeometry) -> ConvPlan {
-        if let hit = cachedIfPresent(g.cacheKey(OpCode.conv, x: x, w: w, bias: true)) { return unsafeDowncast(hit, to: ConvPlan.self) }
+        if let hit = cachedIfPresent(.convolution(g, x: x, w: w, bias: true), as: ConvPlan.self) { return hit }
         return convPlan(x: x, w: w, bias: false, g)
     }
 }

@@ -2,7 +2,7 @@ import CDNNL
 
 /// Inner-product primitives for one Linear shape. Plain layouts throughout: a dense layer is a GEMM,
 /// which oneDNN runs on plain row-major data at full speed.
-final class DensePlan {
+final class LinearPlan {
     let forward: Primitive
     let x: MemoryDesc, w: MemoryDesc, y: MemoryDesc, b: MemoryDesc
     let bias: Bool
@@ -45,10 +45,10 @@ extension CPUBackend {
         if let bias { checkShapes(bias == [w[0]], "linear bias", bias, w) }
     }
 
-    private func densePlan(_ x: [Int], _ w: [Int], bias: Bool) -> DensePlan {
+    private func linearPlan(_ x: [Int], _ w: [Int], bias: Bool) -> LinearPlan {
         checkLinear(x, w)
-        return cached([OpCode.innerProduct, Int64(x[0]), Int64(x[1]), Int64(w[0]), bias ? 1 : 0]) {
-            DensePlan(n: x[0], inFeatures: x[1], outFeatures: w[0], bias: bias)
+        return cached(.linear(x: x, w: w, bias: bias)) {
+            LinearPlan(n: x[0], inFeatures: x[1], outFeatures: w[0], bias: bias)
         }
     }
 
@@ -56,9 +56,7 @@ extension CPUBackend {
                                 activation: EltwiseOp?) -> DeviceStorage {
         let (xs, ws) = (x.shape, weight.shape)
         checkLinear(xs, ws, bias: bias?.shape)
-        let key = [OpCode.innerProductInference, Int64(xs[0]), Int64(xs[1]), Int64(ws[0]), bias != nil ? 1 : 0, -1]
-            + (activation?.cacheKey ?? [])
-        let p = cached(key) {
+        let p = cached(.linearInference(x: xs, w: ws, bias: bias != nil, activation: activation)) {
             var xm = MemoryDesc(plain: xs).raw, wm = MemoryDesc(plain: ws).raw, ym = MemoryDesc(plain: [xs[0], ws[0]]).raw
             var d = dnnl_inner_product_desc_t()
             let status = withOptionalPointer(bias != nil ? MemoryDesc(plain: [ws[0]]).raw : nil) { br in
@@ -79,7 +77,7 @@ extension CPUBackend {
 
     package func linear(_ x: DeviceStorage, weight: DeviceStorage, bias: DeviceStorage?) -> DeviceStorage {
         checkLinear(x.shape, weight.shape, bias: bias?.shape)
-        let plan = densePlan(x.shape, weight.shape, bias: bias != nil)
+        let plan = linearPlan(x.shape, weight.shape, bias: bias != nil)
         let y = CPUStorage(shape: [x.shape[0], weight.shape[0]], md: plan.y)
         var args = [(DNNL_ARG_SRC, cpu(plain(x))), (DNNL_ARG_WEIGHTS, cpu(plain(weight))), (DNNL_ARG_DST, y)]
         if let bias { args.append((DNNL_ARG_BIAS, cpu(plain(bias)))) }
@@ -88,7 +86,7 @@ extension CPUBackend {
     }
 
     package func linearBackwardData(_ dy: DeviceStorage, weight: DeviceStorage, like x: DeviceStorage) -> DeviceStorage {
-        let plan = densePlan(x.shape, weight.shape, bias: false)
+        let plan = linearPlan(x.shape, weight.shape, bias: false)
         let dx = CPUStorage(shape: x.shape, md: plan.x)
         execute(plan.backwardData, [(DNNL_ARG_DIFF_DST, cpu(plain(dy))), (DNNL_ARG_WEIGHTS, cpu(plain(weight))),
                                     (DNNL_ARG_DIFF_SRC, dx)])
@@ -97,7 +95,7 @@ extension CPUBackend {
 
     package func linearBackwardWeights(_ dy: DeviceStorage, x: DeviceStorage, weight: DeviceStorage, bias: Bool)
         -> (dw: DeviceStorage, db: DeviceStorage?) {
-        let plan = densePlan(x.shape, weight.shape, bias: bias)
+        let plan = linearPlan(x.shape, weight.shape, bias: bias)
         let dw = CPUStorage(shape: weight.shape, md: plan.w)
         var args = [(DNNL_ARG_SRC, cpu(plain(x))), (DNNL_ARG_DIFF_DST, cpu(plain(dy))), (DNNL_ARG_DIFF_WEIGHTS, dw)]
         var db: CPUStorage?
@@ -115,7 +113,7 @@ extension CPUBackend {
         let (k2, n) = transposeB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
         checkShapes(k == k2, "matmul", a.shape, b.shape,
                     note: "inner dimensions \(k) and \(k2) differ (transposeA: \(transposeA), transposeB: \(transposeB))")
-        let p = cached([OpCode.matmul, Int64(m), Int64(k), Int64(n), transposeA ? 1 : 0, transposeB ? 1 : 0]) {
+        let p = cached(.matmul(m: m, k: k, n: n, transposeA: transposeA, transposeB: transposeB)) {
             // A transposed operand is the stored row-major matrix read with swapped strides.
             var am = (transposeA ? MemoryDesc(dims: [m, k], strides: [1, m]) : MemoryDesc(plain: [m, k])).raw
             var bm = (transposeB ? MemoryDesc(dims: [k, n], strides: [1, k]) : MemoryDesc(plain: [k, n])).raw

@@ -35,9 +35,7 @@ extension CPUBackend {
         checkShapes(x.shape.count >= 2 && scale.shape == [x.shape[1]], "batchNorm", x.shape, scale.shape,
                     note: "expected input [N, C, …] and per-channel parameters [C]")
         checkShapes(x.shape[0] > 0, "batchNorm", x.shape, note: "empty batch")
-        var key: [Int64] = [OpCode.batchNorm, Int64(epsilon.bitPattern)]
-        x.md.appendKey(to: &key)
-        return cached(key) { NormPlan(data: x.md, channels: x.shape[1], epsilon: epsilon) }
+        return cached(.batchNorm(x.md.layout, epsilon: epsilon)) { NormPlan(data: x.md, channels: x.shape[1], epsilon: epsilon) }
     }
 
     package func batchNorm(_ x: DeviceStorage, scale: DeviceStorage, shift: DeviceStorage, epsilon: Float)

@@ -30,10 +30,7 @@ extension CPUBackend {
         checkShapes(x.shape.count == 4, "pool2d", x.shape, note: "expected a 4-D input [N, C, H, W]")
         let (oh, ow) = g.outputSize(inputH: x.shape[2], inputW: x.shape[3])
         checkShapes(oh > 0 && ow > 0, "pool2d", x.shape, note: "output would be \(oh)×\(ow)")
-        var key: [Int64] = [OpCode.pooling, Int64(g.kind.rawValue), Int64(g.kernelH), Int64(g.kernelW), Int64(g.strideH),
-                            Int64(g.strideW), Int64(g.padTop), Int64(g.padLeft), Int64(g.padBottom), Int64(g.padRight)]
-        x.md.appendKey(to: &key)
-        return cached(key) { PoolPlan(x: x.md, dims: x.shape, g, engine: engine) }
+        return cached(.pooling(g, x.md.layout)) { PoolPlan(x: x.md, dims: x.shape, g, engine: engine) }
     }
 
     package func pooling(_ x: DeviceStorage, _ g: PoolGeometry) -> (y: DeviceStorage, workspace: DeviceStorage?) {

@@ -11,7 +11,7 @@ package final class CPUBackend: Backend {
 
     let engine: dnnl_engine_t
     let stream: dnnl_stream_t
-    private var cache: [[Int64]: AnyObject] = [:]
+    private var cache: [PlanKey: AnyObject] = [:]
     private var created = 0
     /// Description and implementation of every live primitive.
     private var live: [ObjectIdentifier: (what: String, implementation: String)] = [:]
@@ -54,15 +54,16 @@ package final class CPUBackend: Backend {
 
     func noteDestroyed(_ p: Primitive) { live[ObjectIdentifier(p)] = nil }
 
-    /// The cached object for `key`, made by `make` on first use.
-    func cached<T: AnyObject>(_ key: [Int64], _ make: () -> T) -> T {
-        if let hit = cache[key] { return unsafeDowncast(hit, to: T.self) }
+    /// The cached plan for `key`, made by `make` on first use. (Each kind of key is made by one
+    /// kind of plan, so the cast cannot fail.)
+    func cached<T: AnyObject>(_ key: PlanKey, _ make: () -> T) -> T {
+        if let hit = cache[key] { return hit as! T }
         let made = make()
         cache[key] = made
         return made
     }
 
-    func cachedIfPresent(_ key: [Int64]) -> AnyObject? { cache[key] }
+    func cachedIfPresent<T: AnyObject>(_ key: PlanKey, as: T.Type) -> T? { cache[key].map { $0 as! T } }
 
     func execute(_ p: Primitive, _ args: [(Int32, CPUStorage)]) {
         var a = args.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1.memory) }
@@ -169,9 +170,7 @@ package final class CPUBackend: Backend {
     }
 
     func reorderPrimitive(from a: MemoryDesc, to b: MemoryDesc) -> Primitive {
-        var key: [Int64] = [OpCode.reorder]
-        a.appendKey(to: &key); b.appendKey(to: &key)
-        return cached(key) {
+        return cached(.reorder(from: a.layout, to: b.layout)) {
             var pd: dnnl_primitive_desc_t?
             withUnsafePointer(to: a.raw) { pa in
                 withUnsafePointer(to: b.raw) { pb in
@@ -184,9 +183,17 @@ package final class CPUBackend: Backend {
     }
 }
 
-/// First word of every primitive-cache key.
-enum OpCode {
-    static let reorder: Int64 = 1, conv: Int64 = 2, innerProduct: Int64 = 3, matmul: Int64 = 4
-    static let batchNorm: Int64 = 5, eltwise: Int64 = 6, binary: Int64 = 7, pooling: Int64 = 8
-    static let convInference: Int64 = 9, innerProductInference: Int64 = 10
+/// What a cached primitive plan is made for: the op and everything its kernels depend on (shapes,
+/// layouts, geometry, fused activation).
+enum PlanKey: Hashable {
+    case reorder(from: Layout, to: Layout)
+    case convolution(ConvGeometry, x: [Int], w: [Int], bias: Bool)
+    case convolutionInference(ConvGeometry, x: [Int], w: [Int], bias: Bool, activation: EltwiseOp?)
+    case linear(x: [Int], w: [Int], bias: Bool)
+    case linearInference(x: [Int], w: [Int], bias: Bool, activation: EltwiseOp?)
+    case matmul(m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool)
+    case batchNorm(Layout, epsilon: Float)
+    case eltwise(EltwiseOp, Layout)
+    case binary(BinaryOp, Layout, Layout)
+    case pooling(PoolGeometry, Layout)
 }

@@ -58,9 +58,10 @@ struct MemoryDesc {
     }
     static func != (a: MemoryDesc, b: MemoryDesc) -> Bool { !(a == b) }
 
-    /// The words that identify this layout in a primitive-cache key: dims, padding, strides and
+    /// What identifies this layout in a plan key: dims, padding, strides and
     /// inner blocks (the union's other members are never used for f32 activations and weights).
-    func appendKey(to key: inout [Int64]) {
+    var layout: Layout {
+        var key: [Int64] = []
         let n = Int(raw.ndims)
         key.append(Int64(n)); key.append(Int64(raw.format_kind.rawValue)); key.append(raw.offset0)
         withUnsafeBytes(of: raw.dims) { key.append(contentsOf: $0.bindMemory(to: Int64.self).prefix(n)) }
@@ -73,7 +74,13 @@ struct MemoryDesc {
             withUnsafeBytes(of: b.inner_blks) { key.append(contentsOf: $0.bindMemory(to: Int64.self).prefix(nb)) }
             withUnsafeBytes(of: b.inner_idxs) { key.append(contentsOf: $0.bindMemory(to: Int64.self).prefix(nb)) }
         }
+        return Layout(words: key)
     }
+}
+
+/// A memory layout's identity in a plan key (the words of `MemoryDesc.layout`).
+struct Layout: Hashable {
+    let words: [Int64]
 }
 
 /// Attributes every primitive is created with: the caller provides the scratchpad.
@@ -95,8 +102,7 @@ let primitiveAttributes: dnnl_primitive_attr_t = {
 /// life of the process.
 func primitiveAttributes(activation: EltwiseOp?) -> dnnl_primitive_attr_t {
     guard let activation else { return primitiveAttributes }
-    let key = activation.cacheKey
-    if let hit = postOpAttributes[key] { return hit }
+    if let hit = postOpAttributes[activation] { return hit }
     var attr: dnnl_primitive_attr_t?, ops: dnnl_post_ops_t?
     dnnlCheck(dnnl_primitive_attr_create(&attr), "primitive_attr_create")
     dnnlCheck(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "set_scratchpad_mode")
@@ -105,11 +111,11 @@ func primitiveAttributes(activation: EltwiseOp?) -> dnnl_primitive_attr_t {
     dnnlCheck(dnnl_post_ops_append_eltwise(ops, 1, alg, alpha, beta), "post_ops_append_eltwise(\(activation))")
     dnnlCheck(dnnl_primitive_attr_set_post_ops(attr, ops), "set_post_ops")
     dnnl_post_ops_destroy(ops)
-    postOpAttributes[key] = attr!
+    postOpAttributes[activation] = attr!
     return attr!
 }
 
-nonisolated(unsafe) private var postOpAttributes: [[Int64]: dnnl_primitive_attr_t] = [:]
+nonisolated(unsafe) private var postOpAttributes: [EltwiseOp: dnnl_primitive_attr_t] = [:]
 
 extension EltwiseOp {
     /// oneDNN's forward algorithm and parameters (the `use_dst_for_bwd` variants compute the same).
@@ -121,18 +127,6 @@ extension EltwiseOp {
         case .exp: return (dnnl_eltwise_exp, 0, 0)
         case .linear(let scale, let shift): return (dnnl_eltwise_linear, scale, shift)
         case .square: return (dnnl_eltwise_square, 0, 0)
-        }
-    }
-
-    /// Words that identify the op in a primitive-cache key.
-    var cacheKey: [Int64] {
-        switch self {
-        case .leakyReLU(let s): return [1, Int64(s.bitPattern)]
-        case .tanh: return [2]
-        case .sigmoid: return [3]
-        case .exp: return [4]
-        case .linear(let a, let b): return [5, Int64(a.bitPattern), Int64(b.bitPattern)]
-        case .square: return [6]
         }
     }
 }

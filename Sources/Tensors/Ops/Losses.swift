@@ -20,3 +20,17 @@ extension Tensor {
         return (x - targets).square().mean()
     }
 }
+
+extension Tensor {
+    /// Row-wise softmax of [N, K] logits, for evaluation (no gradient).
+    public func softmax() -> Tensor { Tensor(storage: backend.softmax(storage)) }
+
+    /// Mean cross-entropy of softmax(logits) [N, K] against class indices `labels` [N].
+    public static func softmaxCrossEntropy(logits: Tensor, labels: [Int32]) -> Tensor {
+        let l = Tensor(labels.map { Float($0) }, shape: [labels.count])
+        let y = backend.softmaxCrossEntropy(logits.storage, labels: l.storage)
+        return record("softmaxCrossEntropy", y, inputs: [logits]) { [ls = logits.storage] g, _ in
+            [Tensor(storage: Tensor.backend.softmaxCrossEntropyBackward(g.storage, logits: ls, labels: l.storage))]
+        }
+    }
+}

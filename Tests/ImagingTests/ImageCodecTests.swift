@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Imaging
 
 /// Pillow's pixels of a file, as a flat list in row-major interleaved order, after `convert(mode)`.

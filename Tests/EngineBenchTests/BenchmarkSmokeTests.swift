@@ -1,0 +1,39 @@
+import EngineBench
+import Foundation
+import Tensors
+import Testing
+import TestSupport
+
+/// One tiny run of each benchmark suite (`swiftgan bench --suite …`): each runs end to end and
+/// reports numbers that can be rates. Speed itself is never asserted here.
+@Suite(.serialized) struct BenchmarkSmokeTests {
+    @Test func engineSuiteTimesEachPassOnBothSides() {
+        let layers = BenchModels.dcgan28(batch: 2).prefix(2)
+        let rows = ConvBenchmark.run(Array(layers), rounds: 1, iterations: 1)
+        #expect(rows.count == layers.count * Direction.allCases.count)
+        for row in rows {
+            #expect(row.engine > 0 && row.direct > 0 && row.engineGFLOPS.isFinite, "\(row.layer.name) \(row.direction)")
+            #expect(row.primitivesCreated == 0, "\(row.layer.name) \(row.direction): primitives created while timed")
+        }
+    }
+
+    @Test func dataSuiteLoadsBatchesAndDecodes() throws {
+        let t = try DataBenchmark.run(photos: 4, repeats: 1)
+        #expect(t.loadedImages == 60_000 && t.epochBatches == 60_000 / 128)
+        #expect(t.photos == 4 && t.decodeSeconds > 0 && t.cachedSeconds > 0)
+    }
+
+    @Test func trainingSuiteRunsTheGANStep() throws {
+        for workload in [Workload.mlp, .dcgan28] {
+            let r = try TrainingBenchmark.training(workload, steps: 2, warmup: 1)
+            #expect(r.stepSeconds.count == 2 && r.imagesPerSecond > 0, "\(workload)")
+            #expect(r.lossD.isFinite && r.lossG.isFinite, "\(workload): losses \(r.lossD), \(r.lossG)")
+        }
+    }
+
+    @Test func generationAndPeakSuitesReportRates() {
+        let g = TrainingBenchmark.generation(.mlp, count: 10, minimumSeconds: 0)
+        #expect(g.passes == 1 && g.imagesPerSecond > 0)
+        #expect(TrainingBenchmark.sgemmPeak(n: 64, repeats: 1) > 0)
+    }
+}
