@@ -47,10 +47,13 @@ public final class Classifier: Module {
         return (f, p)
     }
 
+    /// Where trained judges are kept between runs: `~/.cache/swiftgan/classifiers`.
+    public static var defaultCacheDirectory: String { ImageFolder.defaultCacheDirectory + "/classifiers" }
+
     /// The classifier for a labelled dataset: loaded from `cacheDirectory` when one was trained on
     /// exactly these pixels and labels before, else trained (and cached) now.
     public static func forDataset(_ train: ImageDataset, test: ImageDataset, epochs: Int = 5, seed: UInt64 = 0,
-                                  cacheDirectory: String?, log: (String) -> Void = { _ in }) throws -> (Classifier, accuracy: Double) {
+                                  cacheDirectory: String? = defaultCacheDirectory, log: (String) -> Void = { _ in }) throws -> (Classifier, accuracy: Double) {
         guard let labels = train.labels, let testLabels = test.labels else {
             throw TrainingError.datasetMismatch(path: train.name, detail: "the dataset has no labels to train a classifier on")
         }

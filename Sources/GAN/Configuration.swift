@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import Tensors
 
@@ -91,6 +92,24 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         if epochs < 1 { return "the number of epochs must be positive, got \(epochs)" }
         if dSteps < 1 { return "the discriminator steps per generator step must be positive, got \(dSteps)" }
         return nil
+    }
+}
+
+extension TrainingConfig {
+    /// Throws when these settings cannot train on `dataset` (images of another size or channel
+    /// count than the model makes, fewer images than one batch), or cannot train at all.
+    public func check(_ dataset: ImageDataset) throws {
+        if let problem { throw TrainingError.invalidConfiguration(problem) }
+        let m = model
+        guard dataset.height == m.imageSize, dataset.width == m.imageSize else {
+            throw TrainingError.datasetMismatch(path: dataset.name, detail: "images are \(dataset.width)×\(dataset.height), the model makes \(m.imageSize)×\(m.imageSize)")
+        }
+        guard dataset.channels == m.channels else {
+            throw TrainingError.datasetMismatch(path: dataset.name, detail: "images have \(dataset.channels) channels, the model makes \(m.channels)")
+        }
+        guard dataset.count >= batchSize else {
+            throw TrainingError.datasetMismatch(path: dataset.name, detail: "\(dataset.count) images are fewer than one batch of \(batchSize)")
+        }
     }
 }
 

@@ -33,7 +33,7 @@ public final class Trainer {
 
     /// A new run in `runDirectory` (created; it must not hold another run).
     public convenience init(config: TrainingConfig, dataset: ImageDataset, runDirectory: String) throws {
-        try Self.check(config, dataset)
+        try config.check(dataset)
         let directory = try RunDirectory.create(at: runDirectory, config: config)
         try self.init(state: TrainingState(config: config), dataset: dataset, directory: directory, checkpoint: nil)
     }
@@ -48,7 +48,7 @@ public final class Trainer {
         var state = try Checkpoint.readState(latest)
         if let epochs { state.config.epochs = epochs }
         if let maxSteps { state.config.maxSteps = maxSteps }
-        try check(state.config, dataset)
+        try state.config.check(dataset)
         return try Trainer(state: state, dataset: dataset, directory: directory, checkpoint: latest)
     }
 
@@ -65,20 +65,6 @@ public final class Trainer {
             _ = try Checkpoint.restore(checkpoint, into: gan)
             lastCheckpoint = checkpoint
             history = directory.readHistory(upTo: state.step)
-        }
-    }
-
-    static func check(_ c: TrainingConfig, _ dataset: ImageDataset) throws {
-        if let problem = c.problem { throw TrainingError.invalidConfiguration(problem) }
-        let m = c.model
-        guard dataset.height == m.imageSize, dataset.width == m.imageSize else {
-            throw TrainingError.datasetMismatch(path: dataset.name, detail: "images are \(dataset.width)×\(dataset.height), the model makes \(m.imageSize)×\(m.imageSize)")
-        }
-        guard dataset.channels == m.channels else {
-            throw TrainingError.datasetMismatch(path: dataset.name, detail: "images have \(dataset.channels) channels, the model makes \(m.channels)")
-        }
-        guard dataset.count >= c.batchSize else {
-            throw TrainingError.datasetMismatch(path: dataset.name, detail: "\(dataset.count) images are fewer than one batch of \(c.batchSize)")
         }
     }
 

@@ -7,7 +7,7 @@ import Darwin
 /// Where the time of a computation goes, kernel by kernel: each oneDNN primitive (by op,
 /// direction and shapes) and each host loop (by op) with its calls, seconds and, for the
 /// convolutions and matrix products, floating-point work. Off by default; when off it costs one
-/// branch per kernel. `swiftgan bench --profile` and `swiftgan train --profile` print it.
+/// branch per kernel. `swiftgan bench --profile` prints it.
 public final class Profiler {
     nonisolated(unsafe) public static let shared = Profiler()
 

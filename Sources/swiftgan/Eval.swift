@@ -47,7 +47,7 @@ struct Eval: ParsableCommand {
                         + "(Fréchet distance, classifier score, class coverage, precision/recall) can be computed. Give --features FILE.")
                 }
                 test = try Evaluator.testSplit(of: path)
-                (classifier, accuracy) = try Classifier.forDataset(train, test: test, cacheDirectory: ImageFolder.defaultCacheDirectory + "/classifiers", log: log)
+                (classifier, accuracy) = try Classifier.forDataset(train, test: test, log: log)
             }
             let evaluator = Evaluator(classifier: classifier, accuracy: accuracy, test: test)
             let generated = evaluator.evaluate(sampler, count: count, seed: seed)

@@ -148,7 +148,7 @@ struct Train: ParsableCommand {
                 }
                 let test = try Evaluator.testSplit(of: path)
                 let (classifier, accuracy) = try Classifier.forDataset(trainer.dataset, test: test,
-                                                                       cacheDirectory: ImageFolder.defaultCacheDirectory + "/classifiers", log: { say($0) })
+                                                                       log: { say($0) })
                 trainer.evaluator = Evaluator(classifier: classifier, accuracy: accuracy, test: test)
             }
             installStopHandlers()

@@ -118,6 +118,16 @@ import Imaging
         let unwritable = try Self.train("/proc/swiftgan-cannot-write")
         #expect(unwritable.status == 1 && unwritable.stderr.hasPrefix("error: /proc/swiftgan-cannot-write: cannot write"), "\(unwritable.stderr)")
 
+        // The library's errors speak of values and paths; the CLI adds the flags to change.
+        let taken = scratch("cli-taken") + "/r"
+        #expect(try Self.train(taken).status == 0)
+        let again = try Self.train(taken)
+        #expect(again.status == 1 && again.stderr == "error: \(taken): it already holds a run (use --resume to continue it or choose another --out)\n",
+                "\(again.stderr)")
+        let diverging = try Self.train(scratch("cli-nan") + "/r", ["--lr-g", "1e30", "--lr-d", "1e30"])
+        #expect(diverging.status == 1 && diverging.stderr.hasPrefix("error: the ") && diverging.stderr.contains("NaN or infinite at step")
+                && diverging.stderr.hasSuffix("Try lower learning rates or another loss. (--lr-g, --lr-d, --loss)\n"), "\(diverging.stderr)")
+
         let wrongSize = try runCLI(["train", "--model", "catdcgan", "--data", Self.data, "--out", scratch("cli-w") + "/r"])
         #expect(wrongSize.status != 0 && wrongSize.stderr.contains("catdcgan is built for 128×128, not 28×28"), "\(wrongSize.stderr)")
 
