@@ -1,5 +1,5 @@
 # The two commands of the README: `make` (install what is missing, run the main job) and `make test`.
-.PHONY: all deps train demo test bench bench-vs-pytorch
+.PHONY: all deps train demo test bench bench-vs-frameworks bench-vs-pytorch
 
 all: train
 
@@ -19,10 +19,13 @@ test: deps
 bench: deps
 	swift run -c release swiftgan bench
 
-# SwiftGAN against PyTorch (installed into .venv-bench on first use) on the same GANs, alternating
-# the two; prints a table at the end (about half an hour on 2 cores). ARGS are passed on, e.g.
-# make bench-vs-pytorch ARGS="--workloads dcgan28 --rounds 5 --modes eager"
-bench-vs-pytorch: deps
+# SwiftGAN against PyTorch and TensorFlow (installed into .venv-bench on first use) on the same GANs,
+# alternating the sides; prints a table at the end (about an hour on 2 cores). ARGS are passed on, e.g.
+# make bench-vs-frameworks ARGS="--workloads dcgan28 --rounds 5 --frameworks torch-eager,tf"
+bench-vs-frameworks: deps
 	swift build -c release --product swiftgan
 	mkdir -p runs
-	"$$(./scripts/bench-venv)" scripts/bench_vs_pytorch.py --swiftgan .build/release/swiftgan --json runs/bench-vs-pytorch.json $(ARGS)
+	"$$(./scripts/bench-venv)" scripts/bench_vs_frameworks.py --swiftgan .build/release/swiftgan --json runs/bench-vs-frameworks.json $(ARGS)
+
+# The earlier name of the same benchmark.
+bench-vs-pytorch: bench-vs-frameworks

@@ -54,12 +54,14 @@ public enum TrainingBenchmark {
 
     /// `warmup` untimed steps, then `steps` timed ones, of the `GANStep` a run makes with the
     /// default training settings (BCE, real label 0.9, Adam 2e-4, β 0.5/0.999), on batches from the
-    /// background loader and the noise of each step as a run draws it. With `profile`, the timed
+    /// background loader and the noise of each step as a run draws it, in `precision`. With `profile`, the timed
     /// steps are recorded in `Profiler.shared`.
-    public static func training(_ w: Workload, steps: Int, warmup: Int, profile: Bool = false) throws -> Result {
+    public static func training(_ w: Workload, steps: Int, warmup: Int, precision: Precision = .fp32,
+                                profile: Bool = false) throws -> Result {
         let dataset = try w.dataset()
         var config = TrainingConfig(model: w.model, dataPath: dataset.name)
         config.batchSize = w.batchSize
+        config.precision = precision
         let gan = GANStep(config: config), state = TrainingState(config: config)
         let batcher = Batcher(dataset, batchSize: w.batchSize, seed: 0)
         var times: [Double] = [], losses: (Float, Float) = (.nan, .nan)

@@ -46,6 +46,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var evalEvery = 0
     /// Generated images per evaluation during training.
     public var evalCount = 2000
+    /// The arithmetic of the training step's convolutions and linear layers (see `Precision`).
+    public var precision = Precision.fp32
 
     /// The defaults for `model` trained on the data at `dataPath`.
     public init(model: ModelConfig, dataPath: String) {
@@ -55,7 +57,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case model, dataPath, epochs, maxSteps, batchSize, learningRateG, learningRateD, beta1, beta2, realLabel, loss, dSteps,
-             seed, horizontalFlip, sampleEvery, sampleCount, checkpointEvery, keepCheckpoints, logEvery, evalEvery, evalCount
+             seed, horizontalFlip, sampleEvery, sampleCount, checkpointEvery, keepCheckpoints, logEvery, evalEvery, evalCount,
+             precision
     }
 
     /// The model and the data are required; every other setting absent from the file keeps its
@@ -82,6 +85,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try c.decode(.logEvery, ifPresentInto: &logEvery)
         try c.decode(.evalEvery, ifPresentInto: &evalEvery)
         try c.decode(.evalCount, ifPresentInto: &evalCount)
+        try c.decode(.precision, ifPresentInto: &precision)
     }
 
     /// Why these settings cannot train, naming the setting and the value, or nil when they can.
@@ -91,6 +95,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         if batchSize < 1 { return "the batch size must be positive, got \(batchSize)" }
         if epochs < 1 { return "the number of epochs must be positive, got \(epochs)" }
         if dSteps < 1 { return "the discriminator steps per generator step must be positive, got \(dSteps)" }
+        if let reason = precision.unavailableReason { return "\(precision.rawValue) arithmetic is not available: \(reason)" }
         return nil
     }
 }

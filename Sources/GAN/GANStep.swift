@@ -53,10 +53,14 @@ public final class GANStep<G: Module, D: Module> {
     public var realLabel: Float
     /// G is updated once every `dSteps` D updates.
     public var dSteps: Int
+    /// The arithmetic of the convolutions and linear layers in the step (`Engine.withPrecision`);
+    /// parameters, gradients, batch norm and Adam stay fp32 in either.
+    public var precision: Precision
 
     public init(generator: G, discriminator: D, optimizerG: Adam, optimizerD: Adam, loss: GANLoss = .bce,
-                realLabel: Float = 0.9, dSteps: Int = 1) {
+                realLabel: Float = 0.9, dSteps: Int = 1, precision: Precision = .fp32) {
         precondition(dSteps >= 1, "GANStep: dSteps must be at least 1, got \(dSteps)")
+        precondition(precision.isAvailable, "GANStep: \(precision) is not available: \(precision.unavailableReason ?? "")")
         self.generator = generator
         self.discriminator = discriminator
         self.optimizerG = optimizerG
@@ -64,19 +68,22 @@ public final class GANStep<G: Module, D: Module> {
         self.loss = loss
         self.realLabel = realLabel
         self.dSteps = dSteps
+        self.precision = precision
     }
 
     /// One step on the batch `real` [N, C, H, W] in [-1, 1] with latent vectors `noise` for the
     /// generator. Throws `GANStepError.nonFiniteLoss` (after no update of that network) when a loss is
     /// NaN or infinite.
     public func callAsFunction(real: Tensor, noise: Tensor) throws(GANStepError) -> GANStepResult {
-        let fake = generator(noise)
-        var result = try updateDiscriminator(real: real, fake: fake)
-        // optimizerD's step count is restored with a checkpoint, so the schedule resumes exactly.
-        if optimizerD.stepCount % dSteps == 0 {
-            result.lossG = try updateGenerator(fake: fake)
+        try Engine.withPrecision(precision) { () throws(GANStepError) -> GANStepResult in
+            let fake = generator(noise)
+            var result = try updateDiscriminator(real: real, fake: fake)
+            // optimizerD's step count is restored with a checkpoint, so the schedule resumes exactly.
+            if optimizerD.stepCount % dSteps == 0 {
+                result.lossG = try updateGenerator(fake: fake)
+            }
+            return result
         }
-        return result
     }
 
     func updateDiscriminator(real: Tensor, fake: Tensor) throws(GANStepError) -> GANStepResult {
@@ -118,6 +125,6 @@ extension GANStep where G == GANGenerator, D == GANDiscriminator {
         self.init(generator: g, discriminator: d,
                   optimizerG: Adam(g, learningRate: c.learningRateG, beta1: c.beta1, beta2: c.beta2),
                   optimizerD: Adam(d, learningRate: c.learningRateD, beta1: c.beta1, beta2: c.beta2),
-                  loss: c.loss, realLabel: c.realLabel, dSteps: c.dSteps)
+                  loss: c.loss, realLabel: c.realLabel, dSteps: c.dSteps, precision: c.precision)
     }
 }

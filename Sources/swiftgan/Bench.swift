@@ -31,6 +31,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Untimed training steps first.") var warmup = 3
     @Option(help: "Images to generate for --suite generation.") var count = 1000
     @Flag(help: "Print where the time goes, op by op (--suite training and generation).") var profile = false
+    @Option(help: "Arithmetic of the training step (--suite training): fp32 or bf16.") var precision: Precision = .fp32
     @Flag(help: "Print one JSON object instead of text (--suite training, generation, peak).") var json = false
 
     func validate() throws {
@@ -46,6 +47,9 @@ struct Bench: ParsableCommand {
         guard rounds > 0, iterations > 0 else { throw ValidationError("--rounds and --iterations must be positive") }
         try positive(steps, "--steps"); try positive(count, "--count")
         guard warmup >= 0 else { throw ValidationError("--warmup must be 0 or more, got \(warmup)") }
+        if let reason = precision.unavailableReason {
+            throw ValidationError("--precision \(precision.rawValue) needs a CPU with AVX512-BF16 or AMX-BF16; \(reason)")
+        }
     }
 
     func run() throws {
@@ -53,7 +57,7 @@ struct Bench: ParsableCommand {
             let w = Workload(rawValue: workload)!
             switch suite {
             case "training":
-                let r = try TrainingBenchmark.training(w, steps: steps, warmup: warmup, profile: profile)
+                let r = try TrainingBenchmark.training(w, steps: steps, warmup: warmup, precision: precision, profile: profile)
                 if json {
                     let times = r.stepSeconds.map { String(format: "%.5f", $0) }.joined(separator: ",")
                     say("{\"workload\":\"\(w.rawValue)\",\"images_per_second\":\(r.imagesPerSecond),\"step_seconds\":[\(times)],"

@@ -59,14 +59,12 @@ struct Train: ParsableCommand {
     var evalEvery: Int?
     @Option(help: "Generated images per evaluation during training (default: \(defaults.evalCount)).") var evalCount: Int?
 
-    @Option(help: "Arithmetic: fp32, or bf16 (needs a CPU with AVX512-BF16 or AMX-BF16).") var precision: Precision = .fp32
+    @Option(help: "Arithmetic of the convolutions and linear layers: fp32, or bf16 (needs a CPU with AVX512-BF16 or AMX-BF16; weights, gradients, batch norm and Adam stay fp32; default: \(defaults.precision.rawValue)).")
+    var precision: Precision?
 
     func validate() throws {
-        if precision == .bf16 {
-            guard CPUFeatures.hasBF16 else {
-                throw ValidationError("--precision bf16 needs a CPU with AVX512-BF16 or AMX-BF16; \(CPUFeatures.modelName) has neither. Use --precision fp32.")
-            }
-            throw ValidationError("--precision bf16 is not available in this version of swiftgan (its bf16 kernels are not written yet). Use --precision fp32.")
+        if let precision, let reason = precision.unavailableReason {
+            throw ValidationError("--precision \(precision.rawValue) needs a CPU with AVX512-BF16 or AMX-BF16; \(reason). Use --precision fp32.")
         }
         try positive(epochs, "--epochs")
         try positive(batchSize, "--batch-size")
@@ -117,6 +115,7 @@ struct Train: ParsableCommand {
         set(\.logEvery, logEvery)
         set(\.evalEvery, evalEvery)
         set(\.evalCount, evalCount)
+        set(\.precision, precision)
         return c
     }
 

@@ -35,15 +35,17 @@ package protocol Backend: AnyObject {
 
     // MARK: Convolutions (plain and transposed)
     /// Forward convolution. Returns the output and the input as the kernel consumed it
-    /// (`saved`, possibly reordered), which the backward functions take.
-    func convolution(_ x: DeviceStorage, weight: DeviceStorage, bias: DeviceStorage?, _ g: ConvGeometry)
-        -> (y: DeviceStorage, saved: DeviceStorage)
+    /// (`saved`, possibly reordered or rounded to bf16), which the backward functions take. With
+    /// `precision` bf16 the kernels multiply in bf16 (where the CPU has such kernels) and every
+    /// result is f32; the backward passes take the forward's precision.
+    func convolution(_ x: DeviceStorage, weight: DeviceStorage, bias: DeviceStorage?, _ g: ConvGeometry,
+                     precision: Precision) -> (y: DeviceStorage, saved: DeviceStorage)
     /// Gradient with respect to the input, in the layout of `like` (the original input).
-    func convolutionBackwardData(_ dy: DeviceStorage, weight: DeviceStorage, like x: DeviceStorage, _ g: ConvGeometry)
-        -> DeviceStorage
+    func convolutionBackwardData(_ dy: DeviceStorage, weight: DeviceStorage, like x: DeviceStorage, _ g: ConvGeometry,
+                                 precision: Precision) -> DeviceStorage
     /// Gradients with respect to the weight (in the weight's layout) and, when `bias`, the bias.
     func convolutionBackwardWeights(_ dy: DeviceStorage, saved: DeviceStorage, weight: DeviceStorage, bias: Bool,
-                                    _ g: ConvGeometry) -> (dw: DeviceStorage, db: DeviceStorage?)
+                                    _ g: ConvGeometry, precision: Precision) -> (dw: DeviceStorage, db: DeviceStorage?)
 
     /// Forward convolution for inference only (nothing is kept for a backward pass), with
     /// `activation` applied to the output in the same kernel when given.

@@ -28,6 +28,10 @@ struct ConvShape {
 /// the layers with one or three channels (a discriminator's image input, a generator's image
 /// output), oneDNN 2.6 has no blocked backward kernel and would fall back to its reference code,
 /// up to 100× slower; those layers run on plain NCHW instead, where the GEMM-based kernels apply.
+///
+/// In bf16, the kernels read bf16 and write f32: the input, the weight and the incoming gradient
+/// are rounded to bf16 on their way in (reorders), the output and the outgoing gradients stay f32,
+/// so everything between convolutions (batch norm, activations, the optimizer) is unchanged.
 final class ConvPlan {
     let forward: Primitive, backwardData: Primitive, backwardWeights: Primitive
     let src: MemoryDesc, weights: MemoryDesc, dst: MemoryDesc
@@ -36,36 +40,64 @@ final class ConvPlan {
     let xDims: [Int], wDims: [Int], yDims: [Int], bias: Bool
     let g: ConvGeometry
 
-    static func make(backend: CPUBackend, x: [Int], w: [Int], bias: Bool, g: ConvGeometry) -> ConvPlan {
-        let blocked = ConvPlan(backend: backend, x: x, w: w, bias: bias, g: g, plain: false)
+    /// The kernels a plan runs on.
+    enum Kernels { case blocked, plain, bf16 }
+
+    /// The plan for `precision`: bf16 kernels where oneDNN has them (else f32), blocked layouts
+    /// unless oneDNN has only its reference kernel for them.
+    static func make(backend: CPUBackend, x: [Int], w: [Int], bias: Bool, g: ConvGeometry, precision: Precision) -> ConvPlan {
+        if precision == .bf16 {
+            let bf16 = ConvPlan(backend: backend, x: x, w: w, bias: bias, g: g, kernels: .bf16)
+            if !bf16.usesReferenceKernel { return bf16 }
+        }
+        let blocked = ConvPlan(backend: backend, x: x, w: w, bias: bias, g: g, kernels: .blocked)
         if !blocked.usesReferenceKernel { return blocked }
-        return ConvPlan(backend: backend, x: x, w: w, bias: bias, g: g, plain: true)
+        return ConvPlan(backend: backend, x: x, w: w, bias: bias, g: g, kernels: .plain)
     }
 
     var usesReferenceKernel: Bool {
         [forward, backwardData, backwardWeights].contains { $0.implementation.hasPrefix("ref:") }
     }
 
-    private init(backend: CPUBackend, x: [Int], w: [Int], bias: Bool, g: ConvGeometry, plain: Bool) {
+    private init(backend: CPUBackend, x: [Int], w: [Int], bias: Bool, g: ConvGeometry, kernels: Kernels) {
         self.g = g; self.bias = bias; xDims = x
         let shape = ConvShape(x: x, w: w, g)
         let (wDims, plainWeights, yDims) = (shape.wDims, shape.plainWeights, shape.yDims)
         self.wDims = wDims; self.plainWeights = plainWeights; self.yDims = yDims
-        func layout(_ dims: [Int]) -> MemoryDesc { plain ? MemoryDesc(plain: dims) : .any(dims) }
         let biasMD = bias ? MemoryDesc(plain: [wDims[0]]) : nil
         let engine = backend.engine
-        // On the plain path the GEMM kernels take the weight as stored: no reorder either way.
-        let weightLayout = plain ? plainWeights : .any(wDims)
-        var d = Self.descriptor(g, src: layout(x), weights: weightLayout, bias: biasMD, dst: layout(yDims), kind: .forward)
-        forward = Primitive(&d, engine: engine, what: Self.describe("forward", g, x, w))
-        src = forward.md(dnnl_query_src_md)
-        weights = forward.md(dnnl_query_weights_md)
-        dst = forward.md(dnnl_query_dst_md)
-        // Backward passes take gradients in the forward's layouts; weights as each kernel likes.
-        d = Self.descriptor(g, src: src, weights: weightLayout, bias: nil, dst: dst, kind: .backwardData)
-        backwardData = Primitive(&d, engine: engine, hint: forward, what: Self.describe("backward-data", g, x, w))
-        d = Self.descriptor(g, src: src, weights: weightLayout, bias: biasMD, dst: dst, kind: .backwardWeights)
-        backwardWeights = Primitive(&d, engine: engine, hint: forward, what: Self.describe("backward-weights", g, x, w))
+        let what = { (direction: String) in Self.describe(direction + (kernels == .bf16 ? " bf16" : ""), g, x, w) }
+        if kernels == .bf16 {
+            // bf16 in (input, weight, incoming gradient), f32 out; each kernel picks its layouts.
+            let (bf16, f32) = (dnnl_bf16, dnnl_f32)
+            var d = Self.descriptor(g, src: .any(x, bf16), weights: .any(wDims, bf16), bias: biasMD, dst: .any(yDims, f32),
+                                    kind: .forward)
+            forward = Primitive(&d, engine: engine, what: what("forward"))
+            src = forward.md(dnnl_query_src_md)
+            weights = forward.md(dnnl_query_weights_md)
+            dst = forward.md(dnnl_query_dst_md)
+            d = Self.descriptor(g, src: .any(x, f32), weights: .any(wDims, bf16), bias: nil, dst: .any(yDims, bf16),
+                                kind: .backwardData)
+            backwardData = Primitive(&d, engine: engine, hint: forward, what: what("backward-data"))
+            d = Self.descriptor(g, src: src, weights: .any(wDims, f32), bias: biasMD, dst: .any(yDims, bf16),
+                                kind: .backwardWeights)
+            backwardWeights = Primitive(&d, engine: engine, hint: forward, what: what("backward-weights"))
+        } else {
+            let plain = kernels == .plain
+            func layout(_ dims: [Int]) -> MemoryDesc { plain ? MemoryDesc(plain: dims) : .any(dims) }
+            // On the plain path the GEMM kernels take the weight as stored: no reorder either way.
+            let weightLayout = plain ? plainWeights : .any(wDims)
+            var d = Self.descriptor(g, src: layout(x), weights: weightLayout, bias: biasMD, dst: layout(yDims), kind: .forward)
+            forward = Primitive(&d, engine: engine, what: what("forward"))
+            src = forward.md(dnnl_query_src_md)
+            weights = forward.md(dnnl_query_weights_md)
+            dst = forward.md(dnnl_query_dst_md)
+            // Backward passes take gradients in the forward's layouts; weights as each kernel likes.
+            d = Self.descriptor(g, src: src, weights: weightLayout, bias: nil, dst: dst, kind: .backwardData)
+            backwardData = Primitive(&d, engine: engine, hint: forward, what: what("backward-data"))
+            d = Self.descriptor(g, src: src, weights: weightLayout, bias: biasMD, dst: dst, kind: .backwardWeights)
+            backwardWeights = Primitive(&d, engine: engine, hint: forward, what: what("backward-weights"))
+        }
         for p in [forward, backwardData, backwardWeights] { p.flops = shape.flops }
     }
 
@@ -170,8 +202,10 @@ extension CPUBackend {
         return y
     }
 
-    func convPlan(x: [Int], w: [Int], bias: Bool, _ g: ConvGeometry) -> ConvPlan {
-        cached(.convolution(g, x: x, w: w, bias: bias)) { ConvPlan.make(backend: self, x: x, w: w, bias: bias, g: g) }
+    func convPlan(x: [Int], w: [Int], bias: Bool, _ g: ConvGeometry, _ precision: Precision) -> ConvPlan {
+        cached(.convolution(g, x: x, w: w, bias: bias, precision)) {
+            ConvPlan.make(backend: self, x: x, w: w, bias: bias, g: g, precision: precision)
+        }
     }
 
     /// The weight in the layout `md` (reordered once per update).
@@ -189,11 +223,11 @@ extension CPUBackend {
         checkShapes(oh > 0 && ow > 0, op, x.shape, w.shape, note: "output would be \(oh)×\(ow)")
     }
 
-    package func convolution(_ x: DeviceStorage, weight w: DeviceStorage, bias: DeviceStorage?, _ g: ConvGeometry)
-        -> (y: DeviceStorage, saved: DeviceStorage) {
+    package func convolution(_ x: DeviceStorage, weight w: DeviceStorage, bias: DeviceStorage?, _ g: ConvGeometry,
+                             precision: Precision) -> (y: DeviceStorage, saved: DeviceStorage) {
         let x = cpu(x), w = cpu(w)
         checkConv(x, w, g)
-        let plan = convPlan(x: x.shape, w: w.shape, bias: bias != nil, g)
+        let plan = convPlan(x: x.shape, w: w.shape, bias: bias != nil, g, precision)
         if let bias { checkShapes(bias.shape == [plan.wDims[0]], "conv bias", bias.shape, [plan.wDims[0]]) }
         let xs = x.md == plan.src ? x : reorder(x, to: plan.src)
         let ws = weight(w, plan, as: plan.weights)
@@ -205,10 +239,10 @@ extension CPUBackend {
     }
 
     package func convolutionBackwardData(_ dy: DeviceStorage, weight w: DeviceStorage, like x: DeviceStorage,
-                                        _ g: ConvGeometry) -> DeviceStorage {
+                                        _ g: ConvGeometry, precision: Precision) -> DeviceStorage {
         let x = cpu(x), w = cpu(w), dy = cpu(dy)
         // The plan is the forward's (same key); whether it had a bias does not matter here, so try both.
-        let plan = existingPlan(x: x.shape, w: w.shape, g)
+        let plan = existingPlan(x: x.shape, w: w.shape, g, precision)
         let p = plan.backwardData
         let dys = dy.md == p.md(dnnl_query_diff_dst_md) ? dy : reorder(dy, to: p.md(dnnl_query_diff_dst_md))
         let ws = weight(w, plan, as: p.md(dnnl_query_weights_md))
@@ -218,9 +252,9 @@ extension CPUBackend {
     }
 
     package func convolutionBackwardWeights(_ dy: DeviceStorage, saved: DeviceStorage, weight w: DeviceStorage,
-                                           bias: Bool, _ g: ConvGeometry) -> (dw: DeviceStorage, db: DeviceStorage?) {
+                                           bias: Bool, _ g: ConvGeometry, precision: Precision) -> (dw: DeviceStorage, db: DeviceStorage?) {
         let xs = cpu(saved), w = cpu(w), dy = cpu(dy)
-        let plan = convPlan(x: xs.shape, w: w.shape, bias: bias, g)
+        let plan = convPlan(x: xs.shape, w: w.shape, bias: bias, g, precision)
         let p = plan.backwardWeights
         let dys = dy.md == p.md(dnnl_query_diff_dst_md) ? dy : reorder(dy, to: p.md(dnnl_query_diff_dst_md))
         let xsrc = xs.md == p.md(dnnl_query_src_md) ? xs : reorder(xs, to: p.md(dnnl_query_src_md))
@@ -238,8 +272,8 @@ extension CPUBackend {
         return (relayout(dw, like: w), db)
     }
 
-    private func existingPlan(x: [Int], w: [Int], _ g: ConvGeometry) -> ConvPlan {
-        if let hit = cachedIfPresent(.convolution(g, x: x, w: w, bias: true), as: ConvPlan.self) { return hit }
-        return convPlan(x: x, w: w, bias: false, g)
+    private func existingPlan(x: [Int], w: [Int], _ g: ConvGeometry, _ precision: Precision) -> ConvPlan {
+        if let hit = cachedIfPresent(.convolution(g, x: x, w: w, bias: true, precision), as: ConvPlan.self) { return hit }
+        return convPlan(x: x, w: w, bias: false, g, precision)
     }
 }

@@ -187,7 +187,7 @@ package final class CPUBackend: Backend {
 /// layouts, geometry, fused activation).
 enum PlanKey: Hashable {
     case reorder(from: Layout, to: Layout)
-    case convolution(ConvGeometry, x: [Int], w: [Int], bias: Bool)
+    case convolution(ConvGeometry, x: [Int], w: [Int], bias: Bool, Precision)
     case convolutionInference(ConvGeometry, x: [Int], w: [Int], bias: Bool, activation: EltwiseOp?)
     case linear(x: [Int], w: [Int], bias: Bool)
     case linearInference(x: [Int], w: [Int], bias: Bool, activation: EltwiseOp?)

@@ -27,16 +27,18 @@ struct MemoryDesc {
         self.init(dims: d, tag: tags[d.count - 1])
     }
 
-    init(dims: [Int], tag: dnnl_format_tag_t) {
+    init(dims: [Int], tag: dnnl_format_tag_t, dataType: dnnl_data_type_t = dnnl_f32) {
         var md = dnnl_memory_desc_t()
         let d = dims.map { Int64($0) }
-        dnnlCheck(dnnl_memory_desc_init_by_tag(&md, Int32(d.count), d, dnnl_f32, tag),
+        dnnlCheck(dnnl_memory_desc_init_by_tag(&md, Int32(d.count), d, dataType, tag),
                   "memory_desc_init_by_tag(\(dims))")
         raw = md
     }
 
-    /// A layout left for the primitive to choose (`format_tag_any`).
-    static func any(_ dims: [Int]) -> MemoryDesc { MemoryDesc(dims: dims, tag: dnnl_format_tag_any) }
+    /// A layout left for the primitive to choose (`format_tag_any`), of f32 or of `dataType`.
+    static func any(_ dims: [Int], _ dataType: dnnl_data_type_t = dnnl_f32) -> MemoryDesc {
+        MemoryDesc(dims: dims, tag: dnnl_format_tag_any, dataType: dataType)
+    }
 
     /// Row-major dims with explicit strides (used for transposed matmul operands).
     init(dims: [Int], strides: [Int]) {
@@ -58,12 +60,13 @@ struct MemoryDesc {
     }
     static func != (a: MemoryDesc, b: MemoryDesc) -> Bool { !(a == b) }
 
-    /// What identifies this layout in a plan key: dims, padding, strides and
+    /// What identifies this layout in a plan key: data type, dims, padding, strides and
     /// inner blocks (the union's other members are never used for f32 activations and weights).
     var layout: Layout {
         var key: [Int64] = []
         let n = Int(raw.ndims)
-        key.append(Int64(n)); key.append(Int64(raw.format_kind.rawValue)); key.append(raw.offset0)
+        key.append(Int64(n)); key.append(Int64(raw.data_type.rawValue)); key.append(Int64(raw.format_kind.rawValue))
+        key.append(raw.offset0)
         withUnsafeBytes(of: raw.dims) { key.append(contentsOf: $0.bindMemory(to: Int64.self).prefix(n)) }
         withUnsafeBytes(of: raw.padded_dims) { key.append(contentsOf: $0.bindMemory(to: Int64.self).prefix(n)) }
         if raw.format_kind == dnnl_blocked {

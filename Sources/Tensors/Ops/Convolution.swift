@@ -77,14 +77,16 @@ extension Tensor {
 
     static func convolution(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ g: ConvGeometry,
                             _ name: StaticString) -> Tensor {
-        let (y, saved) = backend.convolution(x.storage, weight: weight.storage, bias: bias?.storage, g)
+        let precision = Engine.precision
+        let (y, saved) = backend.convolution(x.storage, weight: weight.storage, bias: bias?.storage, g, precision: precision)
         let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
         return record(name, y, inputs: inputs) { [xs = x.storage, ws = weight.storage] grad, needs in
             let be = Tensor.backend
-            let dx = needs[0] ? Tensor(storage: be.convolutionBackwardData(grad.storage, weight: ws, like: xs, g)) : nil
+            let dx = needs[0] ? Tensor(storage: be.convolutionBackwardData(grad.storage, weight: ws, like: xs, g,
+                                                                           precision: precision)) : nil
             guard needs.dropFirst().contains(true) else { return [dx, nil, nil] }
             let (dw, db) = be.convolutionBackwardWeights(grad.storage, saved: saved, weight: ws,
-                                                         bias: needs.count > 2, g)
+                                                         bias: needs.count > 2, g, precision: precision)
             return [dx, Tensor(storage: dw), db.map { Tensor(storage: $0) }]
         }
     }

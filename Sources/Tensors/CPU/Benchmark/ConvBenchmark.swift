@@ -131,7 +131,7 @@ final class EnginePath {
         let x0 = Tensor.randomNormal(layer.xShape, using: rng).storage
         // In a network, activations arrive in the layout the previous kernel chose: take the
         // input as this layer's kernel consumes it.
-        let (y, saved) = backend.convolution(x0, weight: w, bias: nil, layer.geometry)
+        let (y, saved) = backend.convolution(x0, weight: w, bias: nil, layer.geometry, precision: .fp32)
         self.x = saved; self.w = w; self.y = y
         zeros = Tensor.zeros(layer.wShape).storage
     }
@@ -143,9 +143,9 @@ final class EnginePath {
             if updateWeights { backend.axpby(w, a: 1, zeros, b: 0) }  // what an optimizer step does to the cached reorders
             let t0 = Profiler.now()
             switch dir {
-            case .forward: _ = backend.convolution(x, weight: w, bias: nil, layer.geometry)
-            case .backwardData: _ = backend.convolutionBackwardData(y, weight: w, like: x, layer.geometry)
-            case .backwardWeights: _ = backend.convolutionBackwardWeights(y, saved: x, weight: w, bias: false, layer.geometry)
+            case .forward: _ = backend.convolution(x, weight: w, bias: nil, layer.geometry, precision: .fp32)
+            case .backwardData: _ = backend.convolutionBackwardData(y, weight: w, like: x, layer.geometry, precision: .fp32)
+            case .backwardWeights: _ = backend.convolutionBackwardWeights(y, saved: x, weight: w, bias: false, layer.geometry, precision: .fp32)
             }
             total += Profiler.now() - t0
         }

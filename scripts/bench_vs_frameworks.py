@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""SwiftGAN against PyTorch on the same CPU, the same GANs and the same training step.
+"""SwiftGAN against PyTorch and TensorFlow on the same CPU, the same GANs and the same training step.
 
-Run through `make bench-vs-pytorch` (which installs PyTorch into the git-ignored .venv-bench).
-The orchestrator alternates the two (A B A B …) in fresh processes, one process per measurement,
-so each side's peak memory is its own (ru_maxrss of the child). It prints a table at the end.
+Run through `make bench-vs-frameworks` (which installs PyTorch and TensorFlow into the git-ignored
+.venv-bench). The orchestrator alternates the sides (SwiftGAN, PyTorch eager, PyTorch compile,
+TensorFlow, TensorFlow with XLA for the MLP, SwiftGAN bf16 where the CPU has it: A B C … A B C …)
+in fresh processes, one process per measurement, so each side's peak memory is its own. It prints a
+table at the end, headed by the CPU and its vector extensions; ratios are against the best framework.
 
-Each workload is written here layer for layer as SwiftGAN's preset (Sources/GAN/Presets.swift) and
-trained with PyTorch's reference DCGAN step: one G forward per step, reused detached for D's fake
-batch and again for G's update; BCE with logits, real label 0.9, Adam(2e-4, β 0.5, 0.999).
+Each workload is written here layer for layer as SwiftGAN's preset (Sources/GAN/Presets.swift), in
+PyTorch and in Keras, and trained with PyTorch's reference DCGAN step: one G forward per step,
+reused detached for D's fake batch and again for G's update through the updated D; BCE with
+logits, real label 0.9, Adam(2e-4, β 0.5, 0.999).
 """
 import argparse
 import gzip
@@ -109,19 +112,17 @@ def build(name):
 
 
 def real_batches(name, count):
-    """`count` batches in [-1, 1], the real data (Fashion-MNIST) or uniform noise images."""
+    """`count` batches [N, C, H, W] in [-1, 1] as NumPy arrays: the real data (Fashion-MNIST) or
+    uniform noise images (4 batches, reused)."""
     import numpy as np
-    import torch
     _, size, ch, batch, data = WORKLOADS[name]
+    rng = np.random.default_rng(0)
     if data == "fashion-mnist":
         with gzip.open(FASHION, "rb") as f:
             raw = np.frombuffer(f.read(), dtype=np.uint8, offset=16).reshape(-1, 1, 28, 28)
-        rng = np.random.default_rng(0)
         order = rng.permutation(len(raw))
-        return [torch.from_numpy(raw[order[i * batch:(i + 1) * batch]].astype(np.float32) / 127.5 - 1)
-                for i in range(count)]
-    g = torch.Generator().manual_seed(0)
-    return [torch.rand(batch, ch, size, size, generator=g) * 2 - 1 for _ in range(min(count, 4))]
+        return [raw[order[i * batch:(i + 1) * batch]].astype(np.float32) / 127.5 - 1 for i in range(count)]
+    return [rng.uniform(-1, 1, (batch, ch, size, size)).astype(np.float32) for _ in range(min(count, 4))]
 
 
 def torch_worker(args):
@@ -185,7 +186,7 @@ def torch_worker(args):
         return err_d, err_g
 
     run = step
-    batches = real_batches(name, args.warmup + args.steps)
+    batches = [torch.from_numpy(b) for b in real_batches(name, args.warmup + args.steps)]
     for i in range(args.warmup):
         run(batches[i % len(batches)])
     times = []
@@ -193,6 +194,130 @@ def torch_worker(args):
         t = time.perf_counter()
         e_d, e_g = run(batches[(args.warmup + i) % len(batches)])
         e_d, e_g = e_d.item(), e_g.item()
+        times.append(time.perf_counter() - t)
+    print(json.dumps({"images_per_second": args.steps * batch / sum(times), "step_seconds": times,
+                      "loss_d": e_d, "loss_g": e_g, "peak_rss_mib": peak_rss_mib()}))
+
+
+# ----------------------------------------------------------------------------------------------
+# TensorFlow side: Keras layers (channels-last, TensorFlow's own CPU layout), the step as a
+# @tf.function, with XLA (jit_compile) where asked.
+
+def build_keras(name):
+    import tensorflow as tf
+    from tensorflow.keras import layers as L
+    preset, size, ch, _, _ = WORKLOADS[name]
+    init = tf.keras.initializers.RandomNormal(0, 0.02)
+    lrelu = lambda: L.LeakyReLU(0.2)
+    if preset == "mlp":
+        px = size * size * ch
+        dense = lambda n: L.Dense(n, kernel_initializer="he_uniform")
+        bn = lambda: L.BatchNormalization(momentum=0.1, epsilon=0.8)
+        g = tf.keras.Sequential([tf.keras.Input((LATENT,)), dense(128), lrelu(), dense(256), bn(), lrelu(),
+                                 dense(512), bn(), lrelu(), dense(1024), bn(), lrelu(),
+                                 L.Dense(px, activation="tanh", kernel_initializer="he_uniform"), L.Reshape((size, size, ch))])
+        d = tf.keras.Sequential([tf.keras.Input((size, size, ch)), L.Flatten(), dense(512), lrelu(), dense(256), lrelu(),
+                                 dense(1)])
+        return g, d, (LATENT,)
+    bn = lambda: L.BatchNormalization(momentum=0.9, epsilon=1e-5)
+    conv = lambda n, k, s, pad="same", bias=True: L.Conv2D(n, k, s, pad, use_bias=bias, kernel_initializer=init)
+    deconv = lambda n, k, s, pad="same", bias=False: L.Conv2DTranspose(n, k, s, pad, use_bias=bias, kernel_initializer=init)
+    if preset == "dcgan" and size == 28:
+        w = 64
+        g = [tf.keras.Input((LATENT,)), L.Dense(7 * 7 * 4 * w, use_bias=False, kernel_initializer=init), bn(), lrelu(),
+             L.Reshape((7, 7, 4 * w)), deconv(2 * w, 5, 1), bn(), lrelu(), deconv(w, 5, 2), bn(), lrelu(),
+             deconv(ch, 5, 2), L.Activation("tanh")]
+        d = [tf.keras.Input((size, size, ch)), conv(w, 5, 2), lrelu(), conv(2 * w, 5, 2), bn(), lrelu(),
+             conv(4 * w, 5, 2), bn(), lrelu(), L.Flatten(), L.Dense(1, kernel_initializer=init)]
+        latent = (LATENT,)
+    elif preset == "dcgan":
+        # PyTorch's k4 s2 p1 is TensorFlow's 'same' at stride 2 with a 4×4 kernel.
+        w = 64
+        g = [tf.keras.Input((1, 1, LATENT)), deconv(8 * w, 4, 1, "valid"), bn(), L.ReLU()]
+        c = 8 * w
+        while c > w:
+            g += [deconv(c // 2, 4, 2), bn(), L.ReLU()]
+            c //= 2
+        g += [deconv(ch, 4, 2), L.Activation("tanh")]
+        d = [tf.keras.Input((size, size, ch)), conv(w, 4, 2, bias=False), lrelu()]
+        for n in (2 * w, 4 * w, 8 * w):
+            d += [conv(n, 4, 2, bias=False), bn(), lrelu()]
+        d += [conv(1, 4, 1, "valid", bias=False), L.Flatten()]
+        latent = (1, 1, LATENT)
+    else:  # catdcgan
+        w = 64
+        g = [tf.keras.Input((LATENT,)), L.Dense(8 * 8 * 16 * w, kernel_initializer=init), lrelu(), L.Reshape((8, 8, 16 * w))]
+        c = 16 * w
+        for _ in range(4):
+            g += [deconv(c // 2, 5, 2, bias=True), bn(), lrelu()]
+            c //= 2
+        g += [deconv(ch, 5, 1, bias=True), L.Activation("tanh")]
+        d = [tf.keras.Input((size, size, ch))]
+        for n, st in [(w, 2), (2 * w, 2), (4 * w, 2), (8 * w, 1), (16 * w, 2)]:
+            d += [conv(n, 5, st), bn(), lrelu()]
+        d += [L.Flatten(), L.Dense(1, kernel_initializer=init)]
+        latent = (LATENT,)
+    return tf.keras.Sequential(g), tf.keras.Sequential(d), latent
+
+
+def tf_worker(args):
+    import numpy as np
+    import tensorflow as tf
+    tf.random.set_seed(0)
+    name = args.workload
+    batch = WORKLOADS[name][3]
+    xla = args.mode == "xla"
+    g, d, latent = build_keras(name)
+    if args.suite == "generation":
+        gen_batch = tf.function(lambda z: g(z, training=False), jit_compile=xla)
+        z = tf.random.normal((args.count, *latent))
+        batches = max(1, -(-args.count // 64))
+        per = -(-args.count // batches)
+        zs = []
+        for s in range(0, args.count, per):
+            zb = z[s:s + per]
+            if zb.shape[0] < per:
+                zb = tf.concat([zb, z[:per - zb.shape[0]]], 0)
+            zs.append(zb)
+
+        def gen():
+            return [gen_batch(zb)[:min(per, args.count - i * per)].numpy() for i, zb in enumerate(zs)]
+
+        gen_batch(zs[0]).numpy()  # warm-up (tracing, compilation)
+        t, passes = time.perf_counter(), 0
+        while True:
+            gen()
+            passes += 1
+            if time.perf_counter() - t >= 3:
+                break
+        print(json.dumps({"images_per_second": passes * args.count / (time.perf_counter() - t), "peak_rss_mib": peak_rss_mib()}))
+        return
+    opt_g = tf.keras.optimizers.Adam(2e-4, beta_1=0.5, beta_2=0.999)
+    opt_d = tf.keras.optimizers.Adam(2e-4, beta_1=0.5, beta_2=0.999)
+    opt_g.build(g.trainable_variables)
+    opt_d.build(d.trainable_variables)
+    bce = lambda logits, target: tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(tf.fill(tf.shape(logits), target), logits))
+
+    @tf.function(jit_compile=xla)
+    def step(real):
+        z = tf.random.normal((batch, *latent))
+        with tf.GradientTape() as tape_g:
+            fake = g(z, training=True)
+            with tf.GradientTape() as tape_d:
+                err_d = bce(d(real, training=True), 0.9) + bce(d(tf.stop_gradient(fake), training=True), 0.0)
+            opt_d.apply_gradients(zip(tape_d.gradient(err_d, d.trainable_variables), d.trainable_variables))
+            err_g = bce(d(fake, training=True), 1.0)
+        opt_g.apply_gradients(zip(tape_g.gradient(err_g, g.trainable_variables), g.trainable_variables))
+        return err_d, err_g
+
+    batches = [tf.constant(np.transpose(b, (0, 2, 3, 1))) for b in real_batches(name, args.warmup + args.steps)]
+    for i in range(args.warmup):
+        step(batches[i % len(batches)])
+    times = []
+    for i in range(args.steps):
+        t = time.perf_counter()
+        e_d, e_g = step(batches[(args.warmup + i) % len(batches)])
+        e_d, e_g = float(e_d), float(e_g)
         times.append(time.perf_counter() - t)
     print(json.dumps({"images_per_second": args.steps * batch / sum(times), "step_seconds": times,
                       "loss_d": e_d, "loss_g": e_g, "peak_rss_mib": peak_rss_mib()}))
@@ -290,16 +415,36 @@ def summary(values):
     return statistics.median(values), min(values), max(values)
 
 
+def cpu_description():
+    """The CPU model and the vector extensions that decide the kernels, from /proc/cpuinfo."""
+    model, flags = "unknown CPU", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and model == "unknown CPU":
+                    model = value.strip()
+                elif key.strip() == "flags" and not flags:
+                    flags = set(value.split())
+    except OSError:
+        pass
+    wanted = ["avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile"]
+    return model, [f for f in wanted if f in flags], "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--swiftgan", default=".build/release/swiftgan", help="the swiftgan executable")
     ap.add_argument("--workloads", default="mlp,dcgan28,dcgan64,catdcgan")
-    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds (A B per round)")
-    ap.add_argument("--modes", default="eager,compile", help="PyTorch modes: eager, compile")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds (one process per side per round)")
+    ap.add_argument("--frameworks", default="torch-eager,torch-compile,tf,tf-xla",
+                    help="framework sides: torch-eager, torch-compile, tf (@tf.function), tf-xla (MLP only)")
+    ap.add_argument("--bf16", choices=["auto", "on", "off"], default="auto",
+                    help="also run SwiftGAN's bf16 training (auto: where the CPU has bf16 dot products)")
     ap.add_argument("--generation-count", type=int, default=1000)
     ap.add_argument("--json", help="also write the results here")
     # worker mode (one measurement in this process)
-    ap.add_argument("--worker", choices=["torch", "torch-peak"])
+    ap.add_argument("--worker", choices=["torch", "tf", "torch-peak"])
     ap.add_argument("--suite", default="training", choices=["training", "generation"])
     ap.add_argument("--workload")
     ap.add_argument("--mode", default="eager")
@@ -309,21 +454,30 @@ def main():
     args = ap.parse_args()
     if args.worker == "torch":
         return torch_worker(args)
+    if args.worker == "tf":
+        return tf_worker(args)
     if args.worker == "torch-peak":
         return torch_peak(args)
 
-    import torch
+    import importlib.metadata as meta
     steps = {"mlp": 60, "dcgan28": 12, "dcgan64": 6, "catdcgan": 3}
     warmups = {"mlp": 10, "dcgan28": 3, "dcgan64": 2, "catdcgan": 1}
-    modes = [m for m in args.modes.split(",") if m]
+    frameworks = [m for m in args.frameworks.split(",") if m]
+    for f in frameworks:
+        if f not in ("torch-eager", "torch-compile", "tf", "tf-xla"):
+            raise SystemExit(f"--frameworks: unknown side '{f}' (expected torch-eager, torch-compile, tf, tf-xla)")
     workloads = [w for w in args.workloads.split(",") if w]
     for w in workloads:
         if w not in WORKLOADS:
             raise SystemExit(f"--workloads: unknown workload '{w}' (expected {', '.join(WORKLOADS)})")
+    model, extensions, has_bf16 = cpu_description()
+    bf16 = args.bf16 == "on" or (args.bf16 == "auto" and has_bf16)
     me = [sys.executable, os.path.abspath(__file__)]
     sg = [args.swiftgan, "bench"]
     swift_version = subprocess.run(sg[:1] + ["--version"], capture_output=True, text=True).stdout.strip()
-    print(f"PyTorch {torch.__version__} ({os.cpu_count()} threads); swiftgan {swift_version}; {os.cpu_count()} cores", flush=True)
+    versions = {"torch": meta.version("torch"), "tensorflow": meta.version("tensorflow-cpu") if frameworks else ""}
+    print(f"CPU: {model} ({os.cpu_count()} cores) — {' '.join(extensions) or 'no AVX2/AVX-512'}", flush=True)
+    print(f"SwiftGAN {swift_version}; PyTorch {versions['torch']}; TensorFlow {versions['tensorflow']}", flush=True)
 
     # fp32 matrix-multiply peak of this machine: the best of oneDNN's and PyTorch's sgemm.
     peaks = {"swiftgan": [], "torch": []}
@@ -338,30 +492,30 @@ def main():
         work = flops(w)
         batch = WORKLOADS[w][3]
         for suite in ["training", "generation"]:
-            sides = {"swiftgan": sg + ["--suite", suite, "--workload", w, "--json"]}
-            if suite == "training":
-                sides["swiftgan"] += ["--steps", str(steps[w]), "--warmup", str(warmups[w])]
-            else:
-                sides["swiftgan"] += ["--count", str(args.generation_count)]
-            for m in modes:
-                cmd = me + ["--worker", "torch", "--suite", suite, "--workload", w, "--mode", m]
-                cmd += (["--steps", str(steps[w]), "--warmup", str(warmups[w])] if suite == "training"
-                        else ["--count", str(args.generation_count)])
-                sides["torch-" + m] = cmd
+            size = (["--steps", str(steps[w]), "--warmup", str(warmups[w])] if suite == "training"
+                    else ["--count", str(args.generation_count)])
+            sides = {"swiftgan": sg + ["--suite", suite, "--workload", w, "--json"] + size}
+            if bf16 and suite == "training":
+                sides["swiftgan-bf16"] = sides["swiftgan"] + ["--precision", "bf16"]
+            for f in frameworks:
+                if f == "tf-xla" and w != "mlp":
+                    continue  # XLA is measured where it pays: the dense MLP
+                worker, mode = f.split("-", 1) if "-" in f else (f, "function")
+                sides[f] = me + ["--worker", worker, "--suite", suite, "--workload", w, "--mode", mode] + size
             got = {k: [] for k in sides}
             mem = {k: [] for k in sides}
             for r in range(args.rounds):
                 for k, cmd in sides.items():  # alternating: A B C, A B C, …
+                    if got[k] is None:
+                        continue
                     try:
                         out, rss = run_child(cmd)
                     except SystemExit as e:
-                        if k.startswith("torch-compile"):
+                        if k in ("torch-compile", "tf-xla"):
                             print(f"  {w} {suite} {k}: unavailable ({str(e).splitlines()[-1][:200]})", flush=True)
                             got[k] = None
                             continue
                         raise
-                    if got[k] is None:
-                        continue
                     got[k].append(out["images_per_second"])
                     mem[k].append(rss)
                     print(f"  round {r + 1} {w:9s} {suite:10s} {k:14s} {out['images_per_second']:9.1f} img/s  {rss:7.0f} MiB", flush=True)
@@ -376,26 +530,32 @@ def main():
             results.append(row)
 
     print()
-    print(f"{'workload':10s} {'':10s} {'SwiftGAN img/s (min–max)':>28s} {'PyTorch best img/s (min–max)':>32s} {'ratio':>6s} "
-          f"{'mem S/PT MiB':>14s} {'peak% S/PT':>11s}")
+    print(f"CPU: {model} — {' '.join(extensions)}")
+    print(f"{'workload':10s} {'':10s} {'SwiftGAN img/s (min–max)':>28s} {'best framework img/s (min–max)':>38s} {'ratio':>6s} "
+          f"{'mem S/F MiB':>13s} {'peak% S/F':>10s}")
     for row in results:
-        s = row["sides"]["swiftgan"]
-        torch_sides = {k: v for k, v in row["sides"].items() if k.startswith("torch")}
-        best_k = max(torch_sides, key=lambda k: torch_sides[k]["median"])
-        t = torch_sides[best_k]
-        print(f"{row['workload']:10s} {row['suite']:10s} "
-              f"{s['median']:9.1f} ({s['min']:.1f}–{s['max']:.1f}){'':3s}"
-              f"{t['median']:9.1f} ({t['min']:.1f}–{t['max']:.1f}) {best_k[6:]:7s} "
-              f"{s['median'] / t['median']:6.2f} {s['peak_mib']:6.0f}/{t['peak_mib']:<6.0f} "
-              f"{100 * s['peak_fraction']:4.0f}/{100 * t['peak_fraction']:<4.0f}")
-        for k, v in torch_sides.items():
+        sides = row["sides"]
+        frames = {k: v for k, v in sides.items() if not k.startswith("swiftgan")}
+        best_k = max(frames, key=lambda k: frames[k]["median"]) if frames else None
+        t = frames.get(best_k)
+        for k in [k for k in sides if k.startswith("swiftgan")]:
+            s = sides[k]
+            label = row["suite"] + (" bf16" if k.endswith("bf16") else "")
+            line = f"{row['workload']:10s} {label:14s} {s['median']:9.1f} ({s['min']:.1f}–{s['max']:.1f})"
+            if t:
+                line += (f"{'':3s}{t['median']:9.1f} ({t['min']:.1f}–{t['max']:.1f}) {best_k:13s} "
+                         f"{s['median'] / t['median']:6.2f} {s['peak_mib']:6.0f}/{t['peak_mib']:<6.0f} "
+                         f"{100 * s['peak_fraction']:4.0f}/{100 * t['peak_fraction']:<4.0f}")
+            print(line)
+        for k, v in frames.items():
             if k != best_k:
-                print(f"{'':21s}(PyTorch {k[6:]}: {v['median']:.1f} img/s, ratio {s['median'] / v['median']:.2f})")
-    print(f"\nratio = SwiftGAN / PyTorch's better mode, medians of {args.rounds} alternating rounds; memory = peak RSS of "
+                print(f"{'':21s}({k}: {v['median']:.1f} img/s, ratio {sides['swiftgan']['median'] / v['median']:.2f})")
+    print(f"\nratio = SwiftGAN / the best framework side, medians of {args.rounds} alternating rounds; memory = peak RSS of "
           f"each process; peak% = the algorithm's conv/dense FLOPs per second over this run's fp32 sgemm peak ({peak:.0f} GF/s)")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"peak_gflops": peak, "torch": torch.__version__, "swiftgan": swift_version, "results": results}, f, indent=1)
+            json.dump({"cpu": model, "extensions": extensions, "peak_gflops": peak, "versions": versions,
+                       "swiftgan": swift_version, "results": results}, f, indent=1)
 
 
 if __name__ == "__main__":
