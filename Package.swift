@@ -15,10 +15,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // Thin C module over oneDNN 2.6 (Debian's libdnnl-dev). Nothing above the CPU backend imports it.
+        // Thin C module over oneDNN 2.6 (Debian's libdnnl-dev) and the OpenMP runtime it runs on
+        // (libgomp). Nothing above the CPU backend imports it.
         .target(
             name: "CDNNL",
-            linkerSettings: [.linkedLibrary("dnnl")]
+            linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]
         ),
         // libpng, libjpeg-turbo, giflib and zlib behind a small C layer that turns their
         // longjmp-style errors into return codes.

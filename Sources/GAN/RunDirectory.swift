@@ -175,7 +175,7 @@ public final class MetricsLog {
     let encoder = JSONEncoder()
 
     init(_ path: String) throws {
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         guard let h = FileHandle(forWritingAtPath: path) else { throw RunDirectoryError.unwritable(path: path, reason: "cannot open for appending") }
         h.seekToEndOfFile()
         handle = h

@@ -54,10 +54,11 @@ public final class Adam: Optimizer {
         stepCount += 1
         let h = AdamStep(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
                          weightDecay: weightDecay, step: stepCount)
-        for (i, (_, p)) in parameters.enumerated() {
-            guard let g = p.grad else { continue }
-            p.value.adamUpdate(grad: g, m: m[i], v: v[i], h)
+        // One pass over every parameter that has a gradient.
+        let updates = parameters.enumerated().compactMap { i, named in
+            named.parameter.grad.map { (param: named.parameter.value, grad: $0, m: m[i], v: v[i]) }
         }
+        Tensor.adamUpdate(updates, h)
     }
 
     public func zeroGrad() { for (_, p) in parameters { p.zeroGrad() } }

@@ -10,7 +10,8 @@ import Tensors
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
 
     /// A checkpoint written by swiftgan 0.6.0 (format 1, see Fixtures/README.md) loads, resumes its
-    /// optimizers, and its generator draws exactly the images that version drew.
+    /// optimizers, and its generator draws the images that version drew (to float rounding: the
+    /// engine's kernels may change between versions, the weights may not).
     @Test func aCheckpointOfTheFirstFormatStillLoads() throws {
         let checkpoint = Self.fixtures + "/checkpoint-format1"
         let state = try Checkpoint.readState(checkpoint)
@@ -23,7 +24,9 @@ import Tensors
         #expect(gan.optimizerG.stepCount == 2 && gan.optimizerD.stepCount == 2)
         let images = try Sampler(checkpoint: checkpoint).generate(Sampler(checkpoint: checkpoint).noise(count: 4, seed: 1)).scalars
         let expected = try Self.readNPY(Self.fixtures + "/checkpoint-format1-samples-seed1.npy")
-        #expect(images.count == expected.count && images == expected)
+        #expect(images.count == expected.count)
+        let difference = zip(images, expected).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(difference < 1e-5, "the images differ by up to \(difference)")
     }
 
     /// Only the model and the data are required: every other setting of an older or hand-written

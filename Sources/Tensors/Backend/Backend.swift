@@ -119,7 +119,9 @@ package protocol Backend: AnyObject {
     /// `y ← a·y + b·x`, element-wise, in place.
     func axpby(_ y: DeviceStorage, a: Float, _ x: DeviceStorage, b: Float)
     /// One Adam step (PyTorch's formulation) in place on `param`, `m` and `v`.
-    func adam(param: DeviceStorage, grad: DeviceStorage, m: DeviceStorage, v: DeviceStorage, _ h: AdamStep)
+    /// One Adam step (PyTorch's formulation) in place on every `param` and its `m` and `v`, as one
+    /// pass over all of them (a network's whole parameter set in one call).
+    func adam(_ tensors: [AdamTensors], _ h: AdamStep)
     /// One SGD step with momentum (PyTorch's formulation) in place on `param` and `buffer`.
     func sgd(param: DeviceStorage, grad: DeviceStorage, buffer: DeviceStorage?, _ h: SGDStep)
 
@@ -223,6 +225,14 @@ public enum EltwiseOp: Hashable, Sendable {
 }
 
 public enum BinaryOp: Int, Hashable, Sendable { case add, subtract, multiply, divide, maximum, minimum }
+
+/// A parameter, its gradient and its two Adam moments, as one `Backend.adam` call takes them.
+package struct AdamTensors {
+    package var param: DeviceStorage, grad: DeviceStorage, m: DeviceStorage, v: DeviceStorage
+    package init(param: DeviceStorage, grad: DeviceStorage, m: DeviceStorage, v: DeviceStorage) {
+        self.param = param; self.grad = grad; self.m = m; self.v = v
+    }
+}
 
 /// One Adam update's hyper-parameters; `step` counts from 1.
 public struct AdamStep: Sendable {

@@ -1,9 +1,23 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CDNNL
 
 // In-place updates of parameters, optimizer moments and running statistics: memory-bound host
 // loops over the storages' own layouts (gradients arrive in their parameter's layout).
+
+/// Runs `body` on parts of 0..<n in parallel, on the OpenMP team oneDNN's kernels use (see
+/// `cdnnl_parallel_for`); each part is a multiple of `grain` long. `body` must only write to its part.
+func parallelFor(_ n: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+    withoutActuallyEscaping(body) { body in
+        var context = body
+        withUnsafeMutablePointer(to: &context) { pointer in
+            cdnnl_parallel_for(n, grain, { context, begin, end in
+                context!.assumingMemoryBound(to: ((Range<Int>) -> Void).self).pointee(Int(begin)..<Int(end))
+            }, pointer)
+        }
+    }
+}
 extension CPUBackend {
     private func sameLayout(_ op: String, _ a: CPUStorage, _ b: CPUStorage) {
         checkShapes(a.shape == b.shape, op, a.shape, b.shape)
@@ -20,14 +34,33 @@ extension CPUBackend {
         }
     }
 
-    package func adam(param: DeviceStorage, grad: DeviceStorage, m: DeviceStorage, v: DeviceStorage, _ h: AdamStep) {
+    package func adam(_ tensors: [AdamTensors], _ h: AdamStep) {
         Profiler.shared.measure("adam (host)") {
-            let p = cpu(param), g = cpu(relayout(grad, like: param)), m = cpu(m), v = cpu(v)
-            sameLayout("adam", p, g); sameLayout("adam", p, m); sameLayout("adam", p, v)
             precondition(h.step >= 1, "adam: step counts from 1, got \(h.step)")
-            let pp = p.floats, gp = g.floats, mp = m.floats, vp = v.floats
-            adamKernel(pp, gp, mp, vp, 0..<p.physicalCount, h)
-            p.buffer.version += 1; m.buffer.version += 1; v.buffer.version += 1
+            // All the tensors as consecutive segments of one index space, split across the cores.
+            typealias Segment = (p: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>,
+                                 m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, start: Int, count: Int)
+            var segments: [Segment] = [], storages: [CPUStorage] = [], total = 0
+            for t in tensors {
+                let p = cpu(t.param), g = cpu(relayout(t.grad, like: t.param)), m = cpu(t.m), v = cpu(t.v)
+                sameLayout("adam", p, g); sameLayout("adam", p, m); sameLayout("adam", p, v)
+                segments.append((p.floats, g.floats, m.floats, v.floats, total, p.physicalCount))
+                storages += [p, g, m, v]
+                total += p.physicalCount
+            }
+            parallelFor(total, grain: 8192) { range in
+                // The first segment that reaches into `range`, then each in turn.
+                var i = segments.partitioningIndex(where: { $0.start + $0.count > range.lowerBound })
+                var at = range.lowerBound
+                while at < range.upperBound {
+                    let s = segments[i], end = min(range.upperBound, s.start + s.count)
+                    adamKernel(s.p, s.g, s.m, s.v, (at - s.start)..<(end - s.start), h)
+                    at = end
+                    i += 1
+                }
+            }
+            for t in tensors { for s in [t.param, t.m, t.v] { cpu(s).buffer.version += 1 } }
+            withExtendedLifetime(storages) {}
         }
     }
 
@@ -53,6 +86,19 @@ extension CPUBackend {
             }
             p.buffer.version += 1
         }
+    }
+}
+
+extension Array {
+    /// The first index whose element satisfies `predicate`, for a predicate that is false then true
+    /// along the array (binary search); `count` when none does.
+    func partitioningIndex(where predicate: (Element) -> Bool) -> Int {
+        var low = 0, high = count
+        while low < high {
+            let mid = (low + high) / 2
+            if predicate(self[mid]) { high = mid } else { low = mid + 1 }
+        }
+        return low
     }
 }
 

@@ -18,8 +18,17 @@ extension Tensor {
     /// One Adam step (PyTorch's formulation, see `AdamStep`) on this parameter and its moments
     /// `m` and `v`, all updated in place, from the gradient `grad`.
     public func adamUpdate(grad: Tensor, m: Tensor, v: Tensor, _ h: AdamStep) {
-        checkShapes(shape == grad.shape && shape == m.shape && shape == v.shape, "Tensor.adamUpdate", shape, grad.shape, m.shape, v.shape)
-        Tensor.backend.adam(param: storage, grad: grad.storage, m: m.storage, v: v.storage, h)
+        Tensor.adamUpdate([(self, grad, m, v)], h)
+    }
+
+    /// One Adam step on every parameter of `tensors` with its gradient and moments, as one pass
+    /// over all of them on all cores (what PyTorch calls a multi-tensor or "foreach" update).
+    public static func adamUpdate(_ tensors: [(param: Tensor, grad: Tensor, m: Tensor, v: Tensor)], _ h: AdamStep) {
+        for t in tensors {
+            checkShapes(t.param.shape == t.grad.shape && t.param.shape == t.m.shape && t.param.shape == t.v.shape,
+                        "Tensor.adamUpdate", t.param.shape, t.grad.shape, t.m.shape, t.v.shape)
+        }
+        backend.adam(tensors.map { AdamTensors(param: $0.param.storage, grad: $0.grad.storage, m: $0.m.storage, v: $0.v.storage) }, h)
     }
 
     /// One SGD step with momentum (PyTorch's formulation, see `SGDStep`) on this parameter and its
