@@ -244,7 +244,7 @@ extension CPUBackend {
         // The plan is the forward's (same key); whether it had a bias does not matter here, so try both.
         let plan = existingPlan(x: x.shape, w: w.shape, g, precision)
         let p = plan.backwardData
-        let dys = dy.md == p.md(dnnl_query_diff_dst_md) ? dy : reorder(dy, to: p.md(dnnl_query_diff_dst_md))
+        let dys = incomingGradient(dy, as: p.md(dnnl_query_diff_dst_md))
         let ws = weight(w, plan, as: p.md(dnnl_query_weights_md))
         let dx = CPUStorage(shape: x.shape, md: p.md(dnnl_query_diff_src_md))
         execute(p, [(DNNL_ARG_DIFF_DST, dys), (DNNL_ARG_WEIGHTS, ws), (DNNL_ARG_DIFF_SRC, dx)])
@@ -256,7 +256,7 @@ extension CPUBackend {
         let xs = cpu(saved), w = cpu(w), dy = cpu(dy)
         let plan = convPlan(x: xs.shape, w: w.shape, bias: bias, g, precision)
         let p = plan.backwardWeights
-        let dys = dy.md == p.md(dnnl_query_diff_dst_md) ? dy : reorder(dy, to: p.md(dnnl_query_diff_dst_md))
+        let dys = incomingGradient(dy, as: p.md(dnnl_query_diff_dst_md))
         let xsrc = xs.md == p.md(dnnl_query_src_md) ? xs : reorder(xs, to: p.md(dnnl_query_src_md))
         let dwBlocked = CPUStorage(shape: plan.wDims, md: p.md(dnnl_query_diff_weights_md))
         var args = [(DNNL_ARG_SRC, xsrc), (DNNL_ARG_DIFF_DST, dys), (DNNL_ARG_DIFF_WEIGHTS, dwBlocked)]
@@ -270,6 +270,17 @@ extension CPUBackend {
         let dwPlain = dwBlocked.md == plan.plainWeights ? dwBlocked : reorder(dwBlocked, to: plan.plainWeights)
         let dw = CPUStorage(shape: w.shape, md: MemoryDesc(plain: w.shape), buffer: dwPlain.buffer)
         return (relayout(dw, like: w), db)
+    }
+
+    /// `dy` in layout `md`: the backward-data and backward-weights passes of one layer take the
+    /// same incoming gradient, and in bf16 both want it rounded to bf16, so the last conversion is
+    /// kept for the second pass (the gradient is never written after it is made).
+    private func incomingGradient(_ dy: CPUStorage, as md: MemoryDesc) -> CPUStorage {
+        if dy.md == md { return dy }
+        if let last = lastGradientConversion, last.source === dy, last.converted.md == md { return last.converted }
+        let converted = reorder(dy, to: md)
+        lastGradientConversion = (dy, converted)
+        return converted
     }
 
     private func existingPlan(x: [Int], w: [Int], _ g: ConvGeometry, _ precision: Precision) -> ConvPlan {

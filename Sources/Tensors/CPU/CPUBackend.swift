@@ -12,6 +12,8 @@ package final class CPUBackend: Backend {
     let engine: dnnl_engine_t
     let stream: dnnl_stream_t
     private var cache: [PlanKey: AnyObject] = [:]
+    /// A convolution's incoming gradient as last converted for its kernels (see `incomingGradient`).
+    var lastGradientConversion: (source: CPUStorage, converted: CPUStorage)?
     private var created = 0
     /// Description and implementation of every live primitive.
     private var live: [ObjectIdentifier: (what: String, implementation: String)] = [:]
