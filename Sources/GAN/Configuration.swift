@@ -46,7 +46,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var evalEvery = 0
     /// Generated images per evaluation during training.
     public var evalCount = 2000
-    /// The arithmetic of the training step's convolutions and linear layers (see `Precision`).
+    /// The arithmetic of the training step's convolutions (see `Precision`).
     public var precision = Precision.fp32
 
     /// The defaults for `model` trained on the data at `dataPath`.

@@ -53,7 +53,7 @@ public final class GANStep<G: Module, D: Module> {
     public var realLabel: Float
     /// G is updated once every `dSteps` D updates.
     public var dSteps: Int
-    /// The arithmetic of the convolutions and linear layers in the step (`Engine.withPrecision`);
+    /// The arithmetic of the convolutions in the step (`Engine.withPrecision`);
     /// parameters, gradients, batch norm and Adam stay fp32 in either.
     public var precision: Precision
 

@@ -13,12 +13,12 @@ public enum Engine {
     /// Returns pooled buffers that no tensor holds to the system.
     public static func releaseCachedMemory() { Tensor.backend.releaseCachedMemory() }
 
-    /// The arithmetic of the convolutions and linear layers recorded for training now (fp32
+    /// The arithmetic of the convolutions recorded for training now (fp32
     /// unless inside `withPrecision`). Their backward passes keep the precision of their forward.
     public static var precision: Precision { current }
     nonisolated(unsafe) private static var current = Precision.fp32
 
-    /// Runs `body` with the training convolutions and linear layers multiplying in `precision`,
+    /// Runs `body` with the training convolutions multiplying in `precision`,
     /// as PyTorch's autocast does: bf16 in the kernels, f32 everywhere else (parameters, their
     /// gradients, batch norm, activations, the optimizer). Requires `precision.isAvailable`.
     public static func withPrecision<R, E: Error>(_ precision: Precision, _ body: () throws(E) -> R) throws(E) -> R {

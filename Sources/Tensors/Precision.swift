@@ -2,7 +2,7 @@
 public enum Precision: String, CaseIterable, Sendable, Codable {
     /// 32-bit floats everywhere.
     case fp32
-    /// bfloat16 convolutions and linear layers (bf16 inputs and weights in the kernels, f32 results),
+    /// bfloat16 convolutions (bf16 inputs and weights in the kernels, f32 results),
     /// with fp32 master weights, gradients, optimizer state and batch-norm statistics.
     case bf16
 
