@@ -10,7 +10,7 @@ struct SwiftGAN: ParsableCommand {
         commandName: "swiftgan",
         abstract: "Train generative adversarial networks on the CPU, fast.",
         discussion: "Start with `swiftgan train`: it trains a DCGAN on Fashion-MNIST into a new run directory.",
-        version: "0.6.0",
+        version: "0.7.0",
         subcommands: [Train.self, Sample.self, Interpolate.self, Eval.self, Demo.self, Bench.self])
 }
 
