@@ -44,9 +44,12 @@ final class ConvPlan {
     enum Kernels { case blocked, plain, bf16 }
 
     /// The plan for `precision`: bf16 kernels where oneDNN has them (else f32), blocked layouts
-    /// unless oneDNN has only its reference kernel for them.
+    /// unless oneDNN has only its reference kernel for them. Layers that read or write images (1 or
+    /// 3 channels: D's first, G's last) stay f32 in bf16 runs: they touch the pixels themselves,
+    /// and their kernels, which vectorize over blocks of 16 channels, gain little from bf16.
     static func make(backend: CPUBackend, x: [Int], w: [Int], bias: Bool, g: ConvGeometry, precision: Precision) -> ConvPlan {
-        if precision == .bf16 {
+        let imageLayer = min(w[0], w[1]) < 16
+        if precision == .bf16 && !imageLayer {
             let bf16 = ConvPlan(backend: backend, x: x, w: w, bias: bias, g: g, kernels: .bf16)
             if !bf16.usesReferenceKernel { return bf16 }
         }
