@@ -152,15 +152,7 @@ def torch_worker(args):
 
         with torch.inference_mode():  # warm-up (and compilation): one batch
             run(z[:per])
-        # The whole count, repeated until 3 s have passed (1 000 MLP images take 30 ms).
-        t, passes = time.perf_counter(), 0
-        while True:
-            gen()
-            passes += 1
-            if time.perf_counter() - t >= 3:
-                break
-        print(json.dumps({"images_per_second": passes * args.count / (time.perf_counter() - t), "peak_rss_mib": peak_rss_mib()}))
-        return
+        return report_generation(gen, args.count)
     # torch.compile compiles the two networks (forward and backward graphs); the step around them
     # stays eager, as in PyTorch's own recipes (compiling the whole step with two backward passes
     # through one G output is not supported).
@@ -189,14 +181,7 @@ def torch_worker(args):
     batches = [torch.from_numpy(b) for b in real_batches(name, args.warmup + args.steps)]
     for i in range(args.warmup):
         run(batches[i % len(batches)])
-    times = []
-    for i in range(args.steps):
-        t = time.perf_counter()
-        e_d, e_g = run(batches[(args.warmup + i) % len(batches)])
-        e_d, e_g = e_d.item(), e_g.item()
-        times.append(time.perf_counter() - t)
-    print(json.dumps({"images_per_second": args.steps * batch / sum(times), "step_seconds": times,
-                      "loss_d": e_d, "loss_g": e_g, "peak_rss_mib": peak_rss_mib()}))
+    report_training(lambda i: [e.item() for e in run(batches[i % len(batches)])], args, batch)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -284,14 +269,7 @@ def tf_worker(args):
             return [gen_batch(zb)[:min(per, args.count - i * per)].numpy() for i, zb in enumerate(zs)]
 
         gen_batch(zs[0]).numpy()  # warm-up (tracing, compilation)
-        t, passes = time.perf_counter(), 0
-        while True:
-            gen()
-            passes += 1
-            if time.perf_counter() - t >= 3:
-                break
-        print(json.dumps({"images_per_second": passes * args.count / (time.perf_counter() - t), "peak_rss_mib": peak_rss_mib()}))
-        return
+        return report_generation(gen, args.count)
     opt_g = tf.keras.optimizers.Adam(2e-4, beta_1=0.5, beta_2=0.999)
     opt_d = tf.keras.optimizers.Adam(2e-4, beta_1=0.5, beta_2=0.999)
     opt_g.build(g.trainable_variables)
@@ -313,11 +291,28 @@ def tf_worker(args):
     batches = [tf.constant(np.transpose(b, (0, 2, 3, 1))) for b in real_batches(name, args.warmup + args.steps)]
     for i in range(args.warmup):
         step(batches[i % len(batches)])
+    report_training(lambda i: [float(e) for e in step(batches[i % len(batches)])], args, batch)
+
+
+def report_generation(gen, count):
+    """Times `gen` (all `count` images), repeated until 3 s have passed (1 000 MLP images take
+    30 ms), and prints the rate as the orchestrator reads it."""
+    t, passes = time.perf_counter(), 0
+    while True:
+        gen()
+        passes += 1
+        if time.perf_counter() - t >= 3:
+            break
+    print(json.dumps({"images_per_second": passes * count / (time.perf_counter() - t), "peak_rss_mib": peak_rss_mib()}))
+
+
+def report_training(step, args, batch):
+    """Times `args.steps` calls of `step(i)` (batch index i after the warm-up; it returns the two
+    losses as numbers, which waits for the step to finish) and prints the result."""
     times = []
     for i in range(args.steps):
         t = time.perf_counter()
-        e_d, e_g = step(batches[(args.warmup + i) % len(batches)])
-        e_d, e_g = float(e_d), float(e_g)
+        e_d, e_g = step(args.warmup + i)
         times.append(time.perf_counter() - t)
     print(json.dumps({"images_per_second": args.steps * batch / sum(times), "step_seconds": times,
                       "loss_d": e_d, "loss_g": e_g, "peak_rss_mib": peak_rss_mib()}))
