@@ -8,10 +8,21 @@ final class LinearPlan {
     let forward: Primitive
     let x: MemoryDesc, w: MemoryDesc, y: MemoryDesc, b: MemoryDesc
     let bias: Bool
+    /// The inner-product forward the backward primitives are made against (oneDNN takes a forward
+    /// descriptor of their own kind as the hint; the matmul that runs the forward is not one).
+    private lazy var innerProductForward: Primitive = {
+        var d = dnnl_inner_product_desc_t(), xr = x.raw, wr = w.raw, yr = y.raw
+        let status = withOptionalPointer(bias ? b.raw : nil) { br in
+            dnnl_inner_product_forward_desc_init(&d, dnnl_forward_training, &xr, &wr, br, &yr)
+        }
+        dnnlCheck(status, "inner_product_forward")
+        return Primitive(&d, engine: CPUBackend.shared.engine, what: "linear forward (backward hint) \(x.dims)·\(w.dims)ᵀ")
+    }()
     private(set) lazy var backwardData: Primitive = {
         var d = dnnl_inner_product_desc_t(), dx = x.raw, wr = w.raw, dy = y.raw
         dnnlCheck(dnnl_inner_product_backward_data_desc_init(&d, &dx, &wr, &dy), "inner_product_backward_data")
-        let p = Primitive(&d, engine: CPUBackend.shared.engine, hint: forward, what: "linear backward-data \(x.dims)·\(w.dims)ᵀ")
+        let p = Primitive(&d, engine: CPUBackend.shared.engine, hint: innerProductForward,
+                          what: "linear backward-data \(x.dims)·\(w.dims)ᵀ")
         p.flops = forward.flops
         return p
     }()
@@ -21,7 +32,8 @@ final class LinearPlan {
             dnnl_inner_product_backward_weights_desc_init(&d, &xr, &dw, db, &dy)
         }
         dnnlCheck(status, "inner_product_backward_weights")
-        let p = Primitive(&d, engine: CPUBackend.shared.engine, hint: forward, what: "linear backward-weights \(x.dims)·\(w.dims)ᵀ")
+        let p = Primitive(&d, engine: CPUBackend.shared.engine, hint: innerProductForward,
+                          what: "linear backward-weights \(x.dims)·\(w.dims)ᵀ")
         p.flops = forward.flops
         return p
     }()
