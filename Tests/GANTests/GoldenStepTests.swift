@@ -12,6 +12,11 @@ import Tensors
 @Suite struct GoldenStepTests {
     static let directory = ConfigurationTests.fixtures + "/golden"
 
+    /// Tolerances: 5e-5 of the scale for activations and statistics, 1e-5 for the losses, 1e-4 for
+    /// gradients and moments — 3–10× what this machine measures (float32 sums in another order than
+    /// PyTorch's; another CPU's kernels add their own), while a wrong rule is off by 1e-3 or more
+    /// (a 1% change of one bias gradient: 2.5e-3).
+    ///
     /// Each tensor compared as max |ours − PyTorch| ≤ tolerance · scale + allowance, where the scale
     /// is the tensor's own max |PyTorch|, or that of its whole family (all of a network's gradients)
     /// when given; and a plain report of every comparison.
@@ -65,13 +70,13 @@ import Tensors
         var x = noise
         for (i, layer) in probe.generator.main.layers.enumerated() {
             x = layer(x)
-            report.check("act.g.\(i)", x, tolerance: 1e-5)
+            report.check("act.g.\(i)", x, tolerance: 5e-5)
         }
         for (tag, input) in [("d_real", real), ("d_fake", x.detached)] {
             var y = input
             for (i, layer) in probe.discriminator.main.layers.enumerated() {
                 y = layer(y)
-                report.check("act.\(tag).\(i)", y, tolerance: 1e-5)
+                report.check("act.\(tag).\(i)", y, tolerance: 5e-5)
             }
         }
 
@@ -80,7 +85,7 @@ import Tensors
         let gan = try Self.model()
         let fake = gan.generator(noise)
         let d = try gan.updateDiscriminator(real: real, fake: fake)
-        report.check("loss.d", Tensor(d.lossD), tolerance: 1e-6)
+        report.check("loss.d", Tensor(d.lossD), tolerance: 1e-5)
         let checkNetwork = { (report: inout Report, tag: String, module: Module, optimizer: Adam) throws in
             let gradients = report.scale(prefix: "grad.\(tag).")
             for (name, p) in module.namedParameters() {
@@ -93,7 +98,7 @@ import Tensors
         }
         try checkNetwork(&report, "d", gan.discriminator, gan.optimizerD)
         let lossG = try gan.updateGenerator(fake: fake)
-        report.check("loss.g", Tensor(lossG), tolerance: 1e-6)
+        report.check("loss.g", Tensor(lossG), tolerance: 1e-5)
         try checkNetwork(&report, "g", gan.generator, gan.optimizerG)
         // D's third pass (in G's half) sees the biases after Adam's first step, which moves each by
         // ±lr·g/(|g|+ε) ≈ ±lr whatever |g| is: for the zero-gradient biases before batch norm the
@@ -102,7 +107,7 @@ import Tensors
         for (tag, module) in [("d", gan.discriminator as Module), ("g", gan.generator)] {
             for (name, b) in module.namedBuffers() {
                 let noiseSignedBias = tag == "d" && name.hasSuffix("running_mean") ? 2 * 0.1 * 2e-4 : 0
-                report.check("after.\(tag).\(name)", b.value, tolerance: 1e-5, allowance: noiseSignedBias)
+                report.check("after.\(tag).\(name)", b.value, tolerance: 5e-5, allowance: noiseSignedBias)
             }
         }
         print("Golden step (DCGAN 28, width 8, batch 4) against PyTorch:\n" + report.lines.joined(separator: "\n")
