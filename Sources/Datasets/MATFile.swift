@@ -29,7 +29,7 @@ public struct MATFile {
         guard endian == "IM" || endian == "MI" else {
             throw DatasetError.badMagic(file: path, format: "a level-5 MAT-file", found: "no 'IM'/'MI' byte-order mark; a level-4 file?")
         }
-        var reader = Reader(bytes: data, littleEndian: endian == "IM", file: path)
+        let reader = Reader(bytes: data, littleEndian: endian == "IM", file: path)
         let version = reader.u16(at: 124)
         guard version == 0x0100 else {
             throw DatasetError.unsupported(file: path, reason: "MAT-file version 0x\(String(version, radix: 16)) (7.3/HDF5?) is not supported; save it with -v7")
