@@ -73,13 +73,13 @@ final class ConvPlan {
         if kernels == .bf16 {
             // bf16 in (input, weight, incoming gradient), f32 out; each kernel picks its layouts.
             let (bf16, f32) = (dnnl_bf16, dnnl_f32)
-            var d = Self.descriptor(g, src: .any(x, bf16), weights: .any(wDims, bf16), bias: biasMD, dst: .any(yDims, f32),
+            var d = Self.descriptor(g, src: .any(x, bf16), weights: .any(wDims, bf16), bias: biasMD, dst: .any(yDims, bf16),
                                     kind: .forward)
             forward = Primitive(&d, engine: engine, what: what("forward"))
             src = forward.md(dnnl_query_src_md)
             weights = forward.md(dnnl_query_weights_md)
             dst = forward.md(dnnl_query_dst_md)
-            d = Self.descriptor(g, src: .any(x, f32), weights: .any(wDims, bf16), bias: nil, dst: .any(yDims, bf16),
+            d = Self.descriptor(g, src: .any(x, bf16), weights: .any(wDims, bf16), bias: nil, dst: .any(yDims, bf16),
                                 kind: .backwardData)
             backwardData = Primitive(&d, engine: engine, hint: forward, what: what("backward-data"))
             d = Self.descriptor(g, src: src, weights: .any(wDims, f32), bias: biasMD, dst: .any(yDims, bf16),
