@@ -54,7 +54,7 @@ public final class GANStep<G: Module, D: Module> {
     /// G is updated once every `dSteps` D updates.
     public var dSteps: Int
     /// The arithmetic of the convolutions in the step (`Engine.withPrecision`);
-    /// parameters, gradients, batch norm and Adam stay fp32 in either.
+    /// parameters, their gradients, batch-norm statistics and Adam stay fp32 in either.
     public var precision: Precision
 
     public init(generator: G, discriminator: D, optimizerG: Adam, optimizerD: Adam, loss: GANLoss = .bce,

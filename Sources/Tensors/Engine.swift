@@ -18,9 +18,10 @@ public enum Engine {
     public static var precision: Precision { current }
     nonisolated(unsafe) private static var current = Precision.fp32
 
-    /// Runs `body` with the training convolutions multiplying in `precision`,
-    /// as PyTorch's autocast does: bf16 in the kernels, f32 everywhere else (parameters, their
-    /// gradients, batch norm, activations, the optimizer). Requires `precision.isAvailable`.
+    /// Runs `body` with the training convolutions multiplying in `precision`, as PyTorch's
+    /// autocast does: in bf16 their inputs, weights and outputs are bf16 (so batch norm and
+    /// activations between two of them run on bf16 data), while parameters, their gradients, the
+    /// batch-norm statistics and the optimizer stay f32. Requires `precision.isAvailable`.
     public static func withPrecision<R, E: Error>(_ precision: Precision, _ body: () throws(E) -> R) throws(E) -> R {
         precondition(precision.isAvailable, "Engine.withPrecision(\(precision)): \(precision.unavailableReason ?? "")")
         let saved = current

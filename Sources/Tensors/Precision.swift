@@ -2,8 +2,9 @@
 public enum Precision: String, CaseIterable, Sendable, Codable {
     /// 32-bit floats everywhere.
     case fp32
-    /// bfloat16 convolutions (bf16 inputs and weights in the kernels, f32 results),
-    /// with fp32 master weights, gradients, optimizer state and batch-norm statistics.
+    /// bfloat16 convolutions (bf16 inputs, weights and outputs; batch norm and activations
+    /// between them in bf16 too), with fp32 master weights, weight gradients, optimizer state and
+    /// batch-norm statistics.
     case bf16
 
     /// Whether this machine can compute in this precision at speed: bf16 needs bf16 dot products

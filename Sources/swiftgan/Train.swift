@@ -59,7 +59,7 @@ struct Train: ParsableCommand {
     var evalEvery: Int?
     @Option(help: "Generated images per evaluation during training (default: \(defaults.evalCount)).") var evalCount: Int?
 
-    @Option(help: "Arithmetic of the convolutions: fp32, or bf16 (needs a CPU with AVX512-BF16 or AMX-BF16; weights, gradients, batch norm and Adam stay fp32; default: \(defaults.precision.rawValue)).")
+    @Option(help: "Arithmetic of the convolutions: fp32, or bf16 (needs a CPU with AVX512-BF16 or AMX-BF16; weights, weight gradients, batch-norm statistics and Adam stay fp32; default: \(defaults.precision.rawValue)).")
     var precision: Precision?
 
     func validate() throws {

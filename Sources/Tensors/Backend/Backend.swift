@@ -36,8 +36,9 @@ package protocol Backend: AnyObject {
     // MARK: Convolutions (plain and transposed)
     /// Forward convolution. Returns the output and the input as the kernel consumed it
     /// (`saved`, possibly reordered or rounded to bf16), which the backward functions take. With
-    /// `precision` bf16 the kernels multiply in bf16 (where the CPU has such kernels) and every
-    /// result is f32; the backward passes take the forward's precision.
+    /// `precision` bf16 the kernels multiply in bf16 (where the CPU has such kernels), the output
+    /// and the input gradient are bf16 and the weight gradients f32; the backward passes take the
+    /// forward's precision.
     func convolution(_ x: DeviceStorage, weight: DeviceStorage, bias: DeviceStorage?, _ g: ConvGeometry,
                      precision: Precision) -> (y: DeviceStorage, saved: DeviceStorage)
     /// Gradient with respect to the input, in the layout of `like` (the original input).

@@ -29,9 +29,10 @@ struct ConvShape {
 /// output), oneDNN 2.6 has no blocked backward kernel and would fall back to its reference code,
 /// up to 100× slower; those layers run on plain NCHW instead, where the GEMM-based kernels apply.
 ///
-/// In bf16, the kernels read bf16 and write f32: the input, the weight and the incoming gradient
-/// are rounded to bf16 on their way in (reorders), the output and the outgoing gradients stay f32,
-/// so everything between convolutions (batch norm, activations, the optimizer) is unchanged.
+/// In bf16, the output and the input gradient are bf16 too, so batch norm and activations between
+/// two bf16 convolutions run on bf16 data (oneDNN's bf16 kernels, statistics in f32) and nothing is
+/// cast on the way; an f32 input (after an fp32 image layer) or incoming gradient is rounded once.
+/// Weights are rounded once per update; weight and bias gradients are f32 for the f32 optimizer.
 final class ConvPlan {
     let forward: Primitive, backwardData: Primitive, backwardWeights: Primitive
     let src: MemoryDesc, weights: MemoryDesc, dst: MemoryDesc
