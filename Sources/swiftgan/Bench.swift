@@ -47,9 +47,7 @@ struct Bench: ParsableCommand {
         guard rounds > 0, iterations > 0 else { throw ValidationError("--rounds and --iterations must be positive") }
         try positive(steps, "--steps"); try positive(count, "--count")
         guard warmup >= 0 else { throw ValidationError("--warmup must be 0 or more, got \(warmup)") }
-        if let reason = precision.unavailableReason {
-            throw ValidationError("--precision \(precision.rawValue) needs a CPU with AVX512-BF16 or AMX-BF16; \(reason)")
-        }
+        try available(precision)
     }
 
     func run() throws {

@@ -51,6 +51,13 @@ func positive(_ value: Int?, _ flag: String) throws {
     if let value, value <= 0 { throw ValidationError("\(flag) must be a positive integer, got \(value)") }
 }
 
+/// `--precision` names arithmetic this CPU can do.
+func available(_ precision: Precision) throws {
+    if let reason = precision.unavailableReason {
+        throw ValidationError("--precision \(precision.rawValue) needs a CPU with AVX512-BF16 or AMX-BF16; \(reason). Use --precision fp32.")
+    }
+}
+
 func positiveFinite(_ value: Float?, _ flag: String) throws {
     if let value, !(value.isFinite && value > 0) { throw ValidationError("\(flag) must be a positive number, got \(value)") }
 }

@@ -63,9 +63,7 @@ struct Train: ParsableCommand {
     var precision: Precision?
 
     func validate() throws {
-        if let precision, let reason = precision.unavailableReason {
-            throw ValidationError("--precision \(precision.rawValue) needs a CPU with AVX512-BF16 or AMX-BF16; \(reason). Use --precision fp32.")
-        }
+        if let precision { try available(precision) }
         try positive(epochs, "--epochs")
         try positive(batchSize, "--batch-size")
         try positive(maxSteps, "--max-steps")
