@@ -4,7 +4,9 @@
 // APIs differ in how primitive descriptors are made); scripts/onednn-layers/compare runs the two
 // builds alternately, so that the per-layer figures decide whether a newer oneDNN is worth a port.
 //
-//   onednn_layers [f32|bf16] [rounds]   →  one line per layer and pass: name, pass, median ms, GF/s, kernel
+//   onednn_layers [f32|bf16|bf16out] [rounds]   →  one line per layer and pass: name, pass, median ms,
+//   GF/s, kernel (bf16: bf16 inputs, f32 outputs; bf16out: the forward's output and the
+//   backward-data's input gradient in bf16 too, as SwiftGAN's bf16 training plans them)
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,13 +73,14 @@ static dnnl_memory_t alloc(dnnl_primitive_desc_t pd, dnnl_query_t what, dnnl_eng
 static int cmp(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return x < y ? -1 : x > y; }
 
 int main(int argc, char **argv) {
-    int bf16 = argc > 1 && strcmp(argv[1], "bf16") == 0;
+    int bf16 = argc > 1 && strncmp(argv[1], "bf16", 4) == 0;
+    int bf16out = argc > 1 && strcmp(argv[1], "bf16out") == 0;
     int rounds = argc > 2 ? atoi(argv[2]) : 5;
-    dnnl_data_type_t in = bf16 ? dnnl_bf16 : dnnl_f32, out = dnnl_f32;
+    dnnl_data_type_t in = bf16 ? dnnl_bf16 : dnnl_f32, out = bf16out ? dnnl_bf16 : dnnl_f32;
     dnnl_engine_t e; CHECK(dnnl_engine_create(&e, dnnl_cpu, 0));
     dnnl_stream_t st; CHECK(dnnl_stream_create(&st, e, dnnl_stream_default_flags));
     const dnnl_version_t *v = dnnl_version();
-    printf("# oneDNN %d.%d.%d %s\n", v->major, v->minor, v->patch, bf16 ? "bf16" : "f32");
+    printf("# oneDNN %d.%d.%d %s\n", v->major, v->minor, v->patch, bf16out ? "bf16out" : bf16 ? "bf16" : "f32");
     for (size_t li = 0; li < sizeof layers / sizeof *layers; li++) {
         const layer_t *L = &layers[li];
         int oh, ow;
@@ -88,7 +91,7 @@ int main(int argc, char **argv) {
         dnnl_alg_kind_t alg = L->transposed ? dnnl_deconvolution_direct : dnnl_convolution_direct;
         dnnl_primitive_desc_t pd[3];
         md_t x_in = make_md(4, xd, in), w_in = make_md(4, wd, in), y_out = make_md(4, yd, out);
-        md_t x_out = make_md(4, xd, out), w_out = make_md(4, wd, out), y_in = make_md(4, yd, in);
+        md_t x_out = make_md(4, xd, out), w_out = make_md(4, wd, dnnl_f32), y_in = make_md(4, yd, in);
 #if DNNL_VERSION_MAJOR >= 3
         if (L->transposed) {
             CHECK(dnnl_deconvolution_forward_primitive_desc_create(&pd[0], e, dnnl_forward_training, alg, x_in, w_in, NULL, y_out, strides, dil, pl, pr, NULL));
