@@ -20,7 +20,7 @@ bench: deps
 	swift run -c release swiftgan bench
 
 # SwiftGAN against PyTorch and TensorFlow (installed into .venv-bench on first use) on the same GANs,
-# alternating the sides; prints a table at the end (about an hour on 2 cores). ARGS are passed on, e.g.
+# alternating the sides; prints a table at the end (about 25 minutes on 2 cores, once installed). ARGS are passed on, e.g.
 # make bench-vs-frameworks ARGS="--workloads dcgan28 --rounds 5 --frameworks torch-eager,tf"
 bench-vs-frameworks: deps
 	swift build -c release --product swiftgan
