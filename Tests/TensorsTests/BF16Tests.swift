@@ -56,6 +56,23 @@ struct BF16Tests {
     @Test(arguments: cases) func convolution(_ c: ConvCase) { Self.check(c, transposed: false) }
     @Test(arguments: transposedCases) func transposedConvolution(_ c: ConvCase) { Self.check(c, transposed: true) }
 
+    /// A host loop (dropout) after a bf16 convolution reads its values, not its bf16 bytes as floats:
+    /// each output is the convolution's value times 0 or 1/keep.
+    @Test func dropoutAfterABF16ConvolutionSeesItsValues() {
+        let rng = Generator(seed: 31)
+        let x = Tensor.randomNormal([2, 16, 8, 8], using: rng).requiringGrad()
+        let w = Tensor.randomNormal([32, 16, 3, 3], std: 0.1, using: rng).requiringGrad()
+        let (y, dropped) = Engine.withPrecision(.bf16) { () -> (Tensor, Tensor) in
+            let y = Tensor.conv2d(x, weight: w, padding: .explicit(1, 1))
+            return (y, y.dropout(0.5, using: Generator(seed: 32)))
+        }
+        let ys = y.scalars, ds = dropped.scalars
+        #expect(ys.count == ds.count)
+        let kept = zip(ys, ds).filter { $1 != 0 }
+        #expect(kept.allSatisfy { abs($1 - 2 * $0) <= 1e-6 * abs($0) }, "kept values are not 2 × the convolution's")
+        #expect(abs(Double(kept.count) / Double(ys.count) - 0.5) < 0.05, "kept \(kept.count) of \(ys.count)")
+    }
+
     /// The layers with 16 or more channels on both sides run oneDNN's bf16 kernels, not f32 ones.
     @Test func theKernelsAreOneDNNsBF16Ones() {
         Engine.removeCachedPrimitives()

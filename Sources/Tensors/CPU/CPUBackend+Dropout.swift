@@ -3,7 +3,7 @@ extension CPUBackend {
     package func dropout(_ x: DeviceStorage, keep: Float, uniforms: UnsafeBufferPointer<Float>)
         -> (y: DeviceStorage, mask: DeviceStorage) {
         return Profiler.shared.measure("dropout (host)") {
-            let x = cpu(x)
+            let x = f32(cpu(x))
             precondition(uniforms.count == x.physicalCount, "dropout: \(uniforms.count) uniforms for \(x.physicalCount) elements")
             let mask = CPUStorage(shape: x.shape, md: x.md), y = CPUStorage(shape: x.shape, md: x.md)
             let scale = 1 / keep

@@ -128,7 +128,7 @@ package final class CPUBackend: Backend {
         let d = cpu(dst), s = cpu(src)
         checkShapes(d.shape == s.shape, "assign", d.shape, s.shape)
         if d.md == s.md {
-            d.floats.update(from: s.floats, count: d.physicalCount)
+            d.buffer.pointer.copyMemory(from: s.buffer.pointer, byteCount: d.md.byteCount)
         } else {
             execute(reorderPrimitive(from: s.md, to: d.md), [(DNNL_ARG_FROM, s), (DNNL_ARG_TO, d)])
         }
@@ -136,6 +136,11 @@ package final class CPUBackend: Backend {
     }
 
     package func physicalCount(_ s: DeviceStorage) -> Int { cpu(s).physicalCount }
+
+    /// `s` with f32 values in its own layout (itself when it holds f32): what host loops read.
+    func f32(_ s: CPUStorage) -> CPUStorage {
+        s.md.raw.data_type == dnnl_f32 ? s : reorder(s, to: s.md.withDataType(dnnl_f32))
+    }
 
     /// `s` in layout `md` (a new storage; `s` is unchanged).
     func reorder(_ s: CPUStorage, to md: MemoryDesc) -> CPUStorage {

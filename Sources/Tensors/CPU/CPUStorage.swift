@@ -29,9 +29,14 @@ final class CPUStorage: DeviceStorage {
         return m!
     }
 
-    var floats: UnsafeMutablePointer<Float> { buffer.pointer.assumingMemoryBound(to: Float.self) }
+    /// The values as f32, for host loops; only f32 storages have them (bf16 ones are converted
+    /// first, see `CPUBackend.f32`).
+    var floats: UnsafeMutablePointer<Float> {
+        precondition(md.raw.data_type == dnnl_f32, "host loop over a \(md.raw.data_type == dnnl_bf16 ? "bf16" : "non-f32") storage \(shape)")
+        return buffer.pointer.assumingMemoryBound(to: Float.self)
+    }
     /// Elements physically present (a padded blocked layout holds more than the logical count).
-    var physicalCount: Int { md.byteCount / MemoryLayout<Float>.stride }
+    var physicalCount: Int { md.byteCount / md.elementSize }
     var logicalCount: Int { shape.reduce(1, *) }
     private(set) lazy var isPlain: Bool = md == MemoryDesc(plain: shape)
 }

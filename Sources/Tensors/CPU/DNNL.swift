@@ -51,6 +51,16 @@ struct MemoryDesc {
 
     var byteCount: Int { withUnsafePointer(to: raw) { Int(dnnl_memory_desc_get_size($0)) } }
 
+    /// Bytes per element: 4 for f32, 2 for bf16 (the two types the engine stores).
+    var elementSize: Int { raw.data_type == dnnl_bf16 ? 2 : 4 }
+
+    /// The same layout holding another data type (blocked strides count elements, not bytes).
+    func withDataType(_ dataType: dnnl_data_type_t) -> MemoryDesc {
+        var copy = raw
+        copy.data_type = dataType
+        return MemoryDesc(copy)
+    }
+
     var dims: [Int] {
         withUnsafeBytes(of: raw.dims) { Array($0.bindMemory(to: Int64.self).prefix(Int(raw.ndims))).map { Int($0) } }
     }
