@@ -61,9 +61,7 @@ public enum Checkpoint {
             let optimizer = gan.optimizerG.stateTensors().map { (generatorPrefix + $0.name, $0.tensor, SafeTensors.DType.f32) }
                 + gan.optimizerD.stateTensors().map { (discriminatorPrefix + $0.name, $0.tensor, SafeTensors.DType.f32) }
             try SafeTensors.write(optimizer, metadata: meta, to: temporary + "/" + optimizerFile); try step()
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(state).write(to: URL(fileURLWithPath: temporary + "/" + stateFile), options: .atomic); try step()
+            try JSONEncoder.readable.encode(state).write(to: URL(fileURLWithPath: temporary + "/" + stateFile), options: .atomic); try step()
             try? fm.removeItem(atPath: final)
             try fm.moveItem(atPath: temporary, toPath: final)
         } catch let error as CheckpointError {

@@ -185,3 +185,12 @@ extension KeyedDecodingContainer {
         if let decoded = try decodeIfPresent(T.self, forKey: key) { value = decoded }
     }
 }
+
+extension JSONEncoder {
+    /// Indented, keys sorted: the files people open (config.json, state.json, `eval --json`).
+    public static var readable: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return encoder
+    }
+}

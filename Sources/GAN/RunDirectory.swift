@@ -48,9 +48,7 @@ public struct RunDirectory: Sendable, Equatable {
         do {
             try fm.createDirectory(atPath: run.samplesDirectory, withIntermediateDirectories: true)
             try fm.createDirectory(atPath: run.checkpointsDirectory, withIntermediateDirectories: true)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(config).write(to: URL(fileURLWithPath: run.configFile), options: .atomic)
+            try JSONEncoder.readable.encode(config).write(to: URL(fileURLWithPath: run.configFile), options: .atomic)
         } catch {
             throw RunDirectoryError.unwritable(path: path, reason: (error as NSError).localizedDescription)
         }

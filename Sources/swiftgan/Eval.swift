@@ -54,8 +54,7 @@ struct Eval: ParsableCommand {
             let floor = evaluator.floor(train, count: min(count, train.count))
             let seconds = Date().timeIntervalSince(t0)
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                let encoder = JSONEncoder.readable
                 struct Output: Encodable { let checkpoint: String; let step: Int; let classifierAccuracy: Double?
                     let generated: EvaluationReport; let realFloor: EvaluationReport; let modeCollapse: Bool; let seconds: Double }
                 let out = Output(checkpoint: try Checkpoint.resolve(checkpoint), step: state.step,
