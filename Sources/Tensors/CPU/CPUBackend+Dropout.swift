@@ -7,10 +7,11 @@ extension CPUBackend {
             precondition(uniforms.count == x.physicalCount, "dropout: \(uniforms.count) uniforms for \(x.physicalCount) elements")
             let mask = CPUStorage(shape: x.shape, md: x.md), y = CPUStorage(shape: x.shape, md: x.md)
             let scale = 1 / keep
+            let xp = x.floats, mp = mask.floats, yp = y.floats
             for i in 0..<x.physicalCount {
                 let m: Float = uniforms[i] < keep ? scale : 0
-                mask.floats[i] = m
-                y.floats[i] = x.floats[i] * m
+                mp[i] = m
+                yp[i] = xp[i] * m
             }
             return (y, mask)
         }
