@@ -29,16 +29,23 @@ let package = Package(
         ),
         // LAPACK's symmetric eigensolver for the Fréchet distance.
         .target(name: "CLinearAlgebra", linkerSettings: [.linkedLibrary("lapacke")]),
+        // Durable writes (temporary file, fsync, rename, directory fsync) and plain file-system errors.
+        .target(name: "CSystem"),
+        .target(name: "DurableIO", dependencies: ["CSystem"]),
         .target(name: "Tensors", dependencies: ["CDNNL"]),
-        .target(name: "Imaging", dependencies: ["CCodecs"]),
-        .target(name: "Datasets", dependencies: ["Imaging", "Tensors", "CCodecs"]),
-        .target(name: "NN", dependencies: ["Tensors"]),
-        .target(name: "GAN", dependencies: ["NN", "Tensors", "Datasets", "Imaging", "CLinearAlgebra"]),
+        .target(name: "Imaging", dependencies: ["CCodecs", "DurableIO"]),
+        .target(name: "Datasets", dependencies: ["Imaging", "Tensors", "CCodecs", "DurableIO"]),
+        .target(name: "NN", dependencies: ["Tensors", "DurableIO"]),
+        .target(name: "GAN", dependencies: ["NN", "Tensors", "Datasets", "Imaging", "CLinearAlgebra", "DurableIO"]),
         .target(name: "EngineBench", dependencies: ["Tensors", "Datasets", "Imaging", "GAN"]),
+        // Every reader of outside bytes as a function of those bytes, and the libFuzzer driver
+        // (`make fuzz`; replays files when built without -DFUZZING).
+        .target(name: "FuzzTargets", dependencies: ["Datasets", "NN", "Imaging", "GAN"]),
+        .executableTarget(name: "swiftgan-fuzz", dependencies: ["FuzzTargets"]),
         .executableTarget(
             name: "swiftgan",
             dependencies: [
-                "GAN", "NN", "Tensors", "Datasets", "Imaging", "EngineBench",
+                "GAN", "NN", "Tensors", "Datasets", "Imaging", "EngineBench", "DurableIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -50,6 +57,8 @@ let package = Package(
         .testTarget(name: "GANTests", dependencies: ["GAN", "NN", "Datasets", "Imaging", "Tensors", "TestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "EngineBenchTests", dependencies: ["EngineBench", "Tensors", "TestSupport"]),
+        .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets", "GAN", "NN", "Imaging", "Tensors", "TestSupport"],
+                    exclude: ["Regressions"]),
         .testTarget(name: "swiftganTests", dependencies: ["GAN", "Imaging", "Tensors", "TestSupport", "swiftgan"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,4 +1,5 @@
 import Dispatch
+import DurableIO
 import Foundation
 import Imaging
 
@@ -103,9 +104,11 @@ public enum ImageFolder {
         data.append(contentsOf: d.pixels)
         do {
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
+            try DurableFile.write(data, to: path)
+        } catch let error as FileError {
             // A cache is an optimisation: failing to write one must not fail the load.
+            log("warning: cannot write the image cache \(path): \(error.reason)")
+        } catch {
             log("warning: cannot write the image cache \(path): \((error as NSError).localizedDescription)")
         }
     }

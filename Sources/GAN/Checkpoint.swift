@@ -1,3 +1,4 @@
+import DurableIO
 import Foundation
 import NN
 import Tensors
@@ -31,21 +32,27 @@ public enum Checkpoint {
     static let optimizerFile = "optimizer.safetensors", stateFile = "state.json"
     static let generatorPrefix = "generator.", discriminatorPrefix = "discriminator."
 
-    /// Writes a checkpoint for `state` under `directory/step-NNNNNNNN`, atomically: everything goes
-    /// to a hidden temporary directory that is renamed into place only when complete, so a crash
-    /// never leaves a partial checkpoint as the latest. Keeps the newest `keep` checkpoints.
+    /// Writes a checkpoint for `state` under `directory/step-NNNNNNNN` (or `directory/name`),
+    /// durably and atomically: every file goes to a hidden temporary directory and is flushed to
+    /// the disk; the directory is flushed, renamed into place, and its parent flushed. A crash, a
+    /// kill or a full disk at any moment leaves the previous checkpoint as the latest complete one,
+    /// never a partial one. Keeps the newest `keep` `step-` checkpoints.
+    ///
+    /// `failAfterFiles` simulates a crash after that many files (tests). The environment variable
+    /// `SWIFTGAN_TEST_CHECKPOINT_DELAY_MS` makes each file take that much longer, so that a test can
+    /// kill a run in the middle of a write.
     @discardableResult
     public static func write<G, D>(state: TrainingState, _ gan: GANStep<G, D>, in directory: String, keep: Int,
                                    name fixedName: String? = nil, failAfterFiles: Int? = nil) throws -> String {
         let fm = FileManager.default
         let name = fixedName ?? prefix + String(format: "%08d", state.step)
-        let final = directory + "/" + name, temporary = directory + "/.tmp-" + name + "-\(getpid())"
+        let final = directory + "/" + name, temporary = directory + "/" + temporaryPrefix + name + "-\(getpid())"
         do {
             try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try? fm.removeItem(atPath: temporary)
             try fm.createDirectory(atPath: temporary, withIntermediateDirectories: false)
         } catch {
-            throw CheckpointError.unwritable(path: directory, reason: (error as NSError).localizedDescription)
+            throw CheckpointError.unwritable(path: directory, reason: plainReason(error))
         }
         var written = 0
         func step() throws {
@@ -53,6 +60,7 @@ public enum Checkpoint {
             if let failAfterFiles, written > failAfterFiles {
                 throw CheckpointError.unwritable(path: temporary, reason: "simulated crash after \(failAfterFiles) files")
             }
+            if testDelay > 0 { usleep(useconds_t(testDelay * 1000)) }
         }
         do {
             let meta = ["format": "pt", "swiftgan": "\(TrainingState.currentFormat)", "preset": state.config.model.preset.rawValue]
@@ -61,19 +69,60 @@ public enum Checkpoint {
             let optimizer = gan.optimizerG.stateTensors().map { (generatorPrefix + $0.name, $0.tensor, SafeTensors.DType.f32) }
                 + gan.optimizerD.stateTensors().map { (discriminatorPrefix + $0.name, $0.tensor, SafeTensors.DType.f32) }
             try SafeTensors.write(optimizer, metadata: meta, to: temporary + "/" + optimizerFile); try step()
-            try JSONEncoder.readable.encode(state).write(to: URL(fileURLWithPath: temporary + "/" + stateFile), options: .atomic); try step()
-            try? fm.removeItem(atPath: final)
-            try fm.moveItem(atPath: temporary, toPath: final)
+            try DurableFile.write(try JSONEncoder.readable.encode(state), to: temporary + "/" + stateFile); try step()
+            try DurableFile.syncDirectory(temporary)
+            // rename(2) cannot replace a non-empty directory: an existing one (`best`) is moved aside first.
+            let aside = directory + "/" + temporaryPrefix + "old-" + name + "-\(getpid())"
+            let replacing = fm.fileExists(atPath: final)
+            if replacing {
+                try? fm.removeItem(atPath: aside)
+                try fm.moveItem(atPath: final, toPath: aside)
+            }
+            try DurableFile.publish(temporary, as: final)
+            if replacing { try? fm.removeItem(atPath: aside) }
         } catch let error as CheckpointError {
+            try? fm.removeItem(atPath: temporary)
             throw error
         } catch {
             try? fm.removeItem(atPath: temporary)
-            throw CheckpointError.unwritable(path: final, reason: "\(error)")
+            throw CheckpointError.unwritable(path: final, reason: plainReason(error))
         }
         // Older checkpoints beyond `keep` go, oldest first.
         let all = list(directory)
         for old in all.dropLast(max(keep, 1)) { try? fm.removeItem(atPath: old) }
+        if all.count > keep { try? DurableFile.syncDirectory(directory) }
         return final
+    }
+
+    /// Hidden names of checkpoints being written (or left by a killed writer).
+    static let temporaryPrefix = ".tmp-"
+
+    static let testDelay: Int = ProcessInfo.processInfo.environment["SWIFTGAN_TEST_CHECKPOINT_DELAY_MS"].flatMap(Int.init) ?? 0
+
+    /// Removes the temporary directories that writers killed mid-checkpoint left in `directory`.
+    /// Only the holder of the run's lock may call it.
+    public static func removeAbandonedWrites(in directory: String) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names where name.hasPrefix(temporaryPrefix) { try? FileManager.default.removeItem(atPath: directory + "/" + name) }
+    }
+
+    /// The system's plain words for a file error ("no space left on device").
+    static func plainReason(_ error: Error) -> String {
+        switch error {
+        case let e as FileError: return e.reason
+        case let e as SafeTensorsError:
+            if case .unwritable(_, let reason) = e { return reason }
+            return "\(e)"
+        case let e as CheckpointError:
+            if case .unwritable(_, let reason) = e { return reason }
+            return "\(e)"
+        default:
+            let ns = error as NSError
+            if let posix = ns.userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
+                return FileError(path: "", operation: "", code: Int32(posix.code)).reason
+            }
+            return ns.localizedDescription
+        }
     }
 
     /// Complete checkpoints under `directory`, oldest first.

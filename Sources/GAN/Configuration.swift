@@ -36,9 +36,14 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// Grid of the fixed noise batch every this many steps (0: only at epoch ends).
     public var sampleEvery = 100
     public var sampleCount = 64
-    /// Checkpoint every this many epochs (and always at the end).
+    /// Checkpoint every this many epochs (and always at the end); 0: not by epochs.
     public var checkpointEvery = 5
-    /// How many checkpoints to keep (oldest removed first).
+    /// Also checkpoint when this many minutes of wall-clock time have passed since the last one;
+    /// 0: not by time.
+    public var checkpointMinutes = 10.0
+    /// Also checkpoint every this many steps; 0: not by steps.
+    public var checkpointSteps = 0
+    /// How many `step-` checkpoints to keep (oldest removed first; `best` is kept besides).
     public var keepCheckpoints = 3
     /// Log a metrics line every this many steps.
     public var logEvery = 10
@@ -57,7 +62,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case model, dataPath, epochs, maxSteps, batchSize, learningRateG, learningRateD, beta1, beta2, realLabel, loss, dSteps,
-             seed, horizontalFlip, sampleEvery, sampleCount, checkpointEvery, keepCheckpoints, logEvery, evalEvery, evalCount,
+             seed, horizontalFlip, sampleEvery, sampleCount, checkpointEvery, checkpointMinutes, checkpointSteps, keepCheckpoints, logEvery, evalEvery, evalCount,
              precision
     }
 
@@ -81,6 +86,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try c.decode(.sampleEvery, ifPresentInto: &sampleEvery)
         try c.decode(.sampleCount, ifPresentInto: &sampleCount)
         try c.decode(.checkpointEvery, ifPresentInto: &checkpointEvery)
+        try c.decode(.checkpointMinutes, ifPresentInto: &checkpointMinutes)
+        try c.decode(.checkpointSteps, ifPresentInto: &checkpointSteps)
         try c.decode(.keepCheckpoints, ifPresentInto: &keepCheckpoints)
         try c.decode(.logEvery, ifPresentInto: &logEvery)
         try c.decode(.evalEvery, ifPresentInto: &evalEvery)
@@ -94,6 +101,10 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         if let problem = model.problem { return problem }
         if batchSize < 1 { return "the batch size must be positive, got \(batchSize)" }
         if epochs < 1 { return "the number of epochs must be positive, got \(epochs)" }
+        if checkpointEvery < 0 { return "the epochs between checkpoints must be 0 or more, got \(checkpointEvery)" }
+        if checkpointSteps < 0 { return "the steps between checkpoints must be 0 or more, got \(checkpointSteps)" }
+        if !(checkpointMinutes >= 0) || !checkpointMinutes.isFinite { return "the minutes between checkpoints must be 0 or more, got \(checkpointMinutes)" }
+        if keepCheckpoints < 1 { return "at least one checkpoint must be kept, got \(keepCheckpoints)" }
         if dSteps < 1 { return "the discriminator steps per generator step must be positive, got \(dSteps)" }
         if let reason = precision.unavailableReason { return "\(precision.rawValue) arithmetic is not available: \(reason)" }
         return nil

@@ -43,25 +43,60 @@ public final class Evaluator {
     /// The report for images [N, C, H, W] in [-1, 1]. Precision and recall use at most `manifoldCount`
     /// points of each set (k-NN over all pairs).
     public func evaluate(_ images: Tensor, manifoldCount: Int = 10_000) -> EvaluationReport {
-        let n = images.shape[0]
-        let (features, probabilities) = classifier.embed(images)
-        let stats = FeatureStatistics(features: features, count: n, dimension: Classifier.featureSize)
-        let predicted = ClassifierMetrics.argmax(probabilities: probabilities, count: n, classes: classifier.classes)
-        let d = Classifier.featureSize
-        let m = min(manifoldCount, n, test.count)
-        let (precision, recall) = ManifoldMetrics.precisionRecall(real: Array(realFeatures.prefix(m * d)),
-                                                                  fake: Array(features.prefix(m * d)), dimension: d)
-        return EvaluationReport(
-            images: n, frechetDistance: Frechet.distance(stats, realStatistics),
-            classifierScore: ClassifierMetrics.score(probabilities: probabilities, count: n, classes: classifier.classes),
-            classCoverage: ClassifierMetrics.coverage(predicted, classes: classifier.classes), classes: classifier.classes,
-            classHistogramKL: ClassifierMetrics.histogramKL(predicted, reference: realPredicted, classes: classifier.classes),
-            precision: precision, recall: recall)
+        var accumulation = Accumulation(self, manifoldCount: manifoldCount)
+        accumulation.add(images)
+        return accumulation.report
     }
 
-    /// `count` generated images from `sampler` with noise from `seed`.
-    public func evaluate(_ sampler: Sampler, count: Int, seed: UInt64) -> EvaluationReport {
-        evaluate(sampler.generate(sampler.noise(count: count, seed: seed)))
+    /// `count` generated images from `sampler` with noise from `seed`, generated, embedded and
+    /// summarised batch by batch: memory stays that of one batch, the feature statistics and the
+    /// first `manifoldCount` feature vectors whatever `count` is.
+    public func evaluate(_ sampler: Sampler, count: Int, seed: UInt64, manifoldCount: Int = 10_000) -> EvaluationReport {
+        var accumulation = Accumulation(self, manifoldCount: manifoldCount)
+        sampler.generate(count: count, seed: seed, batchSize: 500) { images, _ in accumulation.add(images) }
+        return accumulation.report
+    }
+
+    /// What a report needs of the images seen so far: feature statistics, the classifier score's
+    /// sums, the predicted-class histogram and the first feature vectors for precision and recall.
+    struct Accumulation {
+        let evaluator: Evaluator
+        let manifoldCount: Int
+        var statistics = FeatureStatistics.Accumulator(dimension: Classifier.featureSize)
+        var score: ClassifierMetrics.ScoreAccumulator
+        var histogram: [Int]
+        var manifold: [Float] = []
+
+        init(_ evaluator: Evaluator, manifoldCount: Int) {
+            self.evaluator = evaluator
+            self.manifoldCount = manifoldCount
+            score = .init(classes: evaluator.classifier.classes)
+            histogram = [Int](repeating: 0, count: evaluator.classifier.classes)
+        }
+
+        mutating func add(_ images: Tensor) {
+            let n = images.shape[0], d = Classifier.featureSize, classes = evaluator.classifier.classes
+            let (features, probabilities) = evaluator.classifier.embed(images)
+            statistics.add(features, count: n)
+            score.add(probabilities, count: n)
+            for c in ClassifierMetrics.argmax(probabilities: probabilities, count: n, classes: classes) { histogram[c] += 1 }
+            let room = min(manifoldCount, evaluator.test.count) * d - manifold.count
+            if room > 0 { manifold += features.prefix(room) }
+        }
+
+        var report: EvaluationReport {
+            let e = evaluator, classes = e.classifier.classes, d = Classifier.featureSize
+            let m = min(manifold.count / d, e.realFeatures.count / d)
+            let (precision, recall) = ManifoldMetrics.precisionRecall(real: Array(e.realFeatures.prefix(m * d)),
+                                                                      fake: Array(manifold.prefix(m * d)), dimension: d)
+            return EvaluationReport(
+                images: statistics.count, frechetDistance: Frechet.distance(statistics.statistics, e.realStatistics),
+                classifierScore: score.score,
+                classCoverage: ClassifierMetrics.coverage(histogram: histogram), classes: classes,
+                classHistogramKL: ClassifierMetrics.histogramKL(histogram: histogram,
+                                                                reference: ClassifierMetrics.histogram(e.realPredicted, classes: classes)),
+                precision: precision, recall: recall)
+        }
     }
 
     /// The floor: `count` real training images scored like generated ones.

@@ -94,3 +94,62 @@ public enum Frechet {
         return out
     }
 }
+
+extension FeatureStatistics {
+    /// Mean and covariance of feature vectors that arrive in batches, merged by Chan, Golub and
+    /// LeVeque's pairwise update (each batch centred on its own mean, then the means' difference
+    /// added), so that memory is one d×d matrix however many vectors come, and the result equals
+    /// the two-pass `init(features:count:dimension:)` to rounding.
+    public struct Accumulator: Sendable {
+        public let dimension: Int
+        public private(set) var count = 0
+        var mean: [Double]
+        /// Upper triangle of the sum of centred outer products.
+        var m2: [Double]
+
+        public init(dimension: Int) {
+            self.dimension = dimension
+            mean = [Double](repeating: 0, count: dimension)
+            m2 = [Double](repeating: 0, count: dimension * dimension)
+        }
+
+        /// Adds `n` row-major vectors.
+        public mutating func add(_ features: [Float], count n: Int) {
+            let d = dimension
+            precondition(features.count == n * d, "FeatureStatistics.Accumulator.add: \(features.count) values for \(n)×\(d)")
+            guard n > 0 else { return }
+            var batchMean = [Double](repeating: 0, count: d)
+            for i in 0..<n { for j in 0..<d { batchMean[j] += Double(features[i * d + j]) } }
+            for j in 0..<d { batchMean[j] /= Double(n) }
+            var centred = [Double](repeating: 0, count: d)
+            for i in 0..<n {
+                for j in 0..<d { centred[j] = Double(features[i * d + j]) - batchMean[j] }
+                for a in 0..<d where centred[a] != 0 {
+                    let ca = centred[a]
+                    for b in a..<d { m2[a * d + b] += ca * centred[b] }
+                }
+            }
+            let total = count + n
+            let weight = Double(count) * Double(n) / Double(total)
+            let delta = (0..<d).map { batchMean[$0] - mean[$0] }
+            if count > 0 {
+                for a in 0..<d where delta[a] != 0 { for b in a..<d { m2[a * d + b] += weight * delta[a] * delta[b] } }
+            }
+            for j in 0..<d { mean[j] += delta[j] * Double(n) / Double(total) }
+            count = total
+        }
+
+        /// The statistics of everything added (at least two vectors).
+        public var statistics: FeatureStatistics {
+            precondition(count >= 2, "FeatureStatistics.Accumulator: \(count) vectors, at least 2 needed")
+            let d = dimension
+            var cov = [Double](repeating: 0, count: d * d)
+            for a in 0..<d { for b in a..<d {
+                let v = m2[a * d + b] / Double(count - 1)
+                cov[a * d + b] = v
+                cov[b * d + a] = v
+            } }
+            return FeatureStatistics(dimension: d, count: count, mean: mean, covariance: cov)
+        }
+    }
+}

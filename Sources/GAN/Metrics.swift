@@ -25,16 +25,56 @@ public enum ClassifierMetrics {
 
     /// How many classes receive at least `threshold` (2%) of the predictions.
     public static func coverage(_ predicted: [Int], classes: Int, threshold: Double = 0.02) -> Int {
-        let h = histogram(predicted, classes: classes)
-        return h.filter { Double($0) >= threshold * Double(predicted.count) }.count
+        coverage(histogram: histogram(predicted, classes: classes), threshold: threshold)
+    }
+
+    /// `coverage` from the predicted-class histogram.
+    public static func coverage(histogram h: [Int], threshold: Double = 0.02) -> Int {
+        let total = h.reduce(0, +)
+        return h.filter { Double($0) >= threshold * Double(total) }.count
     }
 
     /// KL(predicted-class histogram ‖ reference histogram), with add-one smoothing so that an empty
     /// class gives a large but finite value.
     public static func histogramKL(_ predicted: [Int], reference: [Int], classes: Int) -> Double {
-        let p = histogram(predicted, classes: classes).map { Double($0 + 1) / Double(predicted.count + classes) }
-        let q = histogram(reference, classes: classes).map { Double($0 + 1) / Double(reference.count + classes) }
+        histogramKL(histogram: histogram(predicted, classes: classes), reference: histogram(reference, classes: classes))
+    }
+
+    /// `histogramKL` from the two histograms.
+    public static func histogramKL(histogram h: [Int], reference r: [Int]) -> Double {
+        let classes = h.count, hn = h.reduce(0, +), rn = r.reduce(0, +)
+        let p = h.map { Double($0 + 1) / Double(hn + classes) }
+        let q = r.map { Double($0 + 1) / Double(rn + classes) }
         return zip(p, q).map { $0 * log($0 / $1) }.reduce(0, +)
+    }
+
+    /// The classifier score of probabilities that arrive in batches:
+    /// `E[KL(p(y|x) ‖ p(y))] = E[Σ p log p] − Σ p̄ log p̄`, so only the sum of the first term and the
+    /// marginal are kept.
+    public struct ScoreAccumulator: Sendable {
+        var negativeEntropy = 0.0
+        var marginal: [Double]
+        public private(set) var count = 0
+
+        public init(classes: Int) { marginal = [Double](repeating: 0, count: classes) }
+
+        public mutating func add(_ p: [Float], count n: Int) {
+            let classes = marginal.count
+            precondition(p.count == n * classes, "ClassifierMetrics.ScoreAccumulator.add: \(p.count) values for \(n)×\(classes)")
+            for i in 0..<n { for c in 0..<classes {
+                let q = Double(p[i * classes + c])
+                marginal[c] += q
+                if q > 0 { negativeEntropy += q * log(q) }
+            } }
+            count += n
+        }
+
+        public var score: Double {
+            precondition(count > 0, "ClassifierMetrics.ScoreAccumulator: no probabilities")
+            let n = Double(count)
+            let cross = marginal.map { $0 / n }.reduce(0.0) { $1 > 0 ? $0 + $1 * log($1) : $0 }
+            return exp(negativeEntropy / n - cross)
+        }
     }
 
     static func histogram(_ labels: [Int], classes: Int) -> [Int] {

@@ -1,3 +1,4 @@
+import DurableIO
 import Foundation
 import Imaging
 
@@ -45,14 +46,53 @@ public struct RunDirectory: Sendable, Equatable {
     public static func create(at path: String, config: TrainingConfig) throws -> RunDirectory {
         let run = RunDirectory(path), fm = FileManager.default
         if fm.fileExists(atPath: run.configFile) { throw RunDirectoryError.holdsARun(path) }
+        try run.makeFolders()
         do {
-            try fm.createDirectory(atPath: run.samplesDirectory, withIntermediateDirectories: true)
-            try fm.createDirectory(atPath: run.checkpointsDirectory, withIntermediateDirectories: true)
-            try JSONEncoder.readable.encode(config).write(to: URL(fileURLWithPath: run.configFile), options: .atomic)
+            try DurableFile.write(try JSONEncoder.readable.encode(config), to: run.configFile)
         } catch {
-            throw RunDirectoryError.unwritable(path: path, reason: (error as NSError).localizedDescription)
+            throw RunDirectoryError.unwritable(path: run.configFile, reason: Checkpoint.plainReason(error))
         }
         return run
+    }
+
+    /// Makes the run's folders (and the run directory itself) where missing, flushing each new
+    /// entry to the disk.
+    func makeFolders() throws {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue {
+            throw RunDirectoryError.unwritable(path: path, reason: "it is a file, not a directory")
+        }
+        for folder in [path, samplesDirectory, checkpointsDirectory] where !fm.fileExists(atPath: folder) {
+            do {
+                try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                try DurableFile.syncDirectory(DurableFile.parent(of: folder))
+            } catch {
+                throw RunDirectoryError.unwritable(path: folder, reason: Checkpoint.plainReason(error))
+            }
+        }
+    }
+
+    /// Takes the run's lock (`.lock`), which this process holds until the returned value is
+    /// released; it fails while another live process holds it, naming that process. A lock left
+    /// by a process that died is free (the system releases it with the process).
+    public func lock() throws -> RunLock {
+        try makeFolders()
+        return try RunLock(path + "/.lock")
+    }
+
+    /// Drops the lines of `metrics.jsonl` that a part of the run after `step` wrote (a run killed
+    /// after its last checkpoint), so that a resumed run does not log those steps twice.
+    public func truncateMetrics(after step: Int) throws {
+        guard let text = try? String(contentsOfFile: metricsFile, encoding: .utf8) else { return }
+        struct Step: Decodable { var step: Int }
+        let decoder = JSONDecoder()
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
+        let kept = lines.filter { line in (try? decoder.decode(Step.self, from: Data(line.utf8))).map { $0.step <= step } ?? false }
+        guard kept.count != lines.count else { return }
+        do { try DurableFile.write(Data(kept.map { $0 + "\n" }.joined().utf8), to: metricsFile) } catch {
+            throw RunDirectoryError.unwritable(path: metricsFile, reason: error.reason)
+        }
     }
 
     /// Opens `metrics.jsonl` for appending (created when absent).
@@ -92,8 +132,11 @@ public struct RunDirectory: Sendable, Equatable {
     }
 
     private func write(_ file: String, _ body: (String) throws -> Void) throws {
-        do { try body(file) } catch {
+        do { try body(file) } catch let error as ImagingError {
+            if case .unwritable(_, let reason) = error { throw RunDirectoryError.unwritable(path: file, reason: reason) }
             throw RunDirectoryError.unwritable(path: file, reason: "\(error)")
+        } catch {
+            throw RunDirectoryError.unwritable(path: file, reason: Checkpoint.plainReason(error))
         }
     }
 }
@@ -102,11 +145,14 @@ public struct RunDirectory: Sendable, Equatable {
 public enum RunDirectoryError: Error, Equatable, CustomStringConvertible {
     /// The directory already holds a run (its `config.json`).
     case holdsARun(String)
+    /// Another live process trains this run (`holder`: its process id and command, as it wrote them).
+    case busy(path: String, holder: String)
     case unwritable(path: String, reason: String)
 
     public var description: String {
         switch self {
         case .holdsARun(let p): return "\(p): it already holds a run"
+        case .busy(let p, let h): return "\(p): another process is training this run (\(h)); wait for it to finish or stop it"
         case .unwritable(let p, let r): return "\(p): cannot write: \(r)"
         }
     }
@@ -171,8 +217,10 @@ public struct MetricsLine: Codable, Sendable, Equatable {
 public final class MetricsLog {
     let handle: FileHandle
     let encoder = JSONEncoder()
+    public let path: String
 
     init(_ path: String) throws {
+        self.path = path
         if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         guard let h = FileHandle(forWritingAtPath: path) else { throw RunDirectoryError.unwritable(path: path, reason: "cannot open for appending") }
         h.seekToEndOfFile()
@@ -182,8 +230,47 @@ public final class MetricsLog {
 
     deinit { try? handle.close() }
 
-    public func append(_ line: MetricsLine) {
+    /// Appends a line; a failed write (a full disk) is an error naming the file.
+    public func append(_ line: MetricsLine) throws {
         guard let data = try? encoder.encode(line) else { return }
-        handle.write(data + Data("\n".utf8))
+        do { try handle.write(contentsOf: data + Data("\n".utf8)) } catch {
+            throw RunDirectoryError.unwritable(path: path, reason: Checkpoint.plainReason(error))
+        }
+    }
+
+    /// Flushes the lines written so far to the disk (at each checkpoint).
+    public func sync() { try? handle.synchronize() }
+}
+
+/// The lock of a run directory: an exclusive `flock` on `RUN/.lock`, which holds the holder's
+/// process id and command line for the message another process gets. The system drops the lock
+/// when the process ends however it ends (a crash, `kill -9`), so a stale lock file is simply
+/// taken over; the lock is released when this value goes away.
+public final class RunLock {
+    public let path: String
+    let fd: Int32
+
+    init(_ path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw RunDirectoryError.unwritable(path: path, reason: FileError(path: path, operation: "", code: errno).reason) }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let code = errno
+            var buffer = [UInt8](repeating: 0, count: 512)
+            let n = pread(fd, &buffer, buffer.count, 0)
+            close(fd)
+            guard code == EWOULDBLOCK else { throw RunDirectoryError.unwritable(path: path, reason: FileError(path: path, operation: "", code: code).reason) }
+            let holder = String(decoding: buffer.prefix(max(n, 0)), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            throw RunDirectoryError.busy(path: DurableFile.parent(of: path), holder: holder.isEmpty ? "a process that has not yet written its id" : holder)
+        }
+        self.fd = fd
+        let me = "process \(getpid()): " + CommandLine.arguments.joined(separator: " ")
+        _ = ftruncate(fd, 0)
+        _ = me.withCString { pwrite(fd, $0, strlen($0), 0) }
+    }
+
+    deinit {
+        _ = ftruncate(fd, 0)
+        close(fd)
     }
 }

@@ -61,6 +61,33 @@ public struct Sampler {
         return Tensor.concat(parts, axis: 0)
     }
 
+    /// Generates `count` images from the latent vectors of `seed` one batch at a time, handing
+    /// each batch ([n, C, H, W] in [-1, 1]) to `body` with the index of its first image; memory
+    /// stays that of one batch whatever `count` is. The images are those of
+    /// `generate(noise(count: count, seed: seed))` (the latents are drawn from the same stream
+    /// in order; batches are of an even size, so a normal pair is never split between two).
+    public func generate(count: Int, seed: UInt64, batchSize: Int = Sampler.batchSize,
+                         _ body: (_ images: Tensor, _ first: Int) throws -> Void) rethrows {
+        precondition(batchSize > 0 && batchSize % 2 == 0, "Sampler.generate: the batch size must be even and positive, got \(batchSize)")
+        let rng = Generator(seed: seed)
+        var first = 0
+        while first < count {
+            let n = min(batchSize, count - first)
+            var z = config.noise(n, using: rng)
+            // The last batch is padded to the others' size (see `generate(_:)` on the engine's pool).
+            if n < batchSize && count > batchSize {
+                let values = z.scalars, row = values.count / n
+                var shape = z.shape
+                shape[0] = batchSize
+                z = Tensor(values + Array(repeating: Array(values.prefix(row)), count: batchSize - n).joined(), shape: shape)
+            }
+            var images = generate(z)
+            if images.shape[0] > n { images = images.slice(axis: 0, offset: 0, length: n) }
+            try body(images, first)
+            first += n
+        }
+    }
+
     /// `count` images as 8-bit pictures.
     public func images(count: Int, seed: UInt64) -> [Image] { toImages(generate(noise(count: count, seed: seed))) }
 

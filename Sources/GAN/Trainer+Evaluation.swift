@@ -12,7 +12,7 @@ extension Trainer {
                                         seed: Generator.derivedSeed(config.seed, 0x6576616c))
         let history = (state.frechetHistory ?? []) + [report.frechetDistance]
         state.frechetHistory = history
-        metrics.append(MetricsLine(report, step: state.step, epoch: state.epoch))
+        try metrics.append(MetricsLine(report, step: state.step, epoch: state.epoch))
         message(String(format: "evaluation at step %d: Fréchet distance %.3f, score %.2f, %d/%d classes, precision %.3f, recall %.3f",
                        state.step, report.frechetDistance, report.classifierScore, report.classCoverage, report.classes,
                        report.precision, report.recall))

@@ -5,7 +5,9 @@ import NN
 import Tensors
 
 /// The training loop and its policy: which batch and noise each step gets, when to log, draw a
-/// sample grid, evaluate and checkpoint, and how to stop and resume. The step itself is a
+/// sample grid, evaluate and checkpoint (by epochs, steps or minutes, whichever is due first), and
+/// how to stop and resume. A trainer holds its run directory's lock from its creation until `run`
+/// returns (and again during a later `run`), so no other process can train the same run. The step itself is a
 /// `GANStep`; the files are a `RunDirectory`'s; the checkpoint format is `Checkpoint`'s.
 ///
 /// ```swift
@@ -24,8 +26,16 @@ public final class Trainer {
     let batcher: Batcher
     let fixedNoise: Tensor
     var history: [MetricsLine] = []
-    var lastCheckpoint: String?
+    /// The newest `step-` checkpoint of the run this trainer wrote or resumed from.
+    public internal(set) var lastCheckpoint: String?
     var lastLossG: Float = .nan
+    var lock: RunLock?
+    var metrics: MetricsLog?
+    /// When and at which step the last checkpoint was written (or the run started or resumed).
+    var lastCheckpointTime = Date()
+    var lastCheckpointStep: Int
+    /// Wall-clock seconds each checkpoint of this process took to write.
+    public private(set) var checkpointSeconds: [Double] = []
 
     public var config: TrainingConfig { state.config }
     public var generator: GANGenerator { gan.generator }
@@ -34,29 +44,49 @@ public final class Trainer {
     /// A new run in `runDirectory` (created; it must not hold another run).
     public convenience init(config: TrainingConfig, dataset: ImageDataset, runDirectory: String) throws {
         try config.check(dataset)
+        let lock = try RunDirectory(runDirectory).lock()
         let directory = try RunDirectory.create(at: runDirectory, config: config)
-        try self.init(state: TrainingState(config: config), dataset: dataset, directory: directory, checkpoint: nil)
+        try self.init(state: TrainingState(config: config), dataset: dataset, directory: directory, checkpoint: nil, lock: lock)
     }
 
     /// Continues the run in `runDirectory` from its latest checkpoint, optionally with more epochs
-    /// or another step limit.
-    public static func resume(runDirectory: String, dataset: ImageDataset, epochs: Int? = nil, maxSteps: Int? = nil) throws -> Trainer {
+    /// or another step limit. A checkpoint that cannot be read (truncated, corrupt, unreadable
+    /// state) is reported through `warning` and the next older one is tried; only when none can be
+    /// read is it an error (the newest one's).
+    public static func resume(runDirectory: String, dataset: ImageDataset, epochs: Int? = nil, maxSteps: Int? = nil,
+                              warning: (String) -> Void = { _ in }) throws -> Trainer {
         let directory = RunDirectory(runDirectory)
-        guard let latest = Checkpoint.list(directory.checkpointsDirectory).last else {
-            throw CheckpointError.notFound(directory.checkpointsDirectory)
+        let lock = try directory.lock()
+        Checkpoint.removeAbandonedWrites(in: directory.checkpointsDirectory)
+        let candidates = Checkpoint.list(directory.checkpointsDirectory).reversed()
+        guard !candidates.isEmpty else { throw CheckpointError.notFound(directory.checkpointsDirectory) }
+        var firstError: Error?
+        for checkpoint in candidates {
+            do {
+                var state = try Checkpoint.readState(checkpoint)
+                if let epochs { state.config.epochs = epochs }
+                if let maxSteps { state.config.maxSteps = maxSteps }
+                try state.config.check(dataset)
+                let trainer = try Trainer(state: state, dataset: dataset, directory: directory, checkpoint: checkpoint, lock: lock)
+                try directory.truncateMetrics(after: state.step)
+                return trainer
+            } catch let error as TrainingError {
+                throw error  // the settings, not the files: an older checkpoint would not help
+            } catch {
+                warning("warning: skipping checkpoint \(checkpoint): \(error)")
+                firstError = firstError ?? error
+            }
         }
-        var state = try Checkpoint.readState(latest)
-        if let epochs { state.config.epochs = epochs }
-        if let maxSteps { state.config.maxSteps = maxSteps }
-        try state.config.check(dataset)
-        return try Trainer(state: state, dataset: dataset, directory: directory, checkpoint: latest)
+        throw firstError!
     }
 
-    init(state: TrainingState, dataset: ImageDataset, directory: RunDirectory, checkpoint: String?) throws {
+    init(state: TrainingState, dataset: ImageDataset, directory: RunDirectory, checkpoint: String?, lock: RunLock) throws {
         let c = state.config
         self.state = state
         self.dataset = dataset
         self.directory = directory
+        self.lock = lock
+        lastCheckpointStep = state.step
         gan = GANStep(config: c)
         batcher = Batcher(dataset, batchSize: c.batchSize, shuffle: true, dropLast: true, horizontalFlip: c.horizontalFlip, seed: c.seed)
         fixedNoise = c.model.noise(c.sampleCount, using: Generator(seed: Generator.derivedSeed(c.seed, 0x66697865)))
@@ -83,7 +113,15 @@ public final class Trainer {
         let c = config
         let perEpoch = batcher.batchesPerEpoch
         var windowStart = Date(), windowImages = 0, rate = 0.0
+        if lock == nil { lock = try directory.lock() }
+        defer { lock = nil }
         let metrics = try directory.metricsLog()
+        self.metrics = metrics
+        defer { self.metrics = nil }
+        lastCheckpointTime = Date()
+        // A new run checkpoints its initial state, so that a run killed before its first due
+        // checkpoint still resumes (from step 0) rather than having nothing to resume from.
+        if state.step == 0 && lastCheckpoint == nil && unfinished { try checkpoint() }
         while unfinished {
             let epochStart = Date()
             let batches = batcher.epoch(state.epoch, startingAt: state.batchInEpoch)
@@ -104,11 +142,15 @@ public final class Trainer {
                 if state.step % max(c.logEvery, 1) == 0 || state.step == 1 {
                     let line = MetricsLine(p, loaderWaitSeconds: batches.waitSeconds)
                     history.append(line)
-                    metrics.append(line)
+                    try metrics.append(line)
                 }
                 if c.sampleEvery > 0 && state.step % c.sampleEvery == 0 { try directory.writeSamples(sampleGrid(), .step(state.step)) }
                 if state.step >= totalSteps { break }
                 if shouldStop() { return .interrupted(checkpoint: try checkpoint()) }
+                if state.batchInEpoch < perEpoch, checkpointDue {
+                    let path = try checkpoint()
+                    message(String(format: "checkpoint %@ (%.2f s)", path, checkpointSeconds.last ?? 0))
+                }
             }
             if state.batchInEpoch >= perEpoch {
                 state.epoch += 1
@@ -120,7 +162,10 @@ public final class Trainer {
                 try directory.writeLossPlot(history, markers: state.collapseWarnings ?? [])
                 message(String(format: "epoch %d/%d done in %.1f s; samples in %@", state.epoch, c.epochs,
                                Date().timeIntervalSince(epochStart), directory.samplesDirectory))
-                if state.epoch % max(c.checkpointEvery, 1) == 0 && unfinished { message("checkpoint " + (try checkpoint())) }
+                if (c.checkpointEvery > 0 && state.epoch % c.checkpointEvery == 0 || checkpointDue) && unfinished {
+                    let path = try checkpoint()
+                    message(String(format: "checkpoint %@ (%.2f s)", path, checkpointSeconds.last ?? 0))
+                }
             }
             if shouldStop() && unfinished { return .interrupted(checkpoint: try checkpoint()) }
         }
@@ -145,12 +190,28 @@ public final class Trainer {
         }
     }
 
+    /// Whether a `step-` checkpoint is due by steps or by time (epochs are checked at epoch ends).
+    var checkpointDue: Bool {
+        let c = config
+        guard state.step > lastCheckpointStep else { return false }
+        if c.checkpointSteps > 0 && state.step % c.checkpointSteps == 0 { return true }
+        return c.checkpointMinutes > 0 && Date().timeIntervalSince(lastCheckpointTime) >= c.checkpointMinutes * 60
+    }
+
     /// Writes a checkpoint of the current state (`name`, or `step-NNNNNNNN`) and returns its path.
+    /// The metrics written so far are flushed to the disk with it.
     @discardableResult
     public func checkpoint(name: String? = nil, failAfterFiles: Int? = nil) throws -> String {
+        let start = Date()
         let path = try Checkpoint.write(state: state, gan, in: directory.checkpointsDirectory, keep: config.keepCheckpoints,
                                         name: name, failAfterFiles: failAfterFiles)
-        if name == nil { lastCheckpoint = path }
+        metrics?.sync()
+        checkpointSeconds.append(Date().timeIntervalSince(start))
+        if name == nil {
+            lastCheckpoint = path
+            lastCheckpointStep = state.step
+            lastCheckpointTime = Date()
+        }
         return path
     }
 

@@ -1,4 +1,5 @@
 import CCodecs
+import DurableIO
 import Foundation
 
 /// A failure reading or writing an image; each names the file and says what was wrong.
@@ -98,18 +99,20 @@ public enum ImageCodec {
         return Data(bytes: out, count: length)
     }
 
-    /// Writes `image` as a PNG file atomically (a temporary file renamed into place).
-    public static func writePNG(_ image: Image, to path: String) throws {
+    /// Writes `image` as a PNG file durably (a temporary file, flushed, renamed into place).
+    /// With `sync: false` it is renamed into place unflushed (many files flushed together later).
+    public static func writePNG(_ image: Image, to path: String, sync: Bool = true) throws {
         let data: Data
         do { data = try encodePNG(image) } catch ImagingError.unwritable(_, let reason) {
             throw ImagingError.unwritable(file: path, reason: reason)
         }
-        try writeAtomically(data, to: path)
+        try writeAtomically(data, to: path, sync: sync)
     }
 
-    static func writeAtomically(_ data: Data, to path: String) throws {
-        do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            throw ImagingError.unwritable(file: path, reason: (error as NSError).localizedDescription)
+    /// Writes durably: a temporary file, flushed, renamed into place, the directory flushed.
+    static func writeAtomically(_ data: Data, to path: String, sync: Bool = true) throws {
+        do { try DurableFile.write(data, to: path, sync: sync) } catch {
+            throw ImagingError.unwritable(file: path, reason: error.reason)
         }
     }
 }

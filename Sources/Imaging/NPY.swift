@@ -1,9 +1,17 @@
+import DurableIO
 import Foundation
 
 /// NumPy's `.npy` format (version 1.0): a float32 array, for `swiftgan sample --out x.npy`.
 /// Written by hand: the format is a 10-byte preamble and a Python-literal header, and NumPy reads it.
 public enum NPY {
     public static func encode(_ values: [Float], shape: [Int]) -> Data {
+        var data = header(shape: shape)
+        data.append(payload(values))
+        return data
+    }
+
+    /// The preamble and header of a little-endian float32 array of `shape`, padded to 64 bytes.
+    public static func header(shape: [Int]) -> Data {
         var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(shape.map(String.init).joined(separator: ", "))\(shape.count == 1 ? "," : "")), }"
         // Magic (6) + version (2) + length (2) + header, padded with spaces and a newline to 64 bytes.
         let total = 10 + header.utf8.count + 1
@@ -12,7 +20,60 @@ public enum NPY {
         let length = UInt16(header.utf8.count)
         data.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8)])
         data.append(contentsOf: Array(header.utf8))
-        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
         return data
+    }
+
+    /// `values` as little-endian float32 bytes.
+    public static func payload(_ values: [Float]) -> Data {
+        values.withUnsafeBufferPointer { buffer in
+            var data = Data(count: buffer.count * 4)
+            data.withUnsafeMutableBytes { raw in
+                let out = raw.bindMemory(to: UInt32.self)
+                for i in 0..<buffer.count { out[i] = buffer[i].bitPattern.littleEndian }
+            }
+            return data
+        }
+    }
+
+    /// Bytes of an `.npy` file of float32 `shape`.
+    public static func fileSize(shape: [Int]) -> Int64 {
+        Int64(header(shape: shape).count) + 4 * shape.reduce(Int64(1)) { $0 * Int64($1) }
+    }
+
+    /// An `.npy` file written as its rows arrive: the header first (the shape is known), then the
+    /// values in order. The file appears at its path only when `finish` has checked that every
+    /// value came and flushed it to the disk; an error or an early exit leaves no file that looks
+    /// complete.
+    public final class Writer {
+        public let path: String
+        let stream: DurableFile.Stream
+        let expected: Int64
+        var values: Int64 = 0
+
+        public init(path: String, shape: [Int]) throws {
+            self.path = path
+            expected = shape.reduce(Int64(1)) { $0 * Int64($1) }
+            do {
+                stream = try DurableFile.Stream(creating: path)
+                try stream.append(NPY.header(shape: shape))
+            } catch {
+                throw ImagingError.unwritable(file: path, reason: error.reason)
+            }
+        }
+
+        public func append(_ values: [Float]) throws {
+            precondition(self.values + Int64(values.count) <= expected, "NPY.Writer.append: more values than the shape holds")
+            do { try stream.append(NPY.payload(values)) } catch {
+                throw ImagingError.unwritable(file: path, reason: error.reason)
+            }
+            self.values += Int64(values.count)
+        }
+
+        public func finish() throws {
+            precondition(values == expected, "NPY.Writer.finish: \(values) of \(expected) values written")
+            do { try stream.commit() } catch {
+                throw ImagingError.unwritable(file: path, reason: error.reason)
+            }
+        }
     }
 }

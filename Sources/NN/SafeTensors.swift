@@ -1,3 +1,4 @@
+import DurableIO
 import Foundation
 import Tensors
 
@@ -158,8 +159,8 @@ public struct SafeTensors {
         withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { out.append(contentsOf: $0) }
         out.append(contentsOf: Array(header.utf8))
         out.append(payload)
-        do { try out.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            throw SafeTensorsError.unwritable(file: path, reason: (error as NSError).localizedDescription)
+        do { try DurableFile.write(out, to: path) } catch {
+            throw SafeTensorsError.unwritable(file: path, reason: error.reason)
         }
     }
 

@@ -7,15 +7,17 @@ struct Sample: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate images from a trained generator, without training.",
         discussion: """
-        OUT ending in .png: one grid; .npy: a float32 array N×H×W×C in [-1, 1]; anything else: a directory with
-        one PNG per image. The same --seed gives the same images on every run.
+        OUT ending in .png: one grid; .npy: a float32 array N×H×W×C in [-1, 1]; a directory (an existing one, or a
+        new one written with a trailing /): one PNG per image. Images are generated and written in batches, so any
+        --count fits in memory; a count the disk cannot hold is refused before anything is written. The same --seed
+        gives the same images on every run.
         """)
 
     @Argument(help: "A run directory (its latest checkpoint) or a checkpoint directory.") var checkpoint: String
     @Option(help: "Number of images.") var count: Int = 64
     @Option(help: "Seed of the latent vectors.") var seed: UInt64 = 0
-    @Option(help: "Output: grid .png, .npy array, or a directory.") var out: String
-    @Option(help: "Images per grid row.") var columns: Int = 8
+    @Option(help: "Output: grid .png, .npy array, or a directory (DIR/).") var out: String
+    @Option(help: "Images per grid row (grids only).") var columns: Int?
 
     func validate() throws {
         try positive(count, "--count")
@@ -24,34 +26,17 @@ struct Sample: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            let output = try SampleOutput(path: out)
+            if columns != nil, case .grid = output {} else if columns != nil {
+                throw ValidationError("--columns applies only to a grid (--out ending in .png)")
+            }
             let sampler = try Sampler(checkpoint: checkpoint)
             let c = sampler.config
-            let images = sampler.generate(sampler.noise(count: count, seed: seed))
-            if out.lowercased().hasSuffix(".png") {
-                let grid = Grid.make(images.scalars, count: count, channels: c.channels, height: c.imageSize, width: c.imageSize,
-                                     columns: columns, padding: 2, scale: max(1, 64 / c.imageSize))
-                try ImageCodec.writePNG(grid, to: out)
-                say("wrote a grid of \(count) images to \(out)")
-            } else if out.lowercased().hasSuffix(".npy") {
-                // N×C×H×W → N×H×W×C, as image arrays are usually laid out in NumPy.
-                let v = images.scalars
-                var nhwc = [Float](repeating: 0, count: v.count)
-                let (h, w, ch) = (c.imageSize, c.imageSize, c.channels)
-                for n in 0..<count { for k in 0..<ch { for y in 0..<h { for x in 0..<w {
-                    nhwc[((n * h + y) * w + x) * ch + k] = v[((n * ch + k) * h + y) * w + x]
-                } } } }
-                do { try NPY.encode(nhwc, shape: [count, h, w, ch]).write(to: URL(fileURLWithPath: out), options: .atomic) } catch {
-                    throw ImagingError.unwritable(file: out, reason: (error as NSError).localizedDescription)
-                }
-                say("wrote \(count)×\(h)×\(w)×\(ch) float32 values in [-1, 1] to \(out)")
-            } else {
-                do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
-                    throw ImagingError.unwritable(file: out, reason: (error as NSError).localizedDescription)
-                }
-                for (i, image) in sampler.toImages(images).enumerated() {
-                    try ImageCodec.writePNG(image, to: out + "/" + String(format: "%05d.png", i))
-                }
-                say("wrote \(count) PNG files to \(out)")
+            try sampler.write(count: count, seed: seed, to: output, columns: columns ?? 8)
+            switch output {
+            case .grid(let path): say("wrote a grid of \(count) images to \(path)")
+            case .array(let path): say("wrote \(count)×\(c.imageSize)×\(c.imageSize)×\(c.channels) float32 values in [-1, 1] to \(path)")
+            case .directory(let path): say("wrote \(count) PNG files to \(path)")
             }
         }
     }

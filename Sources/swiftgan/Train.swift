@@ -27,12 +27,12 @@ struct Train: ParsableCommand {
     static let defaults = TrainingConfig(model: ModelConfig(preset: .dcgan, imageSize: 28, channels: 1), dataPath: "")
 
     @Option(help: "Model: mlp (Keras dense GAN), dcgan (28, or 32–256 powers of two), catdcgan (128×128).")
-    var model: ModelPreset = .dcgan
+    var model: ModelPreset?
     @Option(help: "Dataset path (default: Fashion-MNIST at \(DatasetLoader.defaultPath)).")
-    var data: String = DatasetLoader.defaultPath
+    var data: String?
     @Option(help: "Image size for folders of photos (default: \(ModelPreset.allCases.map { "\($0.defaultImageSize) for \($0.rawValue)" }.joined(separator: ", "))); IDX/MAT/CIFAR keep theirs.")
     var imageSize: Int?
-    @Option(help: "Channels for folders of photos: 1 or 3.") var channels: Int = 3
+    @Option(help: "Channels for folders of photos: 1 or 3 (default: 3).") var channels: Int?
     @Option(help: "Passes over the dataset (default: \(defaults.epochs); with --resume, the checkpoint's).") var epochs: Int?
     @Option(help: "Stop after this many steps in all (default: no limit).") var maxSteps: Int?
     @Option(help: "Images per batch (default: \(defaults.batchSize)).") var batchSize: Int?
@@ -52,7 +52,9 @@ struct Train: ParsableCommand {
     @Option(help: "Run directory (default: runs/<model>-<date>).") var out: String?
     @Option(help: "Continue the run in this directory from its latest checkpoint.") var resume: String?
     @Option(help: "Write a sample grid every N steps (0: only at epoch ends; default: \(defaults.sampleEvery)).") var sampleEvery: Int?
-    @Option(help: "Write a checkpoint every N epochs (and at the end; default: \(defaults.checkpointEvery)).") var checkpointEvery: Int?
+    @Option(help: "Write a checkpoint every N epochs (and at the end; 0: not by epochs; default: \(defaults.checkpointEvery)).") var checkpointEvery: Int?
+    @Option(help: "Also write one when M minutes have passed since the last (0: not by time; default: \(defaults.checkpointMinutes.formatted())).") var checkpointMinutes: Double?
+    @Option(help: "Also write one every N steps (0: not by steps; default: \(defaults.checkpointSteps)).") var checkpointSteps: Int?
     @Option(help: "Checkpoints to keep (default: \(defaults.keepCheckpoints)).") var keepCheckpoints: Int?
     @Option(help: "Log metrics every N steps (default: \(defaults.logEvery)).") var logEvery: Int?
     @Option(help: "Evaluate (Fréchet distance, classifier score, coverage, precision/recall) every N epochs; 0: never (the default). Needs a labelled dataset.")
@@ -68,7 +70,7 @@ struct Train: ParsableCommand {
         try positive(batchSize, "--batch-size")
         try positive(maxSteps, "--max-steps")
         try positive(imageSize, "--image-size")
-        guard channels == 1 || channels == 3 else { throw ValidationError("--channels must be 1 or 3, got \(channels)") }
+        if let channels, channels != 1 && channels != 3 { throw ValidationError("--channels must be 1 or 3, got \(channels)") }
         try positiveFinite(lrG, "--lr-g")
         try positiveFinite(lrD, "--lr-d")
         for (value, flag) in [(beta1, "--beta1"), (beta2, "--beta2")] {
@@ -81,7 +83,12 @@ struct Train: ParsableCommand {
         try positive(width, "--width")
         try positive(dSteps, "--d-steps")
         if let sampleEvery, sampleEvery < 0 { throw ValidationError("--sample-every must be 0 or more, got \(sampleEvery)") }
-        try positive(checkpointEvery, "--checkpoint-every")
+        for (value, flag) in [(checkpointEvery, "--checkpoint-every"), (checkpointSteps, "--checkpoint-steps")] {
+            if let value, value < 0 { throw ValidationError("\(flag) must be 0 or more, got \(value)") }
+        }
+        if let checkpointMinutes, !(checkpointMinutes.isFinite && checkpointMinutes >= 0) {
+            throw ValidationError("--checkpoint-minutes must be 0 or more, got \(checkpointMinutes)")
+        }
         try positive(keepCheckpoints, "--keep-checkpoints")
         try positive(logEvery, "--log-every")
         if let evalEvery, evalEvery < 0 { throw ValidationError("--eval-every must be 0 or more, got \(evalEvery)") }
@@ -90,10 +97,10 @@ struct Train: ParsableCommand {
 
     /// The library's defaults with every option given on the command line applied.
     func configuration(for dataset: ImageDataset) -> TrainingConfig {
-        var m = ModelConfig(preset: model, imageSize: dataset.height, channels: dataset.channels, noise: noise)
+        var m = ModelConfig(preset: model ?? .dcgan, imageSize: dataset.height, channels: dataset.channels, noise: noise)
         if let latent { m.latent = latent }
         if let width { m.width = width }
-        var c = TrainingConfig(model: m, dataPath: data)
+        var c = TrainingConfig(model: m, dataPath: data ?? DatasetLoader.defaultPath)
         func set<T>(_ field: WritableKeyPath<TrainingConfig, T>, _ value: T?) { if let value { c[keyPath: field] = value } }
         set(\.epochs, epochs)
         c.maxSteps = maxSteps
@@ -109,6 +116,8 @@ struct Train: ParsableCommand {
         c.horizontalFlip = flip
         set(\.sampleEvery, sampleEvery)
         set(\.checkpointEvery, checkpointEvery)
+        set(\.checkpointMinutes, checkpointMinutes)
+        set(\.checkpointSteps, checkpointSteps)
         set(\.keepCheckpoints, keepCheckpoints)
         set(\.logEvery, logEvery)
         set(\.evalEvery, evalEvery)
@@ -121,13 +130,24 @@ struct Train: ParsableCommand {
         try reportingErrors {
             let trainer: Trainer
             if let resume {
-                let state = try Checkpoint.readState(try Checkpoint.resolve(RunDirectory(resume).checkpointsDirectory))
+                let fixed = givenOptions.filter { $0 != "--epochs" && $0 != "--max-steps" && $0 != "--resume" }
+                if !fixed.isEmpty {
+                    throw ValidationError("\(fixed.joined(separator: ", ")) cannot change when resuming: a run keeps the settings it "
+                        + "started with; only --epochs and --max-steps can change (start a new run with --out to change the others)")
+                }
+                // The data path of the newest checkpoint whose state can be read (the trainer says
+                // which newer ones it skips).
+                let states = Checkpoint.list(RunDirectory(resume).checkpointsDirectory).reversed().lazy
+                    .compactMap { try? Checkpoint.readState($0) }
+                guard let state = states.first else { throw CheckpointError.notFound(RunDirectory(resume).checkpointsDirectory) }
                 let dataset = try load(state.config.dataPath, size: state.config.model.imageSize, channels: state.config.model.channels)
-                trainer = try Trainer.resume(runDirectory: resume, dataset: dataset, epochs: epochs, maxSteps: maxSteps)
-                say("resuming \(resume) at epoch \(trainer.state.epoch + 1), step \(trainer.state.step) "
-                    + "(the checkpoint's settings apply; only --epochs and --max-steps can change)")
+                trainer = try Trainer.resume(runDirectory: resume, dataset: dataset, epochs: epochs, maxSteps: maxSteps,
+                                             warning: { say($0) })
+                say("resuming \(resume) at epoch \(trainer.state.epoch + 1), step \(trainer.state.step) from \(trainer.lastCheckpoint ?? "?")")
             } else {
-                let dataset = try load(data, size: imageSize ?? model.defaultImageSize, channels: channels)
+                let model = self.model ?? .dcgan, data = self.data ?? DatasetLoader.defaultPath
+                try refuseIgnoredOptions(format: try DatasetLoader.format(of: data), model: model)
+                let dataset = try load(data, size: imageSize ?? model.defaultImageSize, channels: channels ?? 3)
                 let config = configuration(for: dataset)
                 if let problem = config.model.problem {
                     throw ValidationError("--model \(model.rawValue) with \(dataset.width)×\(dataset.height) images from \(data): \(problem)")
@@ -172,10 +192,44 @@ struct Train: ParsableCommand {
         return dataset
     }
 
+    /// The options given on the command line (the flags that were set), by their flag names.
+    var givenOptions: [String] {
+        let all: [(String, Bool)] = [
+            ("--model", model != nil), ("--data", data != nil), ("--image-size", imageSize != nil), ("--channels", channels != nil),
+            ("--epochs", epochs != nil), ("--max-steps", maxSteps != nil), ("--batch-size", batchSize != nil),
+            ("--lr-g", lrG != nil), ("--lr-d", lrD != nil), ("--beta1", beta1 != nil), ("--beta2", beta2 != nil),
+            ("--label-smoothing", labelSmoothing != nil), ("--loss", loss != nil), ("--noise", noise != nil),
+            ("--latent", latent != nil), ("--width", width != nil), ("--d-steps", dSteps != nil), ("--flip", flip),
+            ("--seed", seed != nil), ("--out", out != nil), ("--resume", resume != nil), ("--sample-every", sampleEvery != nil),
+            ("--checkpoint-every", checkpointEvery != nil), ("--checkpoint-minutes", checkpointMinutes != nil),
+            ("--checkpoint-steps", checkpointSteps != nil), ("--keep-checkpoints", keepCheckpoints != nil),
+            ("--log-every", logEvery != nil), ("--eval-every", evalEvery != nil), ("--eval-count", evalCount != nil),
+            ("--precision", precision != nil),
+        ]
+        return all.filter(\.1).map(\.0)
+    }
+
+    /// Refuses options that would have no effect on this dataset or model, rather than train
+    /// silently without them.
+    func refuseIgnoredOptions(format: DatasetFormat, model: ModelPreset) throws {
+        let data = self.data ?? DatasetLoader.defaultPath
+        if !format.isResizable {
+            for (flag, given) in [("--image-size", imageSize != nil), ("--channels", channels != nil)] where given {
+                throw ValidationError("\(flag) applies only to folders of photos; \(data) is \(format.name), whose images keep their own size and channels")
+            }
+        }
+        if model == .mlp, width != nil {
+            throw ValidationError("--width does not apply to --model mlp (its layers have fixed sizes: 128, 256, 512, 1024)")
+        }
+        if evalCount != nil, (evalEvery ?? 0) == 0 {
+            throw ValidationError("--eval-count applies only with --eval-every N (evaluations during training are off by default)")
+        }
+    }
+
     func defaultRunDirectory() -> String {
         let f = DateFormatter()
         f.dateFormat = "yyyyMMdd-HHmmss"
-        return "runs/\(model.rawValue)-\(f.string(from: Date()))"
+        return "runs/\((model ?? .dcgan).rawValue)-\(f.string(from: Date()))"
     }
 }
 

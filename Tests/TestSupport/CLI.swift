@@ -6,7 +6,10 @@ public func swiftgan() -> String {
     URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("swiftgan").path
 }
 
-public struct CommandResult { public var status: Int32; public var stdout: String; public var stderr: String }
+public struct CommandResult {
+    public var status: Int32; public var stdout: String; public var stderr: String
+    public init(status: Int32, stdout: String, stderr: String) { self.status = status; self.stdout = stdout; self.stderr = stderr }
+}
 
 /// Runs the CLI with arguments (bounded by `timeout` seconds).
 public func runCLI(_ args: [String], timeout: Double = 300) throws -> CommandResult {

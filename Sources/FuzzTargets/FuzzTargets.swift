@@ -1,0 +1,74 @@
+import Datasets
+import Foundation
+import GAN
+import Imaging
+import NN
+
+/// Every reader of bytes from outside, as a function of those bytes: what `swiftgan-fuzz` runs
+/// under libFuzzer (`make fuzz`) and what the regression tests replay. A reader may accept the
+/// bytes or refuse them with a typed error; anything else (a trap, an overflow, a read out of
+/// bounds, an allocation the input's size does not justify) is a bug.
+public enum FuzzTarget: String, CaseIterable, Sendable {
+    case idx, svhn, cifar, safetensors, state, config, image
+
+    /// The file name the reader sees (some readers tell formats from names).
+    var fileName: String {
+        switch self {
+        case .idx: return "train-images-idx3-ubyte"
+        case .svhn: return "train_32x32.mat"
+        case .cifar: return "data_batch_1.bin"
+        case .safetensors: return "weights.safetensors"
+        case .state: return "state.json"
+        case .config: return "config.json"
+        case .image: return "image"
+        }
+    }
+
+    /// Runs the reader on `data`, through a file in `directory` where the reader takes a path.
+    /// Returns true when it accepted the bytes, false when it refused them with an error.
+    @discardableResult
+    public func run(_ data: Data, in directory: String) -> Bool {
+        let path = directory + "/" + fileName
+        do {
+            switch self {
+            case .image:
+                let image = try ImageCodec.decode(data, file: "input")
+                precondition(image.pixels.count == image.width * image.height * image.channels)
+                return true
+            case .config:
+                let config = try JSONDecoder().decode(TrainingConfig.self, from: data)
+                _ = config.problem
+                return true
+            default:
+                break
+            }
+            try data.write(to: URL(fileURLWithPath: path))
+            switch self {
+            case .idx, .svhn, .cifar:
+                let d = try DatasetLoader.load(path, cacheDirectory: nil)
+                precondition(d.pixels.count == d.count * d.height * d.width * d.channels)
+                if d.count > 0 { _ = d.image(d.count - 1) }
+            case .safetensors:
+                let file = try SafeTensors(contentsOf: path)
+                for (_, tensor) in try file.allTensors() { _ = tensor.shape }
+            case .state:
+                let state = try Checkpoint.readState(directory)
+                _ = state.config.problem
+            case .config, .image:
+                break
+            }
+            return true
+        } catch {
+            _ = "\(error)"  // every error must describe itself
+            return false
+        }
+    }
+
+    /// A scratch directory for one fuzzing process (in memory where /dev/shm exists).
+    public static func scratchDirectory() -> String {
+        let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+        let dir = base + "/swiftgan-fuzz-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+}

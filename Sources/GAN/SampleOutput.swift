@@ -1,0 +1,140 @@
+import DurableIO
+import Foundation
+import Imaging
+import Tensors
+
+/// Where generated images go, told from the path: a grid (`.png`), an array (`.npy`), or a
+/// directory with one PNG per image (a path ending in `/`, or an existing directory).
+public enum SampleOutput: Equatable, Sendable {
+    case grid(String)
+    case array(String)
+    case directory(String)
+
+    /// A grid's largest size in pixels: Pillow's decompression-bomb threshold, above which the
+    /// common readers warn or refuse.
+    public static let maximumGridPixels = 89_478_485
+
+    /// The kind of output `path` names, or an error saying which forms are meant.
+    public init(path: String) throws {
+        var isDir: ObjCBool = false
+        let bare = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+        let exists = FileManager.default.fileExists(atPath: bare, isDirectory: &isDir)
+        let lower = path.lowercased()
+        if path.hasSuffix("/") || (exists && isDir.boolValue) {
+            guard !exists || isDir.boolValue else { throw SampleOutputError.notADirectory(bare) }
+            self = .directory(bare)
+        } else if lower.hasSuffix(".png") {
+            self = .grid(path)
+        } else if lower.hasSuffix(".npy") {
+            self = .array(path)
+        } else {
+            throw SampleOutputError.unknownKind(path)
+        }
+    }
+
+    public var path: String {
+        switch self { case .grid(let p), .array(let p), .directory(let p): return p }
+    }
+
+    /// Bytes the output of `count` images of `config` takes at most (PNG files: stored zlib
+    /// blocks, filter bytes and chunks, each rounded up to a 4 KiB block).
+    public func bytesNeeded(count: Int, config: ModelConfig) -> Int64 {
+        let (h, w, c) = (Int64(config.imageSize), Int64(config.imageSize), Int64(config.channels))
+        func png(_ height: Int64, _ width: Int64) -> Int64 {
+            let raw = height * (width * c + 1)
+            return raw + 5 * (raw / 16_383 + 1) + 12 * (raw / 8_192 + 1) + 256
+        }
+        switch self {
+        case .array: return NPY.fileSize(shape: [count, Int(h), Int(w), Int(c)])
+        case .directory: return Int64(count) * ((png(h, w) + 4095) / 4096 * 4096)
+        case .grid: return png(h * 64, w * 64)  // bounded by `maximumGridPixels`; small
+        }
+    }
+}
+
+/// An output path that cannot take the images asked for.
+public enum SampleOutputError: Error, Equatable, CustomStringConvertible {
+    case unknownKind(String)
+    case notADirectory(String)
+    case gridTooLarge(path: String, count: Int, width: Int, height: Int)
+    case noSpace(path: String, needed: Int64, free: Int64)
+
+    public var description: String {
+        switch self {
+        case .unknownKind(let p):
+            return "\(p): expected a grid (.png), an array (.npy) or a directory (an existing one, or a new one written with a trailing /: \(p)/)"
+        case .notADirectory(let p): return "\(p): is a file, not a directory"
+        case .gridTooLarge(let p, let n, let w, let h):
+            return "\(p): a grid of \(n) images would be \(w)×\(h) pixels, more than the \(SampleOutput.maximumGridPixels) that image viewers and Pillow open; write a directory or an .npy array"
+        case .noSpace(let p, let needed, let free):
+            return "\(p): needs \(formatBytes(needed)) but only \(formatBytes(free)) are free on its disk"
+        }
+    }
+}
+
+func formatBytes(_ n: Int64) -> String {
+    let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB"]
+    var v = Double(n), u = 0
+    while v >= 1024 && u < units.count - 1 { v /= 1024; u += 1 }
+    return u == 0 ? "\(n) bytes" : String(format: "%.1f %@", v, units[u])
+}
+
+extension Sampler {
+    /// Writes `count` images from `seed` to `output` as they are generated: memory stays that of
+    /// one batch (and of the grid, which is bounded), a count the disk cannot hold is refused
+    /// before anything is written, and a failure part-way leaves no file that looks complete (the
+    /// array appears only when whole; a directory's images appear one by one, each whole).
+    public func write(count: Int, seed: UInt64, to output: SampleOutput, columns: Int = 8) throws {
+        let c = config
+        let needed = output.bytesNeeded(count: count, config: c)
+        if let free = DurableFile.freeBytes(at: output.path), needed > free {
+            throw SampleOutputError.noSpace(path: output.path, needed: needed, free: free)
+        }
+        let (h, w, ch) = (c.imageSize, c.imageSize, c.channels)
+        switch output {
+        case .grid(let path):
+            let scale = max(1, 64 / c.imageSize), padding = 2
+            let columns = min(columns, count), rows = (count + columns - 1) / columns
+            let gw = columns * (w * scale + padding) + padding, gh = rows * (h * scale + padding) + padding
+            guard gw * gh <= SampleOutput.maximumGridPixels else {
+                throw SampleOutputError.gridTooLarge(path: path, count: count, width: gw, height: gh)
+            }
+            var values: [Float] = []
+            values.reserveCapacity(count * h * w * ch)
+            generate(count: count, seed: seed) { images, _ in values += images.scalars }
+            let grid = Grid.make(values, count: count, channels: ch, height: h, width: w, columns: columns,
+                                 padding: padding, scale: scale)
+            try ImageCodec.writePNG(grid, to: path)
+        case .array(let path):
+            let writer = try NPY.Writer(path: path, shape: [count, h, w, ch])
+            try generate(count: count, seed: seed) { images, _ in
+                // N×C×H×W → N×H×W×C, as image arrays are usually laid out in NumPy.
+                let v = images.scalars, n = images.shape[0]
+                var nhwc = [Float](repeating: 0, count: v.count)
+                for i in 0..<n { for k in 0..<ch { for y in 0..<h { for x in 0..<w {
+                    nhwc[((i * h + y) * w + x) * ch + k] = v[((i * ch + k) * h + y) * w + x]
+                } } } }
+                try writer.append(nhwc)
+            }
+            try writer.finish()
+        case .directory(let path):
+            do {
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            } catch {
+                throw ImagingError.unwritable(file: path, reason: Checkpoint.plainReason(error))
+            }
+            let digits = max(5, String(count - 1).count)
+            try generate(count: count, seed: seed) { images, first in
+                for (i, image) in toImages(images).enumerated() {
+                    let name = String(first + i)
+                    try ImageCodec.writePNG(image, to: path + "/" + String(repeating: "0", count: max(0, digits - name.count)) + name + ".png",
+                                            sync: false)
+                }
+            }
+            // One flush for all the files (a flush per file would cost more than the generation).
+            do { try DurableFile.syncFileSystem(containing: path) } catch {
+                throw ImagingError.unwritable(file: path, reason: error.reason)
+            }
+        }
+    }
+}

@@ -1,0 +1,269 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import GAN
+
+/// Nothing lost whatever happens to the process: `kill -9` at random moments (some in the middle
+/// of a checkpoint), the order of the system calls that make a file durable, a second trainer on
+/// the same run, and generation that does not fit in memory.
+@Suite(.serialized) struct CrashTests {
+    /// 48 images in batches of 8: 6 steps an epoch.
+    static let common = ["--data", CLITests.data, "--batch-size", "8", "--width", "4", "--latent", "8", "--sample-every", "0",
+                         "--log-every", "1", "--checkpoint-every", "0", "--checkpoint-minutes", "0"]
+
+    /// Starts `swiftgan` with `args`; output goes to files in `logs` (no pipe to fill).
+    static func start(_ args: [String], logs: String, environment: [String: String] = [:]) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: swiftgan())
+        p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(environment.merging(["XDG_CACHE_HOME": scratchCache]) { $1 }) { $1 }
+        FileManager.default.createFile(atPath: logs + ".out", contents: nil)
+        FileManager.default.createFile(atPath: logs + ".err", contents: nil)
+        p.standardOutput = FileHandle(forWritingAtPath: logs + ".out")
+        p.standardError = FileHandle(forWritingAtPath: logs + ".err")
+        try p.run()
+        return p
+    }
+
+    static func lastLoggedStep(_ run: String) -> Int {
+        let text = (try? String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line -> Int? in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["step"] as? Int
+        }.max() ?? 0
+    }
+
+    static func step(of checkpoint: String) -> Int { Int(checkpoint.suffix(8)) ?? -1 }
+
+    /// SIGKILL at ten moments drawn from a fixed seed, three of them while a checkpoint is being
+    /// written (each file made 40 ms slower); every resume starts from a checkpoint at most one
+    /// interval old, and the weights at the end equal an uninterrupted run's, bitwise.
+    @Test func killedTenTimesTheRunStillEndsWithTheSameWeights() throws {
+        let interval = 3, epochs = 20  // 120 steps
+        let straight = scratch("kill-straight") + "/run"
+        let s = try runCLI(["train"] + Self.common + ["--checkpoint-steps", "\(interval)", "--epochs", "\(epochs)", "--out", straight])
+        #expect(s.status == 0, "\(s.stderr)")
+
+        let run = scratch("kill") + "/run", logs = scratch("kill-logs")
+        var rng = SplitMix(state: 7)
+        var kills = 0, previous = 0
+        for moment in 0..<10 {
+            let args = moment == 0
+                ? ["train"] + Self.common + ["--checkpoint-steps", "\(interval)", "--epochs", "\(epochs)", "--out", run]
+                : ["train", "--resume", run]
+            let p = try Self.start(args, logs: logs + "/\(moment)", environment: ["SWIFTGAN_TEST_CHECKPOINT_DELAY_MS": "40"])
+            let deadline = Date().addingTimeInterval(60)
+            if moment % 3 == 1 {
+                // In the middle of a checkpoint: as soon as a temporary checkpoint directory appears.
+                while p.isRunning && Date() < deadline
+                        && !((try? FileManager.default.contentsOfDirectory(atPath: run + "/checkpoints")) ?? []).contains(where: { $0.hasPrefix(".tmp-step") }) {
+                    usleep(1_000)
+                }
+                usleep(UInt32.random(in: 0...60_000, using: &rng))
+            } else {
+                // Some time after this part of the run has taken its first step.
+                while p.isRunning && Date() < deadline && Self.lastLoggedStep(run) <= previous { usleep(2_000) }
+                usleep(UInt32.random(in: 0...300_000, using: &rng))
+            }
+            guard p.isRunning else { break }  // it finished first: nothing left to kill
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            kills += 1
+            let reached = Self.lastLoggedStep(run)
+            let latest = Checkpoint.list(run + "/checkpoints").last.map(Self.step) ?? 0
+            #expect(reached - latest <= interval, "killed at step \(reached), the latest checkpoint is of step \(latest)")
+            let resumedFrom = latest
+            previous = resumedFrom
+        }
+        #expect(kills == 10, "the run finished after \(kills) kills; the test needs a longer run")
+        let last = try runCLI(["train", "--resume", run])
+        #expect(last.status == 0, "\(last.stderr)")
+        #expect(!last.stdout.contains("warning"), "\(last.stdout)")
+        let a = try #require(Checkpoint.list(straight + "/checkpoints").last), b = try #require(Checkpoint.list(run + "/checkpoints").last)
+        #expect(Self.step(of: a) == epochs * 6 && Self.step(of: b) == epochs * 6)
+        for file in ["generator.safetensors", "discriminator.safetensors", "optimizer.safetensors"] {
+            #expect(try Data(contentsOf: URL(fileURLWithPath: a + "/" + file)) == Data(contentsOf: URL(fileURLWithPath: b + "/" + file)), "\(file)")
+        }
+    }
+
+    /// While one `swiftgan train` runs, a second on the same directory is refused, naming the
+    /// first; once the first is killed, its lock is free and `--resume` takes it.
+    @Test func aSecondTrainerIsRefusedAndADeadOnesLockIsTakenOver() throws {
+        let run = scratch("lock") + "/run", logs = scratch("lock-logs")
+        let p = try Self.start(["train"] + Self.common + ["--checkpoint-steps", "2", "--epochs", "100", "--out", run], logs: logs + "/first")
+        let deadline = Date().addingTimeInterval(60)
+        while p.isRunning && Date() < deadline && Checkpoint.list(run + "/checkpoints").isEmpty { usleep(5_000) }
+        let second = try runCLI(["train", "--resume", run])
+        #expect(second.status == 1)
+        #expect(second.stderr.hasPrefix("error: \(run): another process is training this run (process \(p.processIdentifier): "),
+                "\(second.stderr)")
+        let fresh = try runCLI(["train"] + Self.common + ["--out", run])
+        #expect(fresh.status == 1 && fresh.stderr.contains("another process is training this run"), "\(fresh.stderr)")
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        let taken = try runCLI(["train", "--resume", run, "--epochs", "1"])
+        #expect(taken.status == 0, "\(taken.stderr)")
+    }
+
+    /// Every file that matters is flushed before it is renamed into place, and its directory after:
+    /// the order of `fsync` and `rename` as `strace` sees it.
+    @Test(.enabled(if: CrashTests.strace != nil, "strace is not installed or cannot trace here; the system-call order is not checked"))
+    func durableWritesFlushThenRenameThenFlushTheDirectory() throws {
+        let run = scratch("strace") + "/run", log = scratch("strace-log") + "/trace"
+        let r = try runCLIUnder(["/usr/bin/strace", "-f", "-qq", "-o", log, "-e", "trace=openat,open,fsync,fdatasync,rename,renameat,renameat2,mkdir",
+                                 swiftgan(), "train"] + Self.common + ["--max-steps", "2", "--out", run])
+        #expect(r.status == 0, "\(r.stderr)")
+        let events = try StraceLog(String(contentsOfFile: log, encoding: .utf8))
+        let checkpoint = try #require(Checkpoint.list(run + "/checkpoints").last)
+        for file in [run + "/config.json", run + "/samples/final.png", run + "/loss.png"] {
+            events.expectDurable(file)
+        }
+        // The checkpoint: each file durable inside the temporary directory, that directory
+        // flushed, renamed into place, the checkpoints directory flushed.
+        let name = (checkpoint as NSString).lastPathComponent
+        let temporary = try #require(events.renames.first { $0.to == checkpoint }?.from, "no rename to \(checkpoint)")
+        for file in ["generator.safetensors", "discriminator.safetensors", "optimizer.safetensors", "state.json"] {
+            events.expectDurable(temporary + "/" + file)
+        }
+        let renamed = try #require(events.index { $0 == .rename(from: temporary, to: checkpoint) })
+        #expect(events.index(before: renamed) { $0 == .fsync(temporary) } != nil, "\(name): its directory is not flushed before the rename")
+        #expect(events.index(after: renamed) { $0 == .fsync(run + "/checkpoints") } != nil, "checkpoints/: not flushed after the rename")
+    }
+
+    static let strace: String? = {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/strace"),
+              let r = try? runCLIUnder(["/usr/bin/strace", "-o", "/dev/null", "/bin/true"]), r.status == 0 else { return nil }
+        return "/usr/bin/strace"
+    }()
+
+    /// 50,000 images of 28×28 as an .npy (157 MB) in a process whose address space is capped
+    /// below what holding them would take: it succeeds, NumPy reads the whole array, and the
+    /// peak resident memory stays far below the array's size.
+    @Test func generationLargerThanMemoryStreamsToTheDisk() throws {
+        let run = scratch("big-run") + "/run"
+        let t = try runCLI(["train"] + Self.common + ["--max-steps", "1", "--out", run])
+        #expect(t.status == 0, "\(t.stderr)")
+        let out = scratch("big") + "/x.npy", count = 50_000
+        // The child's peak resident memory, measured by a Python parent that runs only it.
+        let script = """
+        import resource, subprocess, sys
+        limit = int(sys.argv[1])
+        def cap(): resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        r = subprocess.run(sys.argv[2:], preexec_fn=cap, capture_output=True, text=True)
+        print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024, r.stderr.strip().replace("\\n", " | "))
+        """
+        let baseline = try python(script, ["\(64 << 30)", swiftgan(), "sample", run, "--count", "64", "--out", scratch("small") + "/s.npy"])
+        let baseRSS = Int(baseline.split(separator: " ")[1])!
+        let arrayBytes = count * 28 * 28 * 4
+        let limit = Self.addressSpace(swiftgan(), run) + arrayBytes / 2
+        let report = try python(script, ["\(limit)", swiftgan(), "sample", run, "--count", "\(count)", "--out", out])
+        let fields = report.split(separator: " ", maxSplits: 2)
+        #expect(fields[0] == "0", "\(report)")
+        let peak = Int(fields[1])!
+        #expect(peak < baseRSS + arrayBytes / 4, "peak \(peak) bytes, \(baseRSS) for 64 images, the array is \(arrayBytes)")
+        let shape = try python("import sys, numpy as np\na = np.load(sys.argv[1], mmap_mode='r')\nprint(a.shape, bool(np.isfinite(a[-1]).all()))", [out])
+        #expect(shape.trimmingCharacters(in: .whitespacesAndNewlines) == "(50000, 28, 28, 1) True")
+        print("generation of \(count) images: peak RSS \(peak >> 20) MiB (64 images: \(baseRSS >> 20) MiB; the array is \(arrayBytes >> 20) MiB; address space capped at \(limit >> 20) MiB)")
+    }
+
+    /// The address space `swiftgan sample` of 64 images reserves (thread stacks and arenas count
+    /// here though they are never touched).
+    static func addressSpace(_ tool: String, _ run: String) -> Int {
+        // Bisect the smallest RLIMIT_AS under which a small sample succeeds, to within 32 MiB.
+        var low = 64 << 20, high = 16 << 30
+        while high - low > 32 << 20 {
+            let mid = (low + high) / 2
+            let r = try? python("""
+            import resource, subprocess, sys
+            l = int(sys.argv[1])
+            r = subprocess.run(sys.argv[2:], preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (l, l)), capture_output=True)
+            print(r.returncode)
+            """, ["\(mid)", tool, "sample", run, "--count", "64", "--out", scratch("probe") + "/p.npy"])
+            if r?.trimmingCharacters(in: .whitespacesAndNewlines) == "0" { high = mid } else { low = mid }
+        }
+        return high
+    }
+}
+
+/// A command (not necessarily swiftgan) with its output.
+func runCLIUnder(_ command: [String]) throws -> CommandResult {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: command[0])
+    p.arguments = Array(command.dropFirst())
+    p.environment = ProcessInfo.processInfo.environment.merging(["XDG_CACHE_HOME": scratchCache]) { $1 }
+    let logs = scratch("under-\(UInt32.random(in: 0...UInt32.max))")
+    FileManager.default.createFile(atPath: logs + "/out", contents: nil)
+    FileManager.default.createFile(atPath: logs + "/err", contents: nil)
+    p.standardOutput = FileHandle(forWritingAtPath: logs + "/out")
+    p.standardError = FileHandle(forWritingAtPath: logs + "/err")
+    try p.run()
+    p.waitUntilExit()
+    return CommandResult(status: p.terminationStatus, stdout: (try? String(contentsOfFile: logs + "/out", encoding: .utf8)) ?? "",
+                         stderr: (try? String(contentsOfFile: logs + "/err", encoding: .utf8)) ?? "")
+}
+
+/// The file events of an `strace -f` log in order, with descriptors resolved to paths.
+struct StraceLog {
+    enum Event: Equatable { case open(String), fsync(String), rename(from: String, to: String) }
+    var events: [Event] = []
+
+    init(_ text: String) throws {
+        var fds: [String: String] = [:]  // "pid:fd" → path
+        func quoted(_ s: Substring) -> [String] { s.split(separator: "\"", omittingEmptySubsequences: false).enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) } }
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2 else { continue }
+            let pid = parts[0], call = parts[1]
+            // "name(arguments)   = result"
+            guard let paren = call.firstIndex(of: "("), let equals = call.range(of: " = ", options: .backwards),
+                  let close = call[..<equals.lowerBound].lastIndex(of: ")") else { continue }
+            let name = call[..<paren], result = call[equals.upperBound...].split(separator: " ").first.flatMap { Int($0) } ?? -1
+            guard result >= 0 else { continue }
+            let args = call[call.index(after: paren)..<close]
+            switch name {
+            case "openat", "open":
+                guard let path = quoted(args).first else { continue }
+                let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+                fds["\(pid):\(result)"] = absolute
+                events.append(.open(absolute))
+            case "fsync", "fdatasync":
+                if let fd = Int(args), let path = fds["\(pid):\(fd)"] { events.append(.fsync(path)) }
+            case "rename", "renameat", "renameat2":
+                let q = quoted(args)
+                if q.count == 2 { events.append(.rename(from: q[0], to: q[1])) }
+            default: continue
+            }
+        }
+    }
+
+    var renames: [(from: String, to: String)] { events.compactMap { if case .rename(let a, let b) = $0 { return (a, b) } else { return nil } } }
+
+    func index(where match: (Event) -> Bool) -> Int? { events.firstIndex(where: match) }
+    func index(before i: Int, where match: (Event) -> Bool) -> Int? { events[..<i].lastIndex(where: match) }
+    func index(after i: Int, where match: (Event) -> Bool) -> Int? { events[(i + 1)...].firstIndex(where: match) }
+
+    /// `file` was written to a temporary file that was flushed, then renamed to it, then its
+    /// directory flushed.
+    func expectDurable(_ file: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        guard let r = events.lastIndex(where: { if case .rename(_, file) = $0 { return true } else { return false } }),
+              case .rename(let temporary, _) = events[r] else {
+            Issue.record("\(file): never renamed into place", sourceLocation: sourceLocation)
+            return
+        }
+        #expect(index(before: r) { $0 == .fsync(temporary) } != nil, "\(file): \(temporary) is not flushed before the rename",
+                sourceLocation: sourceLocation)
+        #expect(index(after: r) { $0 == .fsync((file as NSString).deletingLastPathComponent) } != nil, "\(file): its directory is not flushed after the rename",
+                sourceLocation: sourceLocation)
+    }
+}
+
+/// SplitMix64: a seeded generator for the test's random moments (the same moments on every run).
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
