@@ -1,5 +1,5 @@
 # The two commands of the README: `make` (install what is missing, run the main job) and `make test`.
-.PHONY: all deps train demo test bench bench-vs-frameworks bench-vs-pytorch
+.PHONY: all deps train demo test bench bench-vs-frameworks bench-vs-pytorch fuzz
 
 all: train
 
@@ -29,3 +29,14 @@ bench-vs-frameworks: deps
 
 # The earlier name of the same benchmark.
 bench-vs-pytorch: bench-vs-frameworks
+
+# libFuzzer on every reader of outside bytes (IDX, SVHN .mat, CIFAR, safetensors, state.json,
+# config.json, PNG/JPEG): the tests write the seed corpus, then each target runs FUZZ_SECONDS
+# (default 60). Crashing inputs go to runs/fuzz/TARGET/; keep them in Tests/FuzzTests/Regressions.
+# The C shims are instrumented too (-Xcc); gold cannot link libFuzzer with SwiftPM's entry point, lld can.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	SWIFTGAN_PYTHON="$$(./scripts/test-venv)" swift test --no-parallel --filter FuzzTests.seedCorpusOfValidFilesIsAccepted
+	swift build -c release --product swiftgan-fuzz --scratch-path .build/fuzz/build \
+		-Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -use-ld=lld -Xcc -fsanitize=fuzzer-no-link,address
+	./scripts/fuzz $(FUZZ_SECONDS) $(TARGETS)

@@ -41,7 +41,7 @@ let package = Package(
         // Every reader of outside bytes as a function of those bytes, and the libFuzzer driver
         // (`make fuzz`; replays files when built without -DFUZZING).
         .target(name: "FuzzTargets", dependencies: ["Datasets", "NN", "Imaging", "GAN"]),
-        .executableTarget(name: "swiftgan-fuzz", dependencies: ["FuzzTargets"]),
+        .executableTarget(name: "swiftgan-fuzz", dependencies: ["FuzzTargets", "CSystem"]),
         .executableTarget(
             name: "swiftgan",
             dependencies: [

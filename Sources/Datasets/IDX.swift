@@ -18,7 +18,17 @@ public enum IDX {
         let dims = (0..<rank).map { i in
             (0..<4).reduce(0) { $0 << 8 | Int(data[4 + 4 * i + $1]) }
         }
-        let header = 4 + 4 * rank, expected = header + dims.reduce(1, *)
+        // The product of up to 255 32-bit dimensions can overflow: any that exceeds the file is wrong.
+        let header = 4 + 4 * rank
+        var elements = 1
+        for d in dims {
+            let (product, overflow) = elements.multipliedReportingOverflow(by: d)
+            guard !overflow, product <= data.count else {
+                throw DatasetError.unsupported(file: path, reason: "IDX dimensions \(dims) hold more values than the file's \(data.count) bytes")
+            }
+            elements = product
+        }
+        let expected = header + elements
         guard data.count == expected else { throw DatasetError.sizeMismatch(file: path, expected: expected, actual: data.count) }
         return (dims, Array(data[header...]))
     }
@@ -28,6 +38,12 @@ public enum IDX {
         let (dims, bytes) = try read(images)
         guard dims.count == 3 || dims.count == 4 else {
             throw DatasetError.unsupported(file: images, reason: "IDX images need 3 or 4 dimensions, found \(dims)")
+        }
+        guard dims.allSatisfy({ $0 > 0 }) else {
+            throw DatasetError.unsupported(file: images, reason: "IDX images need every dimension positive, found \(dims)")
+        }
+        if dims.count == 4, dims[3] != 1 && dims[3] != 3 {
+            throw DatasetError.unsupported(file: images, reason: "IDX images need 1 or 3 channels, found \(dims[3])")
         }
         var labelValues: [Int32]?
         if let labels {

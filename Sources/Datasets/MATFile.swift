@@ -68,6 +68,7 @@ public struct MATFile {
             guard i + 8 <= end else { throw corrupt("element header at byte \(i) runs past the end") }
             let first = u32(at: i)
             if first >> 16 != 0 {  // small data element: size and type share the first word
+                guard first >> 16 <= 4 else { throw corrupt("small element at byte \(i) claims \(first >> 16) bytes, at most 4 fit") }
                 return (first & 0xFFFF, Int(first >> 16), i + 4, i + 8)
             }
             let size = Int(u32(at: i + 4))
@@ -120,7 +121,15 @@ public struct MATFile {
             let name = String(decoding: bytes[nameTag.data..<(nameTag.data + nameTag.size)], as: UTF8.self)
             guard (6...15).contains(classID), !complex else { return nil }  // numeric real classes only
             let real = try tag(at: nameTag.next, end: end)
-            let count = dims.reduce(1, *)
+            // Dimensions multiply to no more values than the element has bytes (nor overflow).
+            var count = 1
+            for d in dims {
+                let (product, overflow) = count.multipliedReportingOverflow(by: d)
+                guard !overflow, product <= real.size else {
+                    throw corrupt("variable '\(name)' has dimensions \(dims) but holds \(real.size) bytes")
+                }
+                count = product
+            }
             let width: [UInt32: Int] = [1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 4, 7: 4, 9: 8, 12: 8, 13: 8]
             guard let w = width[real.type] else { throw corrupt("variable '\(name)' has storage type \(real.type)") }
             guard real.size == count * w else {
@@ -158,6 +167,9 @@ public enum SVHN {
             throw DatasetError.unsupported(file: path, reason: "variable 'X' has dimensions \(x.dims); expected H×W×C×N")
         }
         let (h, w, c, n) = (x.dims[0], x.dims[1], x.dims[2], x.dims[3])
+        guard h > 0, w > 0, n > 0 else {
+            throw DatasetError.unsupported(file: path, reason: "variable 'X' has dimensions \(x.dims); expected at least one image of at least 1×1")
+        }
         // Column-major H×W×C×N to row-major N×H×W×C.
         let source = x.bytes ?? x.values!.map { UInt8(max(0, min(255, $0.rounded()))) }
         var pixels = [UInt8](repeating: 0, count: n * h * w * c)
@@ -173,7 +185,13 @@ public enum SVHN {
             guard y.count == n else {
                 throw DatasetError.countMismatch(images: path + " (X)", labels: path + " (y)", imageCount: n, labelCount: y.count)
             }
-            labels = (0..<n).map { Int32(y.value($0)) % 10 }
+            labels = try (0..<n).map { i in
+                let v = y.value(i)
+                guard v.isFinite, v >= 0, v <= 10, v == v.rounded() else {
+                    throw DatasetError.unsupported(file: path, reason: "label \(i) of 'y' is \(v); expected a digit label 1–10")
+                }
+                return Int32(v) % 10
+            }
         }
         return ImageDataset(name: name, count: n, height: h, width: w, channels: c, pixels: pixels, labels: labels)
     }

@@ -12,7 +12,11 @@ import Imaging
 ///   progress.gif           the epoch grids as an animation, at the end
 ///   samples/step-00000100.png, epoch-001.png, final.png
 ///   checkpoints/step-00000468/ …, best/   (see Checkpoint)
+///   .lock                  held (flock) by the process training the run (see RunLock)
 /// ```
+///
+/// Files that matter are written durably (`DurableFile`: temporary file, fsync, rename, directory
+/// fsync); `metrics.jsonl` is appended to and flushed at each checkpoint.
 ///
 /// A new kind of file in a run (an event log, a figure) is a method here.
 public struct RunDirectory: Sendable, Equatable {

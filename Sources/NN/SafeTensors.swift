@@ -146,7 +146,11 @@ public struct SafeTensors {
             let begin = payload.count
             let values = tensor.scalars
             if dtype == .f32 {
+                #if _endian(little)
+                values.withUnsafeBytes { payload.append(contentsOf: $0) }  // the host's bytes are the format's
+                #else
                 for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { payload.append(contentsOf: $0) } }
+                #endif
             } else {
                 for v in values { withUnsafeBytes(of: Int64(v).littleEndian) { payload.append(contentsOf: $0) } }
             }

@@ -1,11 +1,13 @@
 // The fuzzing driver. Built with `-sanitize=fuzzer,address -DFUZZING` (see `make fuzz`), libFuzzer
-// calls `LLVMFuzzerTestOneInput` with inputs it mutates from a seed corpus, for the reader named
-// by $SWIFTGAN_FUZZ_TARGET. Built normally, it replays files: `swiftgan-fuzz TARGET FILE…`.
+// calls `fuzzOne` with inputs it mutates from a seed corpus, for the reader named by
+// $SWIFTGAN_FUZZ_TARGET. Built normally, it replays files: `swiftgan-fuzz TARGET FILE…`.
 import Foundation
 import FuzzTargets
 
 #if FUZZING
-nonisolated(unsafe) let target: FuzzTarget = {
+import CSystem
+
+let target: FuzzTarget = {
     let name = ProcessInfo.processInfo.environment["SWIFTGAN_FUZZ_TARGET"] ?? ""
     guard let t = FuzzTarget(rawValue: name) else {
         fputs("SWIFTGAN_FUZZ_TARGET must be one of \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", ")), got '\(name)'\n", stderr)
@@ -13,12 +15,19 @@ nonisolated(unsafe) let target: FuzzTarget = {
     }
     return t
 }()
-nonisolated(unsafe) let directory = FuzzTarget.scratchDirectory()
+let directory = FuzzTarget.scratchDirectory()
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOne(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> Int32 {
-    target.run(Data(bytes: bytes, count: count), in: directory)
+func fuzzOne(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> Int32 {
+    target.run(count == 0 ? Data() : Data(bytes: bytes!, count: count), in: directory)
     return 0
+}
+
+// SwiftPM links an executable's entry point as `<module>_main`; libFuzzer's driver runs from it.
+@_cdecl("swiftgan_fuzz_main")
+func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    var argc = argc
+    var argv = argv
+    return LLVMFuzzerRunDriver(&argc, &argv) { fuzzOne($0, $1) }
 }
 #else
 @main struct Replay {

@@ -221,6 +221,9 @@ struct Train: ParsableCommand {
         if model == .mlp, width != nil {
             throw ValidationError("--width does not apply to --model mlp (its layers have fixed sizes: 128, 256, 512, 1024)")
         }
+        if labelSmoothing != nil, loss == .hinge {
+            throw ValidationError("--label-smoothing does not apply to --loss hinge (its margins have no target label)")
+        }
         if evalCount != nil, (evalEvery ?? 0) == 0 {
             throw ValidationError("--eval-count applies only with --eval-every N (evaluations during training are off by default)")
         }

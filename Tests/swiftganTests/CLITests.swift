@@ -129,6 +129,8 @@ import Imaging
             (["train", "--data", Self.data, "--channels", "3", "--out", o + "/r2"], "error: --channels applies only to folders of photos"),
             (["train", "--data", Self.data, "--model", "mlp", "--width", "8", "--out", o + "/r3"], "error: --width does not apply to --model mlp"),
             (["train", "--data", Self.data, "--eval-count", "100", "--out", o + "/r4"], "error: --eval-count applies only with --eval-every N"),
+            (["train", "--data", Self.data, "--loss", "hinge", "--label-smoothing", "0.9", "--out", o + "/r5"],
+             "error: --label-smoothing does not apply to --loss hinge"),
             (["train", "--resume", run, "--lr-g", "0.1", "--seed", "3"],
              "error: --lr-g, --seed cannot change when resuming: a run keeps the settings it started with; only --epochs and --max-steps can change"),
             (["train", "--data", Self.data, "--batch-size", "8", "--out", "/etc/hostname"], "error: /etc/hostname: cannot write: it is a file, not a directory"),

@@ -5,4 +5,12 @@
 /// syncfs(2): flushes the file system that holds `fd`.
 int sg_syncfs(int fd);
 
+#include <stddef.h>
+#include <stdint.h>
+
+/// libFuzzer's driver (in the runtime that -sanitize=fuzzer links): the fuzzing binary's `main`
+/// calls it, since SwiftPM gives an executable its own entry point. Declared only; nothing
+/// outside a -sanitize=fuzzer build references it.
+int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*callback)(const uint8_t *data, size_t size));
+
 #endif
