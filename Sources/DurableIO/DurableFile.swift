@@ -80,6 +80,23 @@ public enum DurableFile {
         if fsync(fd) != 0 && errno != EINVAL { throw FileError(path: path, operation: "flush the directory", code: errno) }
     }
 
+    /// Makes `path` and any missing parents (`mkdir -p`), flushing each parent that gained an
+    /// entry, so the new directories survive a crash. An existing directory is fine; an existing
+    /// file is an error.
+    public static func createDirectory(_ path: String, sync: Bool = true) throws(FileError) {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+            if isDir.boolValue { return }
+            throw FileError(path: path, operation: "make the directory", code: EEXIST)
+        }
+        let up = parent(of: path)
+        if up != path && up != "." && up != "/" { try createDirectory(up, sync: sync) }
+        if mkdir(path, 0o777) != 0 && errno != EEXIST {
+            throw FileError(path: path, operation: "make the directory", code: errno)
+        }
+        if sync { try syncDirectory(up) }
+    }
+
     /// Renames a finished, flushed temporary file or directory to `path` and flushes the parent.
     public static func publish(_ temporary: String, as path: String, sync: Bool = true) throws(FileError) {
         if rename(temporary, path) != 0 {

@@ -48,11 +48,11 @@ public enum Checkpoint {
         let name = fixedName ?? prefix + String(format: "%08d", state.step)
         let final = directory + "/" + name, temporary = directory + "/" + temporaryPrefix + name + "-\(getpid())"
         do {
-            try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try DurableFile.createDirectory(directory)
             try? fm.removeItem(atPath: temporary)
-            try fm.createDirectory(atPath: temporary, withIntermediateDirectories: false)
+            try DurableFile.createDirectory(temporary, sync: false)  // flushed when complete
         } catch {
-            throw CheckpointError.unwritable(path: directory, reason: plainReason(error))
+            throw CheckpointError.unwritable(path: error.path, reason: error.reason)
         }
         var written = 0
         func step() throws {

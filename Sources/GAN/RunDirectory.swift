@@ -67,12 +67,9 @@ public struct RunDirectory: Sendable, Equatable {
         if fm.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue {
             throw RunDirectoryError.unwritable(path: path, reason: "it is a file, not a directory")
         }
-        for folder in [path, samplesDirectory, checkpointsDirectory] where !fm.fileExists(atPath: folder) {
-            do {
-                try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
-                try DurableFile.syncDirectory(DurableFile.parent(of: folder))
-            } catch {
-                throw RunDirectoryError.unwritable(path: folder, reason: Checkpoint.plainReason(error))
+        for folder in [path, samplesDirectory, checkpointsDirectory] {
+            do { try DurableFile.createDirectory(folder) } catch {
+                throw RunDirectoryError.unwritable(path: error.path, reason: error.reason)
             }
         }
     }

@@ -118,10 +118,8 @@ extension Sampler {
             }
             try writer.finish()
         case .directory(let path):
-            do {
-                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            } catch {
-                throw ImagingError.unwritable(file: path, reason: Checkpoint.plainReason(error))
+            do { try DurableFile.createDirectory(path) } catch {
+                throw ImagingError.unwritable(file: error.path, reason: error.reason)
             }
             let digits = max(5, String(count - 1).count)
             try generate(count: count, seed: seed) { images, first in

@@ -138,6 +138,20 @@ import Tensors
         #expect(resumed.state.step == 4)
     }
 
+    /// A read-only file system: one line with the path and the system's words.
+    @Test(.enabled(if: Self.canMountTmpfs, "mounting a tmpfs needs root (CAP_SYS_ADMIN); the read-only test is skipped"))
+    func aReadOnlyFileSystemIsNamedInOneLine() throws {
+        let mount = scratch("tmpfs-ro")
+        try run("/bin/mount", ["-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", mount])
+        defer { try? run("/bin/umount", [mount]) }
+        do {
+            _ = try Trainer(config: tinyConfig(), dataset: Self.data, runDirectory: mount + "/run")
+            Issue.record("a run was created on a read-only file system")
+        } catch {
+            #expect("\(error)" == "\(mount)/run: cannot write: read-only file system")
+        }
+    }
+
     static var canMountTmpfs: Bool {
         guard getuid() == 0 else { return false }
         let probe = scratch("tmpfs-probe")
