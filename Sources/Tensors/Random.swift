@@ -93,6 +93,12 @@ public final class Generator: RandomNumberGenerator {
     /// Uniform in [0, 1) with 24 random bits (every Float in the grid is reachable).
     @inline(__always) public func uniform() -> Float { Float(nextUInt32() >> 8) * 0x1p-24 }
 
+    /// A uniformly drawn integer in `range` (unbiased).
+    public func integer(in range: ClosedRange<Int>) -> Int {
+        var me = self
+        return Int.random(in: range, using: &me)
+    }
+
     /// Uniform in (0, 1]: safe to take a logarithm of.
     @inline(__always) func uniformOpenZero() -> Float { Float((nextUInt32() >> 8) + 1) * 0x1p-24 }
 

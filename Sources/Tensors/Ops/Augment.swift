@@ -1,0 +1,126 @@
+// Differentiable augmentation (DiffAugment, Zhao et al. 2020): the operations applied to real and
+// generated images alike each time the discriminator sees them, with gradients flowing through
+// them to the generator. Each takes its random draws explicitly, so that it is a plain function
+// to test; `DiffAugment.apply` draws them from a generator.
+
+extension Tensor {
+    /// Every image of an [N, C, H, W] batch moved by its own whole-pixel offset: output (i, j) is
+    /// input (i + dy, j + dx), zero outside the image. The gradient moves back the other way.
+    public func translated(_ offsets: [(dy: Int, dx: Int)]) -> Tensor {
+        checkShapes(shape.count == 4 && offsets.count == shape[0], "translated", shape, [offsets.count],
+                    note: "an [N, C, H, W] batch and one offset per image")
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        func move(_ x: [Float], sign: Int) -> [Float] {
+            var y = [Float](repeating: 0, count: x.count)
+            for b in 0..<n {
+                let dy = sign * offsets[b].dy, dx = sign * offsets[b].dx
+                // Rows i with 0 ≤ i + dy < h, columns j with 0 ≤ j + dx < w.
+                let (i0, i1) = (Swift.max(0, -dy), Swift.min(h, h - dy)), (j0, j1) = (Swift.max(0, -dx), Swift.min(w, w - dx))
+                guard i0 < i1 && j0 < j1 else { continue }
+                for ch in 0..<c {
+                    let base = (b * c + ch) * h * w
+                    for i in i0..<i1 { for j in j0..<j1 { y[base + i * w + j] = x[base + (i + dy) * w + j + dx] } }
+                }
+            }
+            return y
+        }
+        let y = Tensor(move(scalars, sign: 1), shape: shape)
+        return Tensor.record("translated", y.storage, inputs: [self]) { [shape] g, _ in
+            // y(i, j) = x(i + dy, j + dx), so dx(p, q) = dy(p − dy, q − dx): the reverse move.
+            [Tensor(move(g.scalars, sign: -1), shape: shape)]
+        }
+    }
+}
+
+/// DiffAugment's policy: which operations run, in the order of the reference implementation
+/// (colour, then translation, then cutout).
+public struct DiffAugment: Sendable, Equatable {
+    public enum Operation: String, CaseIterable, Sendable { case color, translation, cutout }
+
+    public var operations: [Operation]
+
+    public init(_ operations: [Operation]) {
+        self.operations = Operation.allCases.filter(operations.contains)
+    }
+
+    /// Reads "translation,cutout,color" (any order; duplicates ignored); nil names the unknown word.
+    public init(parsing text: String) throws(DiffAugmentError) {
+        var ops: [Operation] = []
+        for word in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !word.isEmpty {
+            guard let op = Operation(rawValue: word) else { throw DiffAugmentError.unknown(String(word)) }
+            ops.append(op)
+        }
+        self.init(ops)
+    }
+
+    public var isEmpty: Bool { operations.isEmpty }
+    public var description: String { operations.map(\.rawValue).joined(separator: ",") }
+
+    /// The augmented batch [N, C, H, W], with every random draw taken from `rng`.
+    public func apply(_ x: Tensor, using rng: Generator) -> Tensor {
+        let n = x.shape[0], (h, w) = (x.shape[2], x.shape[3])
+        func uniforms() -> Tensor { Tensor((0..<n).map { _ in rng.uniform() }, shape: [n, 1, 1, 1]) }
+        var y = x
+        for op in operations {
+            switch op {
+            case .color:
+                y = Self.brightness(y, uniforms())
+                y = Self.saturation(y, uniforms())
+                y = Self.contrast(y, uniforms())
+            case .translation:
+                // Up to 1/8 of the size either way, as the reference's ratio 0.125.
+                let sy = Int(Float(h) * 0.125 + 0.5), sx = Int(Float(w) * 0.125 + 0.5)
+                y = y.translated((0..<n).map { _ in (rng.integer(in: -sy...sy), rng.integer(in: -sx...sx)) })
+            case .cutout:
+                let (ch, cw) = (Int(Float(h) * 0.5 + 0.5), Int(Float(w) * 0.5 + 0.5))
+                let corners = (0..<n).map { _ in
+                    (rng.integer(in: 0...(h - 1 + (1 - ch % 2))) - ch / 2, rng.integer(in: 0...(w - 1 + (1 - cw % 2))) - cw / 2)
+                }
+                y = Self.cutout(y, corners: corners, size: (ch, cw))
+            }
+        }
+        return y
+    }
+
+    /// x + (r − 0.5) per image, r [N, 1, 1, 1] in [0, 1).
+    public static func brightness(_ x: Tensor, _ r: Tensor) -> Tensor { x + (r - 0.5) }
+
+    /// Each pixel's distance from its channel mean scaled by 2r per image.
+    public static func saturation(_ x: Tensor, _ r: Tensor) -> Tensor {
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let mean = x.sum(to: [n, 1, h, w]) * (1 / Float(c))
+        return (x - mean) * (r * 2) + mean
+    }
+
+    /// Each image's distance from its own mean scaled by r + 0.5.
+    public static func contrast(_ x: Tensor, _ r: Tensor) -> Tensor {
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let mean = x.sum(to: [n, 1, 1, 1]) * (1 / Float(c * h * w))
+        return (x - mean) * (r + 0.5) + mean
+    }
+
+    /// Zeroes a `size` rectangle of each image whose top-left corner is `corners[b]` (clipped to
+    /// the image).
+    public static func cutout(_ x: Tensor, corners: [(Int, Int)], size: (Int, Int)) -> Tensor {
+        let (n, h, w) = (x.shape[0], x.shape[2], x.shape[3])
+        var mask = [Float](repeating: 1, count: n * h * w)
+        for b in 0..<n {
+            for i in Swift.max(0, corners[b].0)..<Swift.max(0, Swift.min(h, corners[b].0 + size.0)) {
+                for j in Swift.max(0, corners[b].1)..<Swift.max(0, Swift.min(w, corners[b].1 + size.1)) {
+                    mask[(b * h + i) * w + j] = 0
+                }
+            }
+        }
+        return x * Tensor(mask, shape: [n, 1, h, w])
+    }
+}
+
+/// A policy naming an operation that does not exist.
+public enum DiffAugmentError: Error, Equatable, CustomStringConvertible {
+    case unknown(String)
+    public var description: String {
+        switch self {
+        case .unknown(let w): return "'\(w)' is not an augmentation; expected a list of \(DiffAugment.Operation.allCases.map(\.rawValue).joined(separator: ", "))"
+        }
+    }
+}
