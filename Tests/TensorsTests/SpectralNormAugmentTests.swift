@@ -4,7 +4,7 @@ import Testing
 
 /// Spectral normalisation and the DiffAugment operations against Float64 references written from
 /// their definitions, values and gradients (central finite differences).
-@Suite struct SpectralNormAugmentTests {
+@Suite(.serialized) struct SpectralNormAugmentTests {
     /// W / (uᵀ W v) with u, v fixed, for a convolution (rows on axis 0), a transposed convolution
     /// (axis 1) and a dense layer.
     @Test(arguments: [([3, 2, 3, 3], 0), ([2, 3, 3, 3], 1), ([4, 5], 0)])

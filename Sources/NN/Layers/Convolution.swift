@@ -6,11 +6,20 @@ import Tensors
 /// - Parameters: `weight` [out, in, k, k], `bias` [out] (PyTorch's `nn.Conv2d`).
 /// - `padding`: `.explicit(p, p)` as PyTorch, or `.same` as TensorFlow.
 /// - Default initialisation: PyTorch's, U(−1/√fan_in, 1/√fan_in).
-public final class Conv2d: Module {
+public final class Conv2d: Module, SpectrallyNormalizable, ModeDependent, CustomChildNames {
     public let weight: Parameter
     public let bias: Parameter?
     public let stride: Int
     public let padding: Padding
+    public let outputAxis = 0
+    /// Spectral normalisation's vectors, when on (`enableSpectralNorm`).
+    public var spectralNorm: SpectralNormBuffers? {
+        get { weightU.map { SpectralNormBuffers(u: $0, v: weightV!) } }
+        set { weightU = newValue?.u; weightV = newValue?.v }
+    }
+    var weightU: Buffer?, weightV: Buffer?
+    public var training = true
+    public var childNames: [String: String] { spectralNormNames }
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Padding = .valid,
                 bias: Bool = true, rng: Generator = Generator(seed: 0)) {
@@ -23,7 +32,7 @@ public final class Conv2d: Module {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        Tensor.conv2d(x, weight: weight.value, bias: bias?.value, stride: (stride, stride), padding: padding)
+        Tensor.conv2d(x, weight: effectiveWeight(iterate: training), bias: bias?.value, stride: (stride, stride), padding: padding)
     }
 }
 
@@ -32,12 +41,21 @@ public final class Conv2d: Module {
 /// - Input [N, in, H, W]; output [N, out, (H−1)·stride − 2·padding + k + outputPadding, …], or
 ///   H·stride with TensorFlow's `.same` padding (7 → 14 → 28 with k 5, stride 2).
 /// - Parameters: `weight` [in, out, k, k], `bias` [out] (PyTorch's `nn.ConvTranspose2d` layout).
-public final class ConvTranspose2d: Module {
+public final class ConvTranspose2d: Module, SpectrallyNormalizable, ModeDependent, CustomChildNames {
     public let weight: Parameter
     public let bias: Parameter?
     public let stride: Int
     public let padding: Padding
     public let outputPadding: Int
+    public let outputAxis = 1
+    /// Spectral normalisation's vectors, when on (`enableSpectralNorm`).
+    public var spectralNorm: SpectralNormBuffers? {
+        get { weightU.map { SpectralNormBuffers(u: $0, v: weightV!) } }
+        set { weightU = newValue?.u; weightV = newValue?.v }
+    }
+    var weightU: Buffer?, weightV: Buffer?
+    public var training = true
+    public var childNames: [String: String] { spectralNormNames }
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Padding = .valid,
                 outputPadding: Int = 0, bias: Bool = true, rng: Generator = Generator(seed: 0)) {
@@ -52,7 +70,7 @@ public final class ConvTranspose2d: Module {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        Tensor.convTranspose2d(x, weight: weight.value, bias: bias?.value, stride: (stride, stride), padding: padding,
+        Tensor.convTranspose2d(x, weight: effectiveWeight(iterate: training), bias: bias?.value, stride: (stride, stride), padding: padding,
                                outputPadding: (outputPadding, outputPadding))
     }
 }

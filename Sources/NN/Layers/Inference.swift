@@ -41,13 +41,13 @@ public struct InferencePlan {
             if i < layers.count, let op = Self.activation(of: layers[i]) { activation = op; i += 1; fused += 1 }
             switch layer {
             case let c as Conv2d:
-                let (w, b) = Self.fold(c.weight.value, c.bias?.value, norm, outputAxis: 0)
+                let (w, b) = Self.fold(c.inferenceWeight, c.bias?.value, norm, outputAxis: 0)
                 steps.append(.conv(c, weight: w, bias: b, activation: activation))
             case let c as ConvTranspose2d:
-                let (w, b) = Self.fold(c.weight.value, c.bias?.value, norm, outputAxis: 1)
+                let (w, b) = Self.fold(c.inferenceWeight, c.bias?.value, norm, outputAxis: 1)
                 steps.append(.deconv(c, weight: w, bias: b, activation: activation))
             case let l as Linear:
-                let (w, b) = Self.fold(l.weight.value, l.bias?.value, norm, outputAxis: 0)
+                let (w, b) = Self.fold(l.inferenceWeight, l.bias?.value, norm, outputAxis: 0)
                 steps.append(.linear(weight: w, bias: b, activation: activation))
             default: preconditionFailure("unreachable")
             }

@@ -5,9 +5,18 @@ import Tensors
 /// - Input: [N, inFeatures]; output: [N, outFeatures].
 /// - Parameters: `weight` [out, in], `bias` [out] (PyTorch's `nn.Linear` names and layout).
 /// - Default initialisation: PyTorch's, U(−1/√in, 1/√in) for both.
-public final class Linear: Module {
+public final class Linear: Module, SpectrallyNormalizable, ModeDependent, CustomChildNames {
     public let weight: Parameter
     public let bias: Parameter?
+    public let outputAxis = 0
+    /// Spectral normalisation's vectors, when on (`enableSpectralNorm`).
+    public var spectralNorm: SpectralNormBuffers? {
+        get { weightU.map { SpectralNormBuffers(u: $0, v: weightV!) } }
+        set { weightU = newValue?.u; weightV = newValue?.v }
+    }
+    var weightU: Buffer?, weightV: Buffer?
+    public var training = true
+    public var childNames: [String: String] { spectralNormNames }
 
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, rng: Generator = Generator(seed: 0)) {
         precondition(inFeatures > 0 && outFeatures > 0, "Linear(\(inFeatures), \(outFeatures)): sizes must be positive")
@@ -17,6 +26,6 @@ public final class Linear: Module {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        Tensor.linear(x, weight: weight.value, bias: bias?.value)
+        Tensor.linear(x, weight: effectiveWeight(iterate: training), bias: bias?.value)
     }
 }
