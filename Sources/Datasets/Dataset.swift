@@ -28,6 +28,18 @@ public struct ImageDataset: Sendable {
               pixels: Array(pixels[(i * imageBytes)..<((i + 1) * imageBytes)]))
     }
 
+    /// The images at `indices` (and their labels), in that order, as a dataset named
+    /// "NAME (N of M images)".
+    public func subset(_ indices: [Int]) -> ImageDataset {
+        precondition(indices.allSatisfy { $0 >= 0 && $0 < count }, "ImageDataset.subset: an index outside 0..<\(count)")
+        var px = [UInt8]()
+        px.reserveCapacity(indices.count * imageBytes)
+        for i in indices { px += pixels[(i * imageBytes)..<((i + 1) * imageBytes)] }
+        return ImageDataset(name: "\(name) (\(indices.count) of \(count) images)", count: indices.count, height: height,
+                            width: width, channels: channels, pixels: px, labels: labels.map { l in indices.map { l[$0] } },
+                            skipped: skipped)
+    }
+
     /// How many images carry each label (empty without labels).
     public func labelHistogram() -> [Int32: Int] {
         Dictionary(grouping: labels ?? [], by: { $0 }).mapValues(\.count)

@@ -22,7 +22,8 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// A checkpoint directory: `generator.safetensors`, `discriminator.safetensors`,
+/// A checkpoint directory: `generator.safetensors` (the moving average when the run keeps one,
+/// with the trained weights in `generator-trained.safetensors`), `discriminator.safetensors`,
 /// `optimizer.safetensors` (both optimizers' state, prefixed `generator.` and `discriminator.`) and
 /// `state.json` (`TrainingState`). Tensor names follow PyTorch's `state_dict`. `write` and
 /// `restore` are mirrors; the file names and prefixes are known to this type only.
@@ -30,6 +31,9 @@ public enum Checkpoint {
     public static let prefix = "step-"
     static let generatorFile = "generator.safetensors", discriminatorFile = "discriminator.safetensors"
     static let optimizerFile = "optimizer.safetensors", stateFile = "state.json"
+    /// With an averaged generator, `generator.safetensors` holds the average (what `sample`,
+    /// `eval` and a PyTorch user load) and this file the generator as the optimizer left it.
+    static let trainedGeneratorFile = "generator-trained.safetensors"
     static let generatorPrefix = "generator.", discriminatorPrefix = "discriminator."
 
     /// Writes a checkpoint for `state` under `directory/step-NNNNNNNN` (or `directory/name`),
@@ -64,7 +68,13 @@ public enum Checkpoint {
         }
         do {
             let meta = ["format": "pt", "swiftgan": "\(TrainingState.currentFormat)", "preset": state.config.model.preset.rawValue]
-            try gan.generator.save(to: temporary + "/" + generatorFile, metadata: meta); try step()
+            if let average = gan.average {
+                try average.average.save(to: temporary + "/" + generatorFile, metadata: meta.merging(["ema": "\(average.decay)"]) { $1 })
+                try gan.generator.save(to: temporary + "/" + trainedGeneratorFile, metadata: meta)
+            } else {
+                try gan.generator.save(to: temporary + "/" + generatorFile, metadata: meta)
+            }
+            try step()
             try gan.discriminator.save(to: temporary + "/" + discriminatorFile, metadata: meta); try step()
             let optimizer = gan.optimizerG.stateTensors().map { (generatorPrefix + $0.name, $0.tensor, SafeTensors.DType.f32) }
                 + gan.optimizerD.stateTensors().map { (discriminatorPrefix + $0.name, $0.tensor, SafeTensors.DType.f32) }
@@ -161,7 +171,12 @@ public enum Checkpoint {
     /// and returns its state. A missing or misshapen tensor is an error naming the file.
     public static func restore<G, D>(_ checkpoint: String, into gan: GANStep<G, D>) throws -> TrainingState {
         let state = try readState(checkpoint)
-        try loadModule(gan.generator, from: checkpoint + "/" + generatorFile, role: .generator, state: state)
+        if let average = gan.average {
+            try loadModule(gan.generator, from: checkpoint + "/" + trainedGeneratorFile, role: .generator, state: state)
+            try loadModule(average.average, from: checkpoint + "/" + generatorFile, role: .generator, state: state)
+        } else {
+            try loadModule(gan.generator, from: checkpoint + "/" + generatorFile, role: .generator, state: state)
+        }
         try loadModule(gan.discriminator, from: checkpoint + "/" + discriminatorFile, role: .discriminator, state: state)
         let file = checkpoint + "/" + optimizerFile
         let all = try SafeTensors(contentsOf: file).allTensors()

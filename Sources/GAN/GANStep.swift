@@ -34,13 +34,13 @@ public enum GANStepError: Error, Equatable {
 ///
 /// `Trainer` calls it once per batch; the training benchmark and the model-step tests call it
 /// directly. Where the next ingredients of a step go:
-/// - **an augmentation of what D sees** (DiffAugment): in `critic(_:)`, the one place where D is
-///   applied to images, so real and fake images are augmented in both updates alike;
+/// - **an augmentation of what D sees** (DiffAugment, `augment`): in `critic(_:)`, the one place
+///   where D is applied to images, so real and fake images are augmented in both updates alike;
 /// - **a penalty on D** (R1, a gradient penalty): added to `lossD` in `updateDiscriminator`
 ///   before its backward pass;
 /// - **a gradient all-reduce** (data-parallel training): in `apply(_:to:)`, between the backward
 ///   pass and the optimizer's update, the one place both networks' gradients pass;
-/// - **an averaged copy of G** (EMA): after the generator's update in `updateGenerator`;
+/// - **an averaged copy of G** (EMA, `average`): after the generator's update in `updateGenerator`;
 /// - **spectral norm's power iteration** belongs to the layers (it runs on their forward pass in
 ///   training mode), not here.
 public final class GANStep<G: Module, D: Module> {
@@ -56,6 +56,15 @@ public final class GANStep<G: Module, D: Module> {
     /// The arithmetic of the convolutions in the step (`Engine.withPrecision`);
     /// parameters, their gradients, batch-norm statistics and Adam stay fp32 in either.
     public var precision: Precision
+    /// DiffAugment applied to every batch D judges, real or fake, in both updates (empty: none).
+    /// Its random draws are a function of `augmentSeed`, D's step count and the call within the
+    /// step, so a resumed run draws the same.
+    public var augment = DiffAugment([])
+    public var augmentSeed: UInt64 = 0
+    /// An exponential moving average of G, updated after each of G's updates (nil: none).
+    public var average: ModuleAverage?
+    /// Calls of `critic` within the current step.
+    var criticCalls = 0
 
     public init(generator: G, discriminator: D, optimizerG: Adam, optimizerD: Adam, loss: GANLoss = .bce,
                 realLabel: Float = 0.9, dSteps: Int = 1, precision: Precision = .fp32) {
@@ -76,6 +85,7 @@ public final class GANStep<G: Module, D: Module> {
     /// NaN or infinite.
     public func callAsFunction(real: Tensor, noise: Tensor) throws(GANStepError) -> GANStepResult {
         try Engine.withPrecision(precision) { () throws(GANStepError) -> GANStepResult in
+            criticCalls = 0
             let fake = generator(noise)
             var result = try updateDiscriminator(real: real, fake: fake)
             // optimizerD's step count is restored with a checkpoint, so the schedule resumes exactly.
@@ -103,11 +113,21 @@ public final class GANStep<G: Module, D: Module> {
         let value = lossG.item
         guard value.isFinite else { throw .nonFiniteLoss(.generator) }
         apply(lossG, to: optimizerG)
+        average?.update(step: optimizerG.stepCount)
         return value
     }
 
-    /// D's logits for a batch of images, [N, 1]: every image D judges passes here.
-    func critic(_ images: Tensor) -> Tensor { discriminator(images) }
+    /// D's logits for a batch of images, [N, 1]: every image D judges passes here, augmented
+    /// when `augment` is set (gradients flow through the augmentation to G).
+    func critic(_ images: Tensor) -> Tensor {
+        guard !augment.isEmpty else { return discriminator(images) }
+        criticCalls += 1
+        let rng = Generator(seed: Generator.derivedSeed(augmentSeed, UInt64(optimizerD.stepCount), UInt64(criticCalls)))
+        return discriminator(augment.apply(images, using: rng))
+    }
+
+    /// The generator to draw pictures with: the average when there is one.
+    public var samplingGenerator: G { (average?.average as? G) ?? generator }
 
     /// Gradients of `loss` into the parameters `optimizer` updates, then its update.
     func apply(_ loss: Tensor, to optimizer: Adam) {
@@ -126,5 +146,11 @@ extension GANStep where G == GANGenerator, D == GANDiscriminator {
                   optimizerG: Adam(g, learningRate: c.learningRateG, beta1: c.beta1, beta2: c.beta2),
                   optimizerD: Adam(d, learningRate: c.learningRateD, beta1: c.beta1, beta2: c.beta2),
                   loss: c.loss, realLabel: c.realLabel, dSteps: c.dSteps, precision: c.precision)
+        augment = DiffAugment(c.augment)
+        augmentSeed = Generator.derivedSeed(c.seed, 0x61756720)
+        if c.ema > 0 {
+            let (copy, _) = Models.make(c.model, rng: Generator(seed: c.seed))
+            average = ModuleAverage(of: g, into: copy, decay: c.ema)
+        }
     }
 }

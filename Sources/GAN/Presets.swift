@@ -10,6 +10,9 @@ public enum ModelPreset: String, Codable, Sendable, CaseIterable {
     case dcgan
     /// The TensorFlow 1 CatDCGAN at 128×128.
     case catdcgan
+    /// SNGAN (Miyato et al. 2018): the standard CNN with spectral norm in D, hinge loss; at 28,
+    /// 32, 64 and 128 pixels.
+    case sngan
 
     /// The size photos are resized to for this preset unless told otherwise (datasets of a fixed
     /// size keep theirs): 28 for the MLP (Fashion-MNIST's), 64 for the DCGAN, 128 for CatDCGAN.
@@ -18,6 +21,7 @@ public enum ModelPreset: String, Codable, Sendable, CaseIterable {
         case .mlp: return 28
         case .dcgan: return 64
         case .catdcgan: return 128
+        case .sngan: return 64
         }
     }
 }
@@ -30,6 +34,13 @@ public enum NoiseDistribution: String, Codable, Sendable, CaseIterable {
     case uniform
 }
 
+/// Which networks are spectrally normalised.
+public enum SpectralNormPlacement: String, Codable, Sendable, CaseIterable {
+    case none, d, g, both
+    public var discriminator: Bool { self == .d || self == .both }
+    public var generator: Bool { self == .g || self == .both }
+}
+
 /// Everything that fixes a model's architecture.
 public struct ModelConfig: Codable, Sendable, Equatable {
     public var preset: ModelPreset
@@ -40,12 +51,27 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// Base width: filters of the first D layer / last G layer (DCGAN's ngf = ndf).
     public var width: Int
     public var noise: NoiseDistribution
+    /// Spectral normalisation of every convolution and dense layer of D, G, both or neither
+    /// (sngan: D; the tutorial presets: none).
+    public var spectralNorm: SpectralNormPlacement
 
-    public init(preset: ModelPreset, imageSize: Int, channels: Int, latent: Int = 100, width: Int = 64,
-                noise: NoiseDistribution? = nil) {
+    public init(preset: ModelPreset, imageSize: Int, channels: Int, latent: Int? = nil, width: Int = 64,
+                noise: NoiseDistribution? = nil, spectralNorm: SpectralNormPlacement? = nil) {
         self.preset = preset; self.imageSize = imageSize; self.channels = channels
-        self.latent = latent; self.width = width
+        self.latent = latent ?? (preset == .sngan ? 128 : 100); self.width = width
         self.noise = noise ?? (preset == .catdcgan ? .uniform : .normal)
+        self.spectralNorm = spectralNorm ?? (preset == .sngan ? .d : .none)
+    }
+
+    enum CodingKeys: String, CodingKey { case preset, imageSize, channels, latent, width, noise, spectralNorm }
+
+    /// Files written before spectral norm existed decode to `.none`.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(preset: try c.decode(ModelPreset.self, forKey: .preset), imageSize: try c.decode(Int.self, forKey: .imageSize),
+                  channels: try c.decode(Int.self, forKey: .channels), latent: try c.decode(Int.self, forKey: .latent),
+                  width: try c.decode(Int.self, forKey: .width), noise: try c.decode(NoiseDistribution.self, forKey: .noise),
+                  spectralNorm: try c.decodeIfPresent(SpectralNormPlacement.self, forKey: .spectralNorm) ?? SpectralNormPlacement.none)
     }
 
     /// Why this architecture cannot be built, or nil when it can.
@@ -60,6 +86,8 @@ public struct ModelConfig: Codable, Sendable, Equatable {
             return ok ? nil : "dcgan is built for 28×28 or a power of two from 32 to 256, not \(imageSize)×\(imageSize)"
         case .catdcgan:
             return imageSize == 128 ? nil : "catdcgan is built for 128×128, not \(imageSize)×\(imageSize)"
+        case .sngan:
+            return [28, 32, 64, 128].contains(imageSize) ? nil : "sngan is built for 28, 32, 64 or 128 pixels, not \(imageSize)×\(imageSize)"
         }
     }
 
@@ -96,13 +124,54 @@ public final class GANDiscriminator: Module {
 
 public enum Models {
     /// The generator and discriminator of `config`, initialised from `rng` as their tutorial does.
+    /// Spectral norm's vectors come from a stream derived from `rng`'s seed, so the weights are
+    /// those of the same model without it.
     public static func make(_ c: ModelConfig, rng: Generator) -> (GANGenerator, GANDiscriminator) {
         precondition(c.problem == nil, "Models.make: \(c.problem!)")
+        let seed = rng.seed
+        let (g, d): (GANGenerator, GANDiscriminator)
         switch c.preset {
-        case .mlp: return mlp(c, rng)
-        case .dcgan: return c.imageSize >= 64 ? canonicalDCGAN(c, rng) : tensorFlowDCGAN(c, rng)
-        case .catdcgan: return catDCGAN(c, rng)
+        case .mlp: (g, d) = mlp(c, rng)
+        case .dcgan: (g, d) = c.imageSize >= 64 ? canonicalDCGAN(c, rng) : tensorFlowDCGAN(c, rng)
+        case .catdcgan: (g, d) = catDCGAN(c, rng)
+        case .sngan: (g, d) = sngan(c, rng)
         }
+        if c.spectralNorm.generator { g.enableSpectralNorm(rng: Generator(seed: Generator.derivedSeed(seed, 0x736e67))) }
+        if c.spectralNorm.discriminator { d.enableSpectralNorm(rng: Generator(seed: Generator.derivedSeed(seed, 0x736e64))) }
+        return (g, d)
+    }
+
+    /// Miyato et al.'s "standard CNN" (SNGAN, 2018, table 3), generalised over sizes: G dense
+    /// z(128) → b×b×8w, then 4×4 stride-2 transposed convolutions halving the channels (not below
+    /// w) with BN + ReLU up to the image size, a 3×3 convolution to C and tanh (b = 4 for powers
+    /// of two, 7 at 28). D: for each halving, a 3×3 stride-1 and a 4×4 stride-2 convolution
+    /// (w, 2w, 4w, … capped at 8w), then a 3×3 convolution to 8w and a dense layer to one logit;
+    /// LeakyReLU 0.1 and no batch norm (spectral norm in its place). PyTorch's default
+    /// initialisation.
+    static func sngan(_ c: ModelConfig, _ rng: Generator) -> (GANGenerator, GANDiscriminator) {
+        let base = c.imageSize == 28 ? 7 : 4
+        var halvings = 0
+        while base << halvings < c.imageSize { halvings += 1 }
+        let w = c.width
+        var ch = 8 * w
+        var g: [Module] = [Linear(c.latent, base * base * ch, rng: rng), Reshape([ch, base, base]), BatchNorm2d(ch), ReLU()]
+        for _ in 0..<halvings {
+            let next = max(ch / 2, w)
+            g += [ConvTranspose2d(ch, next, kernelSize: 4, stride: 2, padding: .explicit(1, 1), rng: rng), BatchNorm2d(next), ReLU()]
+            ch = next
+        }
+        g += [Conv2d(ch, c.channels, kernelSize: 3, padding: .explicit(1, 1), rng: rng), Tanh()]
+        var d: [Module] = []
+        var inCh = c.channels
+        for k in 0..<halvings {
+            let out = min(w << k, 8 * w)
+            d += [Conv2d(inCh, out, kernelSize: 3, padding: .explicit(1, 1), rng: rng), LeakyReLU(0.1),
+                  Conv2d(out, out, kernelSize: 4, stride: 2, padding: .explicit(1, 1), rng: rng), LeakyReLU(0.1)]
+            inCh = out
+        }
+        d += [Conv2d(inCh, 8 * w, kernelSize: 3, padding: .explicit(1, 1), rng: rng), LeakyReLU(0.1), Flatten(),
+              Linear(base * base * 8 * w, 1, rng: rng)]
+        return (GANGenerator(c, g), GANDiscriminator(c, d))
     }
 
     /// Keras Fashion-MNIST GAN: G 100→128→256→512→1024→H·W·C (BN with Keras momentum 0.1 = 0.9

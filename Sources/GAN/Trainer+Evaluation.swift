@@ -8,7 +8,7 @@ extension Trainer {
     /// covered, or the Fréchet distance rising three evaluations in a row) and keeps the
     /// checkpoint with the best Fréchet distance as `checkpoints/best`.
     func evaluate(_ evaluator: Evaluator, metrics: MetricsLog, message: (String) -> Void) throws {
-        let report = evaluator.evaluate(Sampler(generator: generator, config: config.model), count: config.evalCount,
+        let report = evaluator.evaluate(Sampler(generator: samplingGenerator, config: config.model), count: config.evalCount,
                                         seed: Generator.derivedSeed(config.seed, 0x6576616c))
         let history = (state.frechetHistory ?? []) + [report.frechetDistance]
         state.frechetHistory = history

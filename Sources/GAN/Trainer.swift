@@ -38,7 +38,10 @@ public final class Trainer {
     public private(set) var checkpointSeconds: [Double] = []
 
     public var config: TrainingConfig { state.config }
+    /// The generator as the optimizer trains it.
     public var generator: GANGenerator { gan.generator }
+    /// The generator that draws the run's pictures: the moving average when `ema` is on.
+    public var samplingGenerator: GANGenerator { gan.samplingGenerator }
     public var discriminator: GANDiscriminator { gan.discriminator }
 
     /// A new run in `runDirectory` (created; it must not hold another run).
@@ -83,6 +86,7 @@ public final class Trainer {
     init(state: TrainingState, dataset: ImageDataset, directory: RunDirectory, checkpoint: String?, lock: RunLock) throws {
         let c = state.config
         self.state = state
+        let dataset = c.trainingSubset(of: dataset)
         self.dataset = dataset
         self.directory = directory
         self.lock = lock
@@ -217,7 +221,7 @@ public final class Trainer {
 
     /// The fixed noise batch through the generator in evaluation mode, as a grid.
     public func sampleGrid() -> Image {
-        let images = Sampler(generator: generator, config: config.model).generate(fixedNoise)
+        let images = Sampler(generator: samplingGenerator, config: config.model).generate(fixedNoise)
         let m = config.model
         return Grid.make(images.scalars, count: images.shape[0], channels: m.channels, height: m.imageSize, width: m.imageSize,
                          columns: 8, padding: 2, scale: max(1, 64 / m.imageSize))

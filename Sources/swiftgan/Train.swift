@@ -12,6 +12,7 @@ extension ModelPreset: ExpressibleByArgument {}
 extension GANLoss: ExpressibleByArgument {}
 extension NoiseDistribution: ExpressibleByArgument {}
 extension Precision: ExpressibleByArgument {}
+extension SpectralNormPlacement: ExpressibleByArgument {}
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,7 +27,7 @@ struct Train: ParsableCommand {
     /// The library's defaults, which every unset option falls back to (quoted in the help).
     static let defaults = TrainingConfig(model: ModelConfig(preset: .dcgan, imageSize: 28, channels: 1), dataPath: "")
 
-    @Option(help: "Model: mlp (Keras dense GAN), dcgan (28, or 32–256 powers of two), catdcgan (128×128).")
+    @Option(help: "Model: mlp (Keras dense GAN), dcgan (28, or 32–256 powers of two), catdcgan (128×128), sngan (SNGAN's standard CNN: 28, 32, 64, 128).")
     var model: ModelPreset?
     @Option(help: "Dataset path (default: Fashion-MNIST at \(DatasetLoader.defaultPath)).")
     var data: String?
@@ -61,6 +62,15 @@ struct Train: ParsableCommand {
     var evalEvery: Int?
     @Option(help: "Generated images per evaluation during training (default: \(defaults.evalCount)).") var evalCount: Int?
 
+    @Option(help: "Spectral normalisation of every convolution and dense layer: d, g, both or none (default: d for sngan, none otherwise).")
+    var spectralNorm: SpectralNormPlacement?
+    @Option(help: "Keep an exponential moving average of the generator with this decay, e.g. 0.999; sampling, evaluation and generator.safetensors use it (0: none; default: 0.999 for sngan, 0 otherwise).")
+    var ema: Float?
+    @Option(help: "DiffAugment for everything D sees: a list of color, translation, cutout, or none (default: all three for sngan on fewer than \(TrainingConfig.smallDataset) images, none otherwise).")
+    var augment: String?
+    @Option(help: "Train on only the first N images of the dataset.") var limit: Int?
+    @Flag(help: "With --limit: N images drawn at random (from --seed) instead of the first N.") var limitRandom = false
+
     @Option(help: "Arithmetic of the convolutions: fp32, or bf16 (needs a CPU with AVX512-BF16 or AMX-BF16; weights, weight gradients, batch-norm statistics and Adam stay fp32; default: \(defaults.precision.rawValue)).")
     var precision: Precision?
 
@@ -91,13 +101,17 @@ struct Train: ParsableCommand {
         }
         try positive(keepCheckpoints, "--keep-checkpoints")
         try positive(logEvery, "--log-every")
+        try positive(limit, "--limit")
+        if let ema, !(ema.isFinite && ema >= 0 && ema < 1) { throw ValidationError("--ema must be in [0, 1), got \(ema)") }
+        if let augment { _ = try augmentation(augment) }
         if let evalEvery, evalEvery < 0 { throw ValidationError("--eval-every must be 0 or more, got \(evalEvery)") }
         if let evalCount, evalCount < 10 { throw ValidationError("--eval-count must be at least 10, got \(evalCount)") }
     }
 
     /// The library's defaults with every option given on the command line applied.
     func configuration(for dataset: ImageDataset) -> TrainingConfig {
-        var m = ModelConfig(preset: model ?? .dcgan, imageSize: dataset.height, channels: dataset.channels, noise: noise)
+        var m = ModelConfig(preset: model ?? .dcgan, imageSize: dataset.height, channels: dataset.channels, noise: noise,
+                            spectralNorm: spectralNorm)
         if let latent { m.latent = latent }
         if let width { m.width = width }
         var c = TrainingConfig(model: m, dataPath: data ?? DatasetLoader.defaultPath)
@@ -123,6 +137,11 @@ struct Train: ParsableCommand {
         set(\.evalEvery, evalEvery)
         set(\.evalCount, evalCount)
         set(\.precision, precision)
+        set(\.ema, ema)
+        if let augment { c.augment = (try? augmentation(augment))?.operations ?? [] }
+        c.limit = limit
+        c.limitRandom = limitRandom
+        c.adapt(toDatasetOf: min(limit ?? dataset.count, dataset.count), augmentGiven: augment != nil)
         return c
     }
 
@@ -204,7 +223,8 @@ struct Train: ParsableCommand {
             ("--checkpoint-every", checkpointEvery != nil), ("--checkpoint-minutes", checkpointMinutes != nil),
             ("--checkpoint-steps", checkpointSteps != nil), ("--keep-checkpoints", keepCheckpoints != nil),
             ("--log-every", logEvery != nil), ("--eval-every", evalEvery != nil), ("--eval-count", evalCount != nil),
-            ("--precision", precision != nil),
+            ("--precision", precision != nil), ("--spectral-norm", spectralNorm != nil), ("--ema", ema != nil),
+            ("--augment", augment != nil), ("--limit", limit != nil), ("--limit-random", limitRandom),
         ]
         return all.filter(\.1).map(\.0)
     }
@@ -221,11 +241,20 @@ struct Train: ParsableCommand {
         if model == .mlp, width != nil {
             throw ValidationError("--width does not apply to --model mlp (its layers have fixed sizes: 128, 256, 512, 1024)")
         }
-        if labelSmoothing != nil, loss == .hinge {
+        if limitRandom && limit == nil { throw ValidationError("--limit-random applies only with --limit N") }
+        if labelSmoothing != nil, (loss ?? (model == .sngan ? .hinge : .bce)) == .hinge {
             throw ValidationError("--label-smoothing does not apply to --loss hinge (its margins have no target label)")
         }
         if evalCount != nil, (evalEvery ?? 0) == 0 {
             throw ValidationError("--eval-count applies only with --eval-every N (evaluations during training are off by default)")
+        }
+    }
+
+    /// `--augment`'s list ("none": no augmentation).
+    func augmentation(_ text: String) throws -> DiffAugment {
+        if text == "none" { return DiffAugment([]) }
+        do { return try DiffAugment(parsing: text) } catch {
+            throw ValidationError("--augment: \(error)")
         }
     }
 

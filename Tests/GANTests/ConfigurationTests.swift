@@ -47,7 +47,7 @@ import Tensors
     }
 
     @Test func presetsCarryTheirImageSize() {
-        #expect(ModelPreset.allCases.map(\.defaultImageSize) == [28, 64, 128])
+        #expect(ModelPreset.allCases.map(\.defaultImageSize) == [28, 64, 128, 64])
         for preset in ModelPreset.allCases {
             #expect(ModelConfig(preset: preset, imageSize: preset.defaultImageSize, channels: 3).problem == nil)
         }

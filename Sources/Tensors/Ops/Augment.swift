@@ -35,7 +35,7 @@ extension Tensor {
 /// DiffAugment's policy: which operations run, in the order of the reference implementation
 /// (colour, then translation, then cutout).
 public struct DiffAugment: Sendable, Equatable {
-    public enum Operation: String, CaseIterable, Sendable { case color, translation, cutout }
+    public enum Operation: String, CaseIterable, Codable, Sendable { case color, translation, cutout }
 
     public var operations: [Operation]
 
