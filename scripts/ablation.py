@@ -18,7 +18,6 @@ VARIANTS = {
     "dcgan+sn": ["--spectral-norm", "d"],
     "dcgan+ema": ["--ema", "0.999"],
     "dcgan+augment": ["--augment", "color,translation,cutout"],
-    "dcgan+ttur": ["--lr-d", "4e-4", "--lr-g", "1e-4"],
     "sngan": ["--model", "sngan"],
     "sngan+ttur": ["--model", "sngan", "--lr-d", "4e-4", "--lr-g", "1e-4"],
 }

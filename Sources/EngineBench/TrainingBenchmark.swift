@@ -14,6 +14,9 @@ public enum Workload: String, CaseIterable, Sendable {
     case dcgan64
     /// The TensorFlow 1 CatDCGAN at 128×128, batch 16, synthetic images.
     case catdcgan
+    /// SNGAN's standard CNN at 28×28 on Fashion-MNIST, batch 128, with its recipe (spectral norm
+    /// in D, hinge loss, the generator's moving average).
+    case sngan28
 
     public var model: ModelConfig {
         switch self {
@@ -21,12 +24,13 @@ public enum Workload: String, CaseIterable, Sendable {
         case .dcgan28: return ModelConfig(preset: .dcgan, imageSize: 28, channels: 1)
         case .dcgan64: return ModelConfig(preset: .dcgan, imageSize: 64, channels: 3)
         case .catdcgan: return ModelConfig(preset: .catdcgan, imageSize: 128, channels: 3)
+        case .sngan28: return ModelConfig(preset: .sngan, imageSize: 28, channels: 1)
         }
     }
 
     public var batchSize: Int {
         switch self {
-        case .mlp, .dcgan28: return 128
+        case .mlp, .dcgan28, .sngan28: return 128
         case .dcgan64: return 64
         case .catdcgan: return 16
         }
@@ -44,6 +48,20 @@ public enum Workload: String, CaseIterable, Sendable {
     }
 }
 
+/// One modern technique added to a workload's step, to measure what it costs.
+public enum Ingredient: String, CaseIterable, Sendable {
+    case none, spectralNorm = "spectral-norm", ema, augment
+
+    public func apply(to config: inout TrainingConfig) {
+        switch self {
+        case .none: break
+        case .spectralNorm: config.model.spectralNorm = .d
+        case .ema: config.ema = 0.999
+        case .augment: config.augment = DiffAugment.Operation.allCases
+        }
+    }
+}
+
 /// Training and generation throughput of one workload, as a user's run sees it.
 public enum TrainingBenchmark {
     public struct Result: Sendable {
@@ -57,11 +75,12 @@ public enum TrainingBenchmark {
     /// background loader and the noise of each step as a run draws it, in `precision`. With `profile`, the timed
     /// steps are recorded in `Profiler.shared`.
     public static func training(_ w: Workload, steps: Int, warmup: Int, precision: Precision = .fp32,
-                                profile: Bool = false) throws -> Result {
+                                profile: Bool = false, ingredient: Ingredient = .none) throws -> Result {
         let dataset = try w.dataset()
         var config = TrainingConfig(model: w.model, dataPath: dataset.name)
         config.batchSize = w.batchSize
         config.precision = precision
+        ingredient.apply(to: &config)
         let gan = GANStep(config: config), state = TrainingState(config: config)
         let batcher = Batcher(dataset, batchSize: w.batchSize, seed: 0)
         var times: [Double] = [], losses: (Float, Float) = (.nan, .nan)

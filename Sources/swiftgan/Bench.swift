@@ -12,6 +12,7 @@ struct Bench: ParsableCommand {
 
         --suite data: loading and batching.
 
+        --suite ingredients: the training step of a workload alone and with spectral norm (D), the generator's moving average and DiffAugment (all three operations) each added, alternating, as ratios to the plain step.
         --suite training: images/s of training steps on a workload (mlp, dcgan28, dcgan64, catdcgan: the models and batches of the comparison with PyTorch, `make bench-vs-pytorch`); with --profile, where each step's time goes, op by op.
 
         --suite generation: images/s of sampling --count images from a workload's generator (--profile works here too).
@@ -26,7 +27,7 @@ struct Bench: ParsableCommand {
     @Flag(help: "Do not update the weights between passes (isolates the cost of the weight reorders).") var staticWeights = false
     @Option(help: "What to measure: engine (convolution layers), data (loading and batching), training, generation, peak, or all (engine and data).")
     var suite = "all"
-    @Option(help: "Workload for --suite training/generation: mlp, dcgan28, dcgan64 or catdcgan.") var workload = "dcgan28"
+    @Option(help: "Workload for --suite training/generation/ingredients: mlp, dcgan28, dcgan64, catdcgan or sngan28.") var workload = "dcgan28"
     @Option(help: "Timed training steps.") var steps = 10
     @Option(help: "Untimed training steps first.") var warmup = 3
     @Option(help: "Images to generate for --suite generation.") var count = 1000
@@ -38,8 +39,8 @@ struct Bench: ParsableCommand {
         guard ["dcgan64", "dcgan28", "all"].contains(model) else {
             throw ValidationError("--model must be dcgan64, dcgan28 or all, got '\(model)'")
         }
-        guard ["engine", "data", "training", "generation", "peak", "all"].contains(suite) else {
-            throw ValidationError("--suite must be engine, data, training, generation, peak or all, got '\(suite)'")
+        guard ["engine", "data", "training", "generation", "peak", "ingredients", "all"].contains(suite) else {
+            throw ValidationError("--suite must be engine, data, training, generation, peak, ingredients or all, got '\(suite)'")
         }
         guard Workload(rawValue: workload) != nil else {
             throw ValidationError("--workload must be one of \(Workload.allCases.map(\.rawValue).joined(separator: ", ")), got '\(workload)'")
@@ -79,6 +80,8 @@ struct Bench: ParsableCommand {
                 }
                 say(json ? "{\"workload\":\"\(w.rawValue)\",\"images_per_second\":\(rate),\"peak_rss_mib\":\(peakResidentMiB())}"
                          : String(format: "%@: generated %d images at %.1f images/s", w.rawValue, count, rate))
+            case "ingredients":
+                try runIngredients(w)
             case "peak":
                 let g = TrainingBenchmark.sgemmPeak()
                 say(json ? "{\"gflops\":\(g)}" : String(format: "fp32 matrix product 2048³: %.1f GFLOP/s", g))
@@ -89,6 +92,29 @@ struct Bench: ParsableCommand {
                     _ = try DataBenchmark.run(log: say)
                 }
             }
+        }
+    }
+
+    /// The step of `w` alone and with each modern technique added, `rounds` alternating rounds
+    /// (the order rotates each round), medians and ratios to the plain step.
+    func runIngredients(_ w: Workload) throws {
+        let extensions = CPUFeatures.flags.filter { $0.hasPrefix("avx") || $0.hasPrefix("amx") || $0 == "fma" }.sorted().joined(separator: " ")
+        say("SwiftGAN bench --suite ingredients on \(CPUFeatures.modelName) (\(extensions)), \(Engine.name)")
+        say("\(w.rawValue) (batch \(w.batchSize)), \(rounds) rounds × \(steps) steps after \(warmup)")
+        var medians: [Ingredient: [Double]] = [:]
+        let all = Ingredient.allCases
+        for round in 0..<rounds {
+            for k in 0..<all.count {
+                let ingredient = all[(k + round) % all.count]
+                let r = try TrainingBenchmark.training(w, steps: steps, warmup: warmup, ingredient: ingredient)
+                medians[ingredient, default: []].append(ConvBenchmark.median(r.stepSeconds))
+            }
+        }
+        let base = ConvBenchmark.median(medians[.none]!)
+        for ingredient in all {
+            let m = ConvBenchmark.median(medians[ingredient]!)
+            say(pad(ingredient == .none ? "\(w.rawValue) as is" : "+ \(ingredient.rawValue)", 24)
+                + String(format: "%8.1f ms a step   %.3f× the plain step", 1e3 * m, m / base))
         }
     }
 

@@ -173,8 +173,14 @@ struct Train: ParsableCommand {
                 }
                 let directory = out ?? defaultRunDirectory()
                 trainer = try Trainer(config: config, dataset: dataset, runDirectory: directory)
-                say("training \(model.rawValue) on \(dataset.name): \(dataset.count) images \(dataset.width)×\(dataset.height)×\(dataset.channels), "
+                let used = trainer.dataset, c = trainer.config
+                say("training \(model.rawValue) on \(used.name): \(used.count) images \(used.width)×\(used.height)×\(used.channels), "
                     + "G \(trainer.generator.parameterCount) and D \(trainer.discriminator.parameterCount) parameters, on \(Engine.name)")
+                var recipe = ["loss \(c.loss.rawValue)"]
+                if c.model.spectralNorm != .none { recipe.append("spectral norm in \(c.model.spectralNorm.rawValue == "both" ? "G and D" : c.model.spectralNorm.rawValue.uppercased())") }
+                if c.ema > 0 { recipe.append("EMA \(c.ema)") }
+                if !c.augment.isEmpty { recipe.append("DiffAugment " + c.augment.map(\.rawValue).joined(separator: ",")) }
+                say("recipe: " + recipe.joined(separator: ", "))
                 say("run directory: \(directory)")
             }
             if trainer.config.evalEvery > 0 {

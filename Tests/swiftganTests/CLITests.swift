@@ -131,6 +131,12 @@ import Imaging
             (["train", "--data", Self.data, "--eval-count", "100", "--out", o + "/r4"], "error: --eval-count applies only with --eval-every N"),
             (["train", "--data", Self.data, "--loss", "hinge", "--label-smoothing", "0.9", "--out", o + "/r5"],
              "error: --label-smoothing does not apply to --loss hinge"),
+            (["train", "--data", Self.data, "--model", "sngan", "--label-smoothing", "0.9", "--out", o + "/r6"],
+             "error: --label-smoothing does not apply to --loss hinge"),
+            (["train", "--data", Self.data, "--limit-random", "--out", o + "/r7"], "error: --limit-random applies only with --limit N"),
+            (["train", "--data", Self.data, "--augment", "color,flip", "--out", o + "/r8"],
+             "Error: --augment: 'flip' is not an augmentation; expected a list of color, translation, cutout"),
+            (["train", "--data", Self.data, "--ema", "1", "--out", o + "/r9"], "Error: --ema must be in [0, 1), got 1.0"),
             (["train", "--resume", run, "--lr-g", "0.1", "--seed", "3"],
              "error: --lr-g, --seed cannot change when resuming: a run keeps the settings it started with; only --epochs and --max-steps can change"),
             (["train", "--data", Self.data, "--batch-size", "8", "--out", "/etc/hostname"], "error: /etc/hostname: cannot write: it is a file, not a directory"),
@@ -146,6 +152,28 @@ import Imaging
         #expect(!FileManager.default.fileExists(atPath: o + "/x.npy") && !FileManager.default.fileExists(atPath: o + "/s.txt"))
         // The old behaviours: a directory named s.txt, a grid at 28×28 of a 7×7 request.
         #expect((try FileManager.default.contentsOfDirectory(atPath: o)).isEmpty)
+    }
+
+    /// The modern preset from the command line: its defaults land in config.json, the small
+    /// dataset switches DiffAugment on, --limit trains on the subset, and the checkpoint holds the
+    /// averaged generator and the trained one.
+    @Test func snganWithItsDefaultsAndALimit() throws {
+        let run = scratch("cli-sngan") + "/run"
+        let r = try runCLI(["train", "--model", "sngan", "--data", Self.data, "--batch-size", "8", "--width", "4", "--latent", "8",
+                            "--limit", "16", "--limit-random", "--epochs", "2", "--sample-every", "0", "--out", run])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("16 of 48 images"), "\(r.stdout)")
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/config.json"))) as! [String: Any]
+        #expect(config["loss"] as? String == "hinge" && config["ema"] as? Double == 0.999)
+        #expect(config["augment"] as? [String] == ["color", "translation", "cutout"])
+        #expect((config["model"] as? [String: Any])?["spectralNorm"] as? String == "d")
+        let checkpoint = try Checkpoint.resolve(run)
+        #expect(checkpoint.hasSuffix("step-00000004"))
+        for file in ["generator.safetensors", "generator-trained.safetensors", "discriminator.safetensors"] {
+            #expect(FileManager.default.fileExists(atPath: checkpoint + "/" + file), "\(file)")
+        }
+        let s = try runCLI(["sample", run, "--count", "4", "--out", scratch("cli-sngan-out") + "/g.png"])
+        #expect(s.status == 0, "\(s.stderr)")
     }
 
     @Test func badInputsFailWithoutAStackTrace() throws {
