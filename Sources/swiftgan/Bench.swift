@@ -32,6 +32,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Untimed training steps first.") var warmup = 3
     @Option(help: "Images to generate for --suite generation.") var count = 1000
     @Flag(help: "Print where the time goes, op by op (--suite training and generation).") var profile = false
+    @Option(help: "A technique added to the step of --suite training: spectral-norm, ema, augment or none.") var ingredient = "none"
     @Option(help: "Arithmetic of the training step (--suite training): fp32 or bf16.") var precision: Precision = .fp32
     @Flag(help: "Print one JSON object instead of text (--suite training, generation, peak).") var json = false
 
@@ -56,7 +57,8 @@ struct Bench: ParsableCommand {
             let w = Workload(rawValue: workload)!
             switch suite {
             case "training":
-                let r = try TrainingBenchmark.training(w, steps: steps, warmup: warmup, precision: precision, profile: profile)
+                let r = try TrainingBenchmark.training(w, steps: steps, warmup: warmup, precision: precision, profile: profile,
+                                                       ingredient: Ingredient(rawValue: ingredient) ?? .none)
                 if json {
                     let times = r.stepSeconds.map { String(format: "%.5f", $0) }.joined(separator: ",")
                     say("{\"workload\":\"\(w.rawValue)\",\"images_per_second\":\(r.imagesPerSecond),\"step_seconds\":[\(times)],"

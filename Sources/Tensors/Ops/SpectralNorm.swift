@@ -48,26 +48,34 @@ public struct SpectralNormState: Sendable, Equatable {
         })
     }
 
-    /// One power iteration on `weight` (its values only; no gradient): v ← normalise(Wᵀu),
-    /// u ← normalise(W v). Sums in Float64.
-    public mutating func iterate(_ weight: Tensor) {
-        let w = weight.scalars, (rows, cols, index) = layout(weight.shape)
-        precondition(u.count == rows && v.count == cols,
-                     "SpectralNormState.iterate: u \(u.count) and v \(v.count) for a weight \(weight.shape) (output axis \(outputAxis))")
-        var wtu = [Double](repeating: 0, count: cols)
-        for i in w.indices { let (r, c) = index(i); wtu[c] += Double(w[i]) * Double(u[r]) }
-        v = Self.normalized(wtu.map { Float($0) })
-        var wv = [Double](repeating: 0, count: rows)
-        for i in w.indices { let (r, c) = index(i); wv[r] += Double(w[i]) * Double(v[c]) }
-        u = Self.normalized(wv.map { Float($0) })
+    /// The weight as a 3-D view [before, rows, after] around the output axis, and u and v shaped
+    /// to broadcast against it ([1, rows, 1] and [before, 1, after]): W_mat[r, c] with
+    /// c = b·after + a is view[b, r, a], so Wᵀu and W v are reductions of broadcast products.
+    func views(_ weight: Tensor) -> (w: Tensor, u: Tensor, v: Tensor) {
+        let shape = weight.shape, rows = shape[outputAxis]
+        let before = shape[..<outputAxis].reduce(1, *), after = shape[(outputAxis + 1)...].reduce(1, *)
+        return (weight.reshaped([before, rows, after]), Tensor(u, shape: [1, rows, 1]), Tensor(v, shape: [before, 1, after]))
     }
 
-    /// uᵀ W v arranged as a tensor of the weight's shape: element (r, c) of the matrix view is
-    /// u[r]·v[c], so that σ = Σ W ⊙ this.
-    func outer(_ shape: [Int]) -> Tensor {
-        let (_, _, index) = layout(shape)
-        let total = shape.reduce(1, *)
-        return Tensor((0..<total).map { i in let (r, c) = index(i); return u[r] * v[c] }, shape: shape)
+    /// One power iteration on `weight` (its values only; no gradient): v ← normalise(Wᵀu),
+    /// u ← normalise(W v), as PyTorch's (products in the engine, norms in Float64).
+    public mutating func iterate(_ weight: Tensor) {
+        let (rows, cols, _) = layout(weight.shape)
+        precondition(u.count == rows && v.count == cols,
+                     "SpectralNormState.iterate: u \(u.count) and v \(v.count) for a weight \(weight.shape) (output axis \(outputAxis))")
+        withoutGrad {
+            if outputAxis == 0 {
+                // The common case (convolutions, dense layers): two matrix-vector products.
+                let w = weight.reshaped([rows, cols])
+                v = Self.normalized(Tensor(u, shape: [1, rows]).matmul(w).scalars)
+                u = Self.normalized(w.matmul(Tensor(v, shape: [cols, 1])).scalars)
+            } else {
+                let (w, uView, _) = views(weight)
+                let (before, after) = (w.shape[0], w.shape[2])
+                v = Self.normalized((w * uView).sum(to: [before, 1, after]).scalars)
+                u = Self.normalized((w * Tensor(v, shape: [before, 1, after])).sum(to: [1, rows, 1]).scalars)
+            }
+        }
     }
 }
 
@@ -79,7 +87,15 @@ extension Tensor {
         checkShapes(state.outputAxis < shape.count && state.u.count == shape[state.outputAxis]
                     && state.v.count * state.u.count == count, "spectrallyNormalized", shape, [state.u.count, state.v.count],
                     note: "u and v must have the weight's rows and columns")
-        let sigma = (self * state.outer(shape)).sum(to: [Int](repeating: 1, count: shape.count))
+        let ones = [Int](repeating: 1, count: shape.count)
+        let sigma: Tensor
+        if state.outputAxis == 0 {
+            let rows = state.u.count, cols = state.v.count
+            sigma = Tensor(state.u, shape: [1, rows]).matmul(reshaped([rows, cols]).matmul(Tensor(state.v, shape: [cols, 1]))).reshaped(ones)
+        } else {
+            let (w, u, v) = state.views(self)
+            sigma = ((w * v).sum(to: [1, u.shape[1], 1]) * u).sum(to: [1, 1, 1]).reshaped(ones)
+        }
         return (self / sigma, sigma)
     }
 }
