@@ -55,12 +55,19 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// (sngan: D; the tutorial presets: none).
     public var spectralNorm: SpectralNormPlacement
 
-    public init(preset: ModelPreset, imageSize: Int, channels: Int, latent: Int? = nil, width: Int = 64,
+    public init(preset: ModelPreset, imageSize: Int, channels: Int, latent: Int? = nil, width: Int? = nil,
                 noise: NoiseDistribution? = nil, spectralNorm: SpectralNormPlacement? = nil) {
         self.preset = preset; self.imageSize = imageSize; self.channels = channels
-        self.latent = latent ?? (preset == .sngan ? 128 : 100); self.width = width
+        self.latent = latent ?? (preset == .sngan ? 128 : 100)
+        self.width = width ?? Self.defaultWidth(preset, imageSize: imageSize)
         self.noise = noise ?? (preset == .catdcgan ? .uniform : .normal)
         self.spectralNorm = spectralNorm ?? (preset == .sngan ? .d : .none)
+    }
+
+    /// 64 (DCGAN's ngf = ndf), except SNGAN at 28 pixels: 32, which makes its step cost what the
+    /// tutorial DCGAN's does (its 4×4 transposed convolutions from 512 channels cost 4× more).
+    public static func defaultWidth(_ preset: ModelPreset, imageSize: Int) -> Int {
+        preset == .sngan && imageSize == 28 ? 32 : 64
     }
 
     enum CodingKeys: String, CodingKey { case preset, imageSize, channels, latent, width, noise, spectralNorm }

@@ -45,8 +45,8 @@ struct Train: ParsableCommand {
     var labelSmoothing: Float?
     @Option(help: "Loss: bce, lsgan or hinge (default: \(defaults.loss.rawValue)).") var loss: GANLoss?
     @Option(help: "Noise: normal or uniform (default: uniform for catdcgan, normal otherwise).") var noise: NoiseDistribution?
-    @Option(help: "Latent vector length (default: \(defaults.model.latent)).") var latent: Int?
-    @Option(help: "Base number of filters (DCGAN's ngf/ndf; default: \(defaults.model.width)).") var width: Int?
+    @Option(help: "Latent vector length (default: \(defaults.model.latent); 128 for sngan).") var latent: Int?
+    @Option(help: "Base number of filters (DCGAN's ngf/ndf; default: \(defaults.model.width); 32 for sngan at 28 pixels).") var width: Int?
     @Option(help: "Discriminator steps per generator step (default: \(defaults.dSteps)).") var dSteps: Int?
     @Flag(help: "Randomly flip training images horizontally.") var flip = false
     @Option(help: "Random seed: the same seed gives the same run (default: \(defaults.seed)).") var seed: UInt64?
