@@ -14,28 +14,14 @@ public struct FeatureStatistics: Sendable {
         self.dimension = dimension; self.count = count; self.mean = mean; self.covariance = covariance
     }
 
-    /// Statistics of `count` row-major feature vectors of length `dimension`.
+    /// Statistics of `count` row-major feature vectors of length `dimension` (the accumulator's
+    /// one batch: mean, then the centred products).
     public init(features: [Float], count: Int, dimension: Int) {
         precondition(count >= 2 && features.count == count * dimension,
                      "FeatureStatistics: \(features.count) values for \(count)×\(dimension) (at least 2 vectors)")
-        var mean = [Double](repeating: 0, count: dimension)
-        for i in 0..<count { for j in 0..<dimension { mean[j] += Double(features[i * dimension + j]) } }
-        for j in 0..<dimension { mean[j] /= Double(count) }
-        var cov = [Double](repeating: 0, count: dimension * dimension)
-        var centred = [Double](repeating: 0, count: dimension)
-        for i in 0..<count {
-            for j in 0..<dimension { centred[j] = Double(features[i * dimension + j]) - mean[j] }
-            for a in 0..<dimension where centred[a] != 0 {
-                let ca = centred[a]
-                for b in a..<dimension { cov[a * dimension + b] += ca * centred[b] }
-            }
-        }
-        for a in 0..<dimension { for b in a..<dimension {
-            let v = cov[a * dimension + b] / Double(count - 1)
-            cov[a * dimension + b] = v
-            cov[b * dimension + a] = v
-        } }
-        self.init(dimension: dimension, count: count, mean: mean, covariance: cov)
+        var accumulator = Accumulator(dimension: dimension)
+        accumulator.add(features, count: count)
+        self = accumulator.statistics
     }
 }
 

@@ -121,7 +121,6 @@ import Tensors
 
     /// The SNGAN recipe learns where the square is, as the DCGAN test does.
     @Test func snganLearns() throws {
-        let data = brightSquares(256)
         var config = TrainingConfig(model: ModelConfig(preset: .sngan, imageSize: 32, channels: 1, latent: 16, width: 8), dataPath: "memory")
         config.epochs = 12
         config.batchSize = 32
@@ -131,12 +130,7 @@ import Tensors
         config.sampleEvery = 0
         config.sampleCount = 16
         config.ema = 0
-        let trainer = try Trainer(config: config, dataset: data, runDirectory: scratch("sngan-learn"))
-        let z = trainer.config.model.noise(64, using: Generator(seed: 99))
-        let sampler = Sampler(generator: trainer.generator, config: trainer.config.model)
-        let before = squareContrast(sampler.generate(z).scalars, count: 64, size: 32)
-        _ = try trainer.run()
-        let after = squareContrast(sampler.generate(z).scalars, count: 64, size: 32)
+        let (before, after) = try squareContrastBeforeAndAfterTraining(config, directory: "sngan-learn")
         #expect(abs(before) < 0.2, "contrast before training \(before)")
         #expect(after > 0.7, "contrast after training \(after)")
     }

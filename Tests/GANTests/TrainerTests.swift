@@ -9,16 +9,9 @@ import Tensors
     /// Every real image has a bright square in one place. At initialisation the generator's
     /// images are not brighter there; after training they are.
     @Test func theGeneratorLearnsWhereTheSquareIs() throws {
-        let data = brightSquares(256)
         var config = tinyConfig(epochs: 12)
         config.batchSize = 32
-        let trainer = try Trainer(config: config, dataset: data, runDirectory: scratch("learn"))
-        let z = trainer.config.model.noise(64, using: Generator(seed: 99))
-        let sampler = Sampler(generator: trainer.generator, config: trainer.config.model)
-        let before = squareContrast(sampler.generate(z).scalars, count: 64, size: 32)
-        _ = try trainer.run()
-        let after = squareContrast(sampler.generate(z).scalars, count: 64, size: 32)
-        // In [-1, 1] units the data's contrast is about 1.5 (bright ≈ 0.85, background ≈ −0.77).
+        let (before, after) = try squareContrastBeforeAndAfterTraining(config, directory: "learn")
         #expect(abs(before) < 0.2, "contrast before training \(before)")
         #expect(after > 0.7, "contrast after training \(after)")
     }

@@ -210,9 +210,10 @@ struct StraceLog {
         var fds: [String: String] = [:]  // "pid:fd" → path
         func quoted(_ s: Substring) -> [String] { s.split(separator: "\"", omittingEmptySubsequences: false).enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) } }
         for line in text.split(separator: "\n") {
+            // "PID  call(…) = result": strace pads the process id to a fixed width.
             let parts = line.split(separator: " ", maxSplits: 1)
             guard parts.count == 2 else { continue }
-            let pid = parts[0], call = parts[1]
+            let pid = parts[0], call = parts[1].drop { $0 == " " }
             // "name(arguments)   = result"
             guard let paren = call.firstIndex(of: "("), let equals = call.range(of: " = ", options: .backwards),
                   let close = call[..<equals.lowerBound].lastIndex(of: ")") else { continue }
