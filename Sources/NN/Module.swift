@@ -119,7 +119,11 @@ extension Module {
                 guard var name = child.label else { continue }
                 if name.hasPrefix("$__lazy_storage_$_") { name.removeFirst("$__lazy_storage_$_".count) }
                 if let custom = self as? CustomChildNames, let renamed = custom.childNames[name] { name = renamed }
-                out.append((name, child.value))
+                if let group = child.value as? InlineChildren {
+                    out += group.inlineChildren  // named as the module's own
+                } else {
+                    out.append((name, child.value))
+                }
             }
         }
         return out
@@ -132,4 +136,10 @@ extension Module {
 /// (e.g. `runningMean` → `running_mean`).
 public protocol CustomChildNames {
     var childNames: [String: String] { get }
+}
+
+/// A stored value whose parameters or buffers belong to the module that holds it, under names
+/// of their own (spectral norm's `weight_u` and `weight_v` beside the layer's `weight_orig`).
+public protocol InlineChildren {
+    var inlineChildren: [(String, Any)] { get }
 }

@@ -13,11 +13,7 @@ public final class Conv2d: Module, SpectrallyNormalizable, ModeDependent, Custom
     public let padding: Padding
     public let outputAxis = 0
     /// Spectral normalisation's vectors, when on (`enableSpectralNorm`).
-    public var spectralNorm: SpectralNormBuffers? {
-        get { weightU.map { SpectralNormBuffers(u: $0, v: weightV!) } }
-        set { weightU = newValue?.u; weightV = newValue?.v }
-    }
-    var weightU: Buffer?, weightV: Buffer?
+    public var spectralNorm: SpectralNormBuffers?
     public var training = true
     public var childNames: [String: String] { spectralNormNames }
 
@@ -49,11 +45,7 @@ public final class ConvTranspose2d: Module, SpectrallyNormalizable, ModeDependen
     public let outputPadding: Int
     public let outputAxis = 1
     /// Spectral normalisation's vectors, when on (`enableSpectralNorm`).
-    public var spectralNorm: SpectralNormBuffers? {
-        get { weightU.map { SpectralNormBuffers(u: $0, v: weightV!) } }
-        set { weightU = newValue?.u; weightV = newValue?.v }
-    }
-    var weightU: Buffer?, weightV: Buffer?
+    public var spectralNorm: SpectralNormBuffers?
     public var training = true
     public var childNames: [String: String] { spectralNormNames }
 

@@ -10,11 +10,7 @@ public final class Linear: Module, SpectrallyNormalizable, ModeDependent, Custom
     public let bias: Parameter?
     public let outputAxis = 0
     /// Spectral normalisation's vectors, when on (`enableSpectralNorm`).
-    public var spectralNorm: SpectralNormBuffers? {
-        get { weightU.map { SpectralNormBuffers(u: $0, v: weightV!) } }
-        set { weightU = newValue?.u; weightV = newValue?.v }
-    }
-    var weightU: Buffer?, weightV: Buffer?
+    public var spectralNorm: SpectralNormBuffers?
     public var training = true
     public var childNames: [String: String] { spectralNormNames }
 

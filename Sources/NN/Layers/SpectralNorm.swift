@@ -15,10 +15,12 @@ public protocol SpectrallyNormalizable: Module {
     var spectralNorm: SpectralNormBuffers? { get set }
 }
 
-/// `weight_u` and `weight_v` of a spectrally normalised layer.
-public struct SpectralNormBuffers {
+/// `weight_u` and `weight_v` of a spectrally normalised layer, which appear under those names
+/// among the layer's own buffers.
+public struct SpectralNormBuffers: InlineChildren {
     public let u: Buffer
     public let v: Buffer
+    public var inlineChildren: [(String, Any)] { [("weight_u", u), ("weight_v", v)] }
 }
 
 extension SpectrallyNormalizable {
@@ -45,10 +47,8 @@ extension SpectrallyNormalizable {
     /// The weight for inference: normalised with the stored vectors, no iteration.
     public var inferenceWeight: Tensor { withoutGrad { effectiveWeight(iterate: false) } }
 
-    /// State-dict names under spectral norm.
-    var spectralNormNames: [String: String] {
-        spectralNorm == nil ? [:] : ["weight": "weight_orig", "weightU": "weight_u", "weightV": "weight_v"]
-    }
+    /// The weight's state-dict name under spectral norm.
+    var spectralNormNames: [String: String] { spectralNorm == nil ? [:] : ["weight": "weight_orig"] }
 }
 
 extension Module {
