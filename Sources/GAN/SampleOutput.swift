@@ -46,7 +46,9 @@ public enum SampleOutput: Equatable, Sendable {
         }
         switch self {
         case .array: return NPY.fileSize(shape: [count, Int(h), Int(w), Int(c)])
-        case .directory: return Int64(count) * ((png(h, w) + 4095) / 4096 * 4096)
+        case .directory:
+            let (total, overflow) = Int64(count).multipliedReportingOverflow(by: (png(h, w) + 4095) / 4096 * 4096)
+            return overflow ? .max : total
         case .grid: return png(h * 64, w * 64)  // bounded by `maximumGridPixels`; small
         }
     }
@@ -67,7 +69,8 @@ public enum SampleOutputError: Error, Equatable, CustomStringConvertible {
         case .gridTooLarge(let p, let n, let w, let h):
             return "\(p): a grid of \(n) images would be \(w)×\(h) pixels, more than the \(SampleOutput.maximumGridPixels) that image viewers and Pillow open; write a directory or an .npy array"
         case .noSpace(let p, let needed, let free):
-            return "\(p): needs \(formatBytes(needed)) but only \(formatBytes(free)) are free on its disk"
+            let size = needed == .max ? "more than 8 EiB" : formatBytes(needed)
+            return "\(p): needs \(size) but only \(formatBytes(free)) are free on its disk"
         }
     }
 }

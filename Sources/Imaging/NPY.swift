@@ -35,9 +35,16 @@ public enum NPY {
         }
     }
 
-    /// Bytes of an `.npy` file of float32 `shape`.
+    /// Bytes of an `.npy` file of float32 `shape` (`Int64.max` when it would not fit in one).
     public static func fileSize(shape: [Int]) -> Int64 {
-        Int64(header(shape: shape).count) + 4 * shape.reduce(Int64(1)) { $0 * Int64($1) }
+        var bytes = Int64(4)
+        for d in shape {
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: Int64(d))
+            if overflow { return .max }
+            bytes = product
+        }
+        let (total, overflow) = bytes.addingReportingOverflow(Int64(header(shape: shape).count))
+        return overflow ? .max : total
     }
 
     /// An `.npy` file written as its rows arrive: the header first (the shape is known), then the

@@ -124,6 +124,8 @@ import Imaging
             (["sample", run, "--count", "4", "--out", o + "/x.npy", "--columns", "3"], "error: --columns applies only to a grid (--out ending in .png)"),
             (["sample", run, "--count", "100000", "--out", o + "/g.png"], "error: \(o)/g.png: a grid of 100000 images would be "),
             (["sample", run, "--count", "2000000000", "--out", o + "/x.npy"], "error: \(o)/x.npy: needs 5.7 TiB but only "),
+            (["sample", run, "--count", "\(Int.max)", "--out", o + "/y.npy"], "error: \(o)/y.npy: needs more than 8 EiB but only "),
+            (["sample", run, "--count", "\(Int.max)", "--out", o + "/many/"], "error: \(o)/many: needs more than 8 EiB but only "),
             (["train", "--data", Self.data, "--image-size", "7", "--out", o + "/r1"],
              "error: --image-size applies only to folders of photos; \(Self.data) is an IDX dataset, whose images keep their own size and channels"),
             (["train", "--data", Self.data, "--channels", "3", "--out", o + "/r2"], "error: --channels applies only to folders of photos"),
