@@ -24,8 +24,6 @@ public struct FileError: Error, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "\(path): cannot \(operation): \(reason)" }
-
-    public var isNoSpace: Bool { code == ENOSPC || code == EDQUOT }
 }
 
 /// Files written as databases write them: to a temporary file beside the target, flushed to the
@@ -55,20 +53,6 @@ public enum DurableFile {
         guard fd >= 0 else { throw FileError(path: path, operation: "open", code: errno) }
         defer { close(fd) }
         if sg_syncfs(fd) != 0 { throw FileError(path: path, operation: "flush", code: errno) }
-    }
-
-    /// Writes whatever `body` writes into the temporary path it is given, then flushes and renames
-    /// it to `path` as `write` does. For writers that take a path (a C library).
-    public static func write(to path: String, _ body: (String) throws -> Void) throws {
-        let temporary = temporaryPath(for: path)
-        do { try body(temporary) } catch { unlink(temporary); throw error }
-        let fd = open(temporary, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { let e = errno; unlink(temporary); throw FileError(path: path, operation: "write", code: e) }
-        let ok = fsync(fd) == 0
-        let e = errno
-        close(fd)
-        guard ok else { unlink(temporary); throw FileError(path: path, operation: "write", code: e) }
-        try publish(temporary, as: path)
     }
 
     /// Flushes a directory's entries (creations, renames, removals) to the disk.
@@ -143,7 +127,6 @@ public enum DurableFile {
         public let path: String
         let temporary: String
         var fd: Int32
-        public private(set) var bytesWritten: Int64 = 0
 
         public init(creating path: String) throws(FileError) {
             self.path = path
@@ -169,7 +152,6 @@ public enum DurableFile {
                 return 0
             }
             if result != 0 { abandon(); throw FileError(path: path, operation: "write", code: result) }
-            bytesWritten += Int64(data.count)
         }
 
         /// Flushes the file, renames it into place and flushes its directory.
