@@ -88,7 +88,10 @@ public enum Checkpoint {
                 try? fm.removeItem(atPath: aside)
                 try fm.moveItem(atPath: final, toPath: aside)
             }
-            try DurableFile.publish(temporary, as: final)
+            do { try DurableFile.publish(temporary, as: final) } catch {
+                if replacing { try? fm.moveItem(atPath: aside, toPath: final) }  // the old one stays
+                throw error
+            }
             if replacing { try? fm.removeItem(atPath: aside) }
         } catch let error as CheckpointError {
             try? fm.removeItem(atPath: temporary)
