@@ -155,10 +155,10 @@ struct Train: ParsableCommand {
                         + "started with; only --epochs and --max-steps can change (start a new run with --out to change the others)")
                 }
                 // The data path of the newest checkpoint whose state can be read (the trainer says
-                // which newer ones it skips).
-                let states = Checkpoint.list(RunDirectory(resume).checkpointsDirectory).reversed().lazy
-                    .compactMap { try? Checkpoint.readState($0) }
-                guard let state = states.first else { throw CheckpointError.notFound(RunDirectory(resume).checkpointsDirectory) }
+                // which newer ones it skips; when none can be read, the newest one's error).
+                let all = Checkpoint.list(RunDirectory(resume).checkpointsDirectory)
+                guard let newest = all.last else { throw CheckpointError.notFound(RunDirectory(resume).checkpointsDirectory) }
+                let state = try all.reversed().lazy.compactMap { try? Checkpoint.readState($0) }.first ?? Checkpoint.readState(newest)
                 let dataset = try load(state.config.dataPath, size: state.config.model.imageSize, channels: state.config.model.channels)
                 trainer = try Trainer.resume(runDirectory: resume, dataset: dataset, epochs: epochs, maxSteps: maxSteps,
                                              warning: { say($0) })

@@ -178,6 +178,18 @@ import Imaging
         #expect(s.status == 0, "\(s.stderr)")
     }
 
+    /// When no checkpoint's state can be read, `--resume` names the newest one's file and why.
+    @Test func resumeWithNoReadableStateNamesTheNewest() throws {
+        let run = scratch("cli-unreadable") + "/run"
+        #expect(try Self.train(run).status == 0)
+        for checkpoint in Checkpoint.list(run + "/checkpoints") {
+            try Data("{".utf8).write(to: URL(fileURLWithPath: checkpoint + "/state.json"))
+        }
+        let newest = try #require(Checkpoint.list(run + "/checkpoints").last)
+        let r = try runCLI(["train", "--resume", run])
+        #expect(r.status == 1 && r.stderr.hasPrefix("error: \(newest)/state.json: unreadable checkpoint state"), "\(r.stderr)")
+    }
+
     @Test func badInputsFailWithoutAStackTrace() throws {
         let missing = try runCLI(["train", "--data", "/no/such/data", "--out", scratch("cli-m") + "/r"])
         #expect(missing.status == 1 && missing.stderr == "error: /no/such/data: no such file or folder\n")
