@@ -7,15 +7,9 @@ public enum ClassifierMetrics {
     /// [count, classes]. 1 when every image gets the same prediction; `classes` at most.
     public static func score(probabilities p: [Float], count: Int, classes: Int) -> Double {
         precondition(p.count == count * classes && count > 0, "ClassifierMetrics.score: \(p.count) values for \(count)×\(classes)")
-        var marginal = [Double](repeating: 0, count: classes)
-        for i in 0..<count { for c in 0..<classes { marginal[c] += Double(p[i * classes + c]) } }
-        for c in 0..<classes { marginal[c] /= Double(count) }
-        var kl = 0.0
-        for i in 0..<count { for c in 0..<classes {
-            let q = Double(p[i * classes + c])
-            if q > 0 { kl += q * (log(q) - log(marginal[c])) }
-        } }
-        return exp(kl / Double(count))
+        var accumulator = ScoreAccumulator(classes: classes)
+        accumulator.add(p, count: count)
+        return accumulator.score
     }
 
     /// Each image's most probable class.
