@@ -2,22 +2,54 @@ import CCodecs
 import Foundation
 import Imaging
 
-/// Images in memory as one uint8 array, N×H×W×C, with optional class labels.
+/// Images in memory as one uint8 array, N×H×W×C, with optional class labels and class names.
 public struct ImageDataset: Sendable {
     public let name: String
     public let count: Int, height: Int, width: Int, channels: Int
     public let pixels: [UInt8]
+    /// Each image's class, an index into `classNames` (nil: the dataset is unlabelled).
     public let labels: [Int32]?
+    /// The classes' names, index by index ("T-shirt/top", …, or "0", "1", … where the format has
+    /// no names); nil when unlabelled.
+    public let classNames: [String]?
+    /// Why an unlabelled dataset has no labels, where its format could have had them (an IDX file
+    /// without its labels file, a folder whose images are not all in class sub-folders).
+    public let unlabelledReason: String?
     /// Files of a folder that could not be decoded (skipped), with the reason for each.
     public let skipped: [(file: String, reason: String)]
 
+    /// Without `classNames`, labelled images get the names "0", "1", … up to their largest label.
     public init(name: String, count: Int, height: Int, width: Int, channels: Int, pixels: [UInt8],
-                labels: [Int32]? = nil, skipped: [(file: String, reason: String)] = []) {
+                labels: [Int32]? = nil, classNames: [String]? = nil, unlabelledReason: String? = nil,
+                skipped: [(file: String, reason: String)] = []) {
         precondition(pixels.count == count * height * width * channels,
                      "ImageDataset: \(pixels.count) bytes for \(count)×\(height)×\(width)×\(channels)")
         precondition(labels == nil || labels!.count == count, "ImageDataset: \(labels!.count) labels for \(count) images")
+        let names = labels.map { l in classNames ?? (0...Int(max(l.max() ?? 0, 0))).map { String($0) } }
+        precondition(labels == nil || labels!.allSatisfy { $0 >= 0 && Int($0) < names!.count },
+                     "ImageDataset: a label outside 0..<\(names?.count ?? 0) (the class names)")
         self.name = name; self.count = count; self.height = height; self.width = width
         self.channels = channels; self.pixels = pixels; self.labels = labels; self.skipped = skipped
+        self.classNames = names
+        self.unlabelledReason = labels == nil ? unlabelledReason : nil
+    }
+
+    /// The number of classes (0 when unlabelled).
+    public var classCount: Int { classNames?.count ?? 0 }
+
+    /// The labels and class names, or a `DatasetError.unlabelled` saying why there are none.
+    public func requireLabels() throws -> (labels: [Int32], classNames: [String]) {
+        guard let labels, let classNames else {
+            throw DatasetError.unlabelled(path: name, reason: unlabelledReason ?? "the format has no labels")
+        }
+        return (labels, classNames)
+    }
+
+    /// The positions of the images of each class, class by class.
+    public func indicesByClass() -> [[Int]] {
+        var out = [[Int]](repeating: [], count: classCount)
+        for (i, l) in (labels ?? []).enumerated() { out[Int(l)].append(i) }
+        return out
     }
 
     public var imageBytes: Int { height * width * channels }
@@ -37,7 +69,7 @@ public struct ImageDataset: Sendable {
         for i in indices { px += pixels[(i * imageBytes)..<((i + 1) * imageBytes)] }
         return ImageDataset(name: "\(name) (\(indices.count) of \(count) images)", count: indices.count, height: height,
                             width: width, channels: channels, pixels: px, labels: labels.map { l in indices.map { l[$0] } },
-                            skipped: skipped)
+                            classNames: classNames, unlabelledReason: unlabelledReason, skipped: skipped)
     }
 
     /// How many images carry each label (empty without labels).
@@ -60,6 +92,12 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     case tooManyFailures(path: String, failed: Int, total: Int, examples: [String])
     case countMismatch(images: String, labels: String, imageCount: Int, labelCount: Int)
     case unknownFormat(path: String)
+    /// A label outside the classes of the format or of its class-name list.
+    case labelOutOfRange(file: String, index: Int, label: Int, classes: Int)
+    /// A class list that does not fit (a names file with another count, duplicate names).
+    case badClassNames(file: String, reason: String)
+    /// The dataset has no labels, and something needs them.
+    case unlabelled(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -79,6 +117,10 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
             return "\(l): \(nl) labels for the \(ni) images of \(i)"
         case .unknownFormat(let p):
             return "\(p): not a dataset SwiftGAN knows (IDX, SVHN .mat, CIFAR-10 .bin, or a folder of PNG/JPEG images)"
+        case .labelOutOfRange(let f, let i, let l, let k):
+            return "\(f): label \(i) is \(l); expected a class from 0 to \(k - 1)"
+        case .badClassNames(let f, let r): return "\(f): \(r)"
+        case .unlabelled(let p, let r): return "\(p): no class labels: \(r)"
         }
     }
 }

@@ -45,7 +45,7 @@ public enum IDX {
         if dims.count == 4, dims[3] != 1 && dims[3] != 3 {
             throw DatasetError.unsupported(file: images, reason: "IDX images need 1 or 3 channels, found \(dims[3])")
         }
-        var labelValues: [Int32]?
+        var labelValues: [Int32]?, names: [String]?
         if let labels {
             let (ldims, lbytes) = try read(labels)
             guard ldims.count == 1 else {
@@ -54,11 +54,29 @@ public enum IDX {
             guard ldims[0] == dims[0] else {
                 throw DatasetError.countMismatch(images: images, labels: labels, imageCount: dims[0], labelCount: ldims[0])
             }
+            // (Fashion-)MNIST has ten classes; any other IDX labels name classes 0 to their largest.
+            names = isFashionMNIST(images) ? fashionMNISTClasses : isMNIST(images) ? (0..<10).map { String($0) } : nil
+            if let names, let bad = lbytes.firstIndex(where: { Int($0) >= names.count }) {
+                throw DatasetError.labelOutOfRange(file: labels, index: bad, label: Int(lbytes[bad]), classes: names.count)
+            }
             labelValues = lbytes.map { Int32($0) }
         }
+        let expected = images.contains("images-idx3") ? images.replacingOccurrences(of: "images-idx3", with: "labels-idx1") : nil
         return ImageDataset(name: name, count: dims[0], height: dims[1], width: dims[2],
-                            channels: dims.count == 4 ? dims[3] : 1, pixels: bytes, labels: labelValues)
+                            channels: dims.count == 4 ? dims[3] : 1, pixels: bytes, labels: labelValues, classNames: names,
+                            unlabelledReason: "no labels file beside \(images)" + (expected.map { " (expected \($0)[.gz])" } ?? ""))
     }
+
+    /// Fashion-MNIST's classes, label by label (Xiao et al., 2017).
+    public static let fashionMNISTClasses = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                             "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+
+    /// Whether an IDX file is Fashion-MNIST's, told by its path (Debian's `fashion-mnist`,
+    /// torchvision's `FashionMNIST/raw`, Zalando's `fashion-mnist/data/fashion`).
+    static func isFashionMNIST(_ path: String) -> Bool { path.lowercased().contains("fashion") }
+
+    /// Whether an IDX file is MNIST's digits (the path names MNIST, and not Fashion-MNIST).
+    static func isMNIST(_ path: String) -> Bool { path.lowercased().contains("mnist") && !isFashionMNIST(path) }
 }
 
 func hex<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {

@@ -10,6 +10,11 @@ import Imaging
 /// `cacheDirectory`, keyed by the folder's path, the size, the channels and every file's path,
 /// length and modification time, so any change to the folder makes a new cache.
 /// Files that cannot be decoded are skipped and reported; if more than half fail, loading stops.
+///
+/// A folder whose images all lie in sub-folders is labelled: each top-level sub-folder is a class
+/// (its name the class name, classes in sorted order, as torchvision's `ImageFolder`), and images in
+/// deeper folders belong to their top-level one. Images at the top level beside class sub-folders
+/// leave the folder unlabelled, with the reason naming them (`requireLabels` reports it).
 public enum ImageFolder {
     public static let extensions: Set<String> = ["png", "jpg", "jpeg"]
 
@@ -39,6 +44,29 @@ public enum ImageFolder {
         return out.sorted { $0.0 < $1.0 }
     }
 
+    /// The class layout of a listing: class names (the top-level folders, sorted) and each file's
+    /// class, or why the files do not form one.
+    enum Layout {
+        case classes(names: [String], labels: [Int32])
+        case unlabelled(reason: String)
+
+        init(_ relative: [String]) {
+            let top = relative.filter { !$0.contains("/") }
+            let folders = Array(Set(relative.compactMap { r in r.firstIndex(of: "/").map { String(r[..<$0]) } })).sorted()
+            if folders.isEmpty {
+                self = .unlabelled(reason: "its images are not sorted into class sub-folders (one folder per class)")
+            } else if !top.isEmpty {
+                let shown = top.prefix(3).joined(separator: ", ") + (top.count > 3 ? ", …" : "")
+                self = .unlabelled(reason: "\(top.count) image\(top.count == 1 ? "" : "s") at the top level (\(shown)) beside the class "
+                    + "sub-folders \(folders.prefix(3).map { $0 + "/" }.joined(separator: ", "))\(folders.count > 3 ? ", …" : ""): "
+                    + "move each into its class's folder, or remove it")
+            } else {
+                let index = Dictionary(uniqueKeysWithValues: folders.enumerated().map { ($1, Int32($0)) })
+                self = .classes(names: folders, labels: relative.map { index[String($0[..<$0.firstIndex(of: "/")!])]! })
+            }
+        }
+    }
+
     public static func load(_ path: String, size: Int, channels: Int = 3, cacheDirectory: String? = defaultCacheDirectory,
                             log: (String) -> Void = { _ in }) throws -> ImageDataset {
         precondition(size > 0 && (channels == 1 || channels == 3), "ImageFolder.load: size \(size), channels \(channels)")
@@ -49,9 +77,10 @@ public enum ImageFolder {
         key.add("swiftgan-image-folder-v1 \(absolute) \(size) \(channels)")
         for f in files { key.add("\(f.relative)\u{0}\(f.size)\u{0}\(f.modified)") }
         let cacheFile = cacheDirectory.map { $0 + "/" + String(key.value, radix: 16) + ".u8" }
+        let layout = Layout(files.map(\.relative))
         if let cacheFile, let cached = readCache(cacheFile, name: absolute, size: size, channels: channels) {
             log("\(absolute): \(cached.count) images from the cache \(cacheFile)")
-            return cached
+            return labelled(cached, files: files.map(\.relative), layout: layout)
         }
 
         // Decode in parallel, one image per worker at a time: at most a few full-size photos are
@@ -92,7 +121,26 @@ public enum ImageFolder {
             log("\(absolute): skipped \(failed.count) of \(files.count) files that could not be decoded, e.g. \(examples.joined(separator: "; "))")
         }
         if let cacheFile { writeCache(dataset, to: cacheFile, log: log) }
-        return dataset
+        return labelled(dataset, files: files.map(\.relative), layout: layout)
+    }
+
+    /// `dataset` (the decodable ones of `files`, in order) with the labels of `layout`.
+    static func labelled(_ dataset: ImageDataset, files: [String], layout: Layout) -> ImageDataset {
+        let d = dataset
+        switch layout {
+        case .unlabelled(let reason):
+            return ImageDataset(name: d.name, count: d.count, height: d.height, width: d.width, channels: d.channels,
+                                pixels: d.pixels, unlabelledReason: reason, skipped: d.skipped)
+        case .classes(let names, let labels):
+            let skipped = Set(d.skipped.map(\.file))
+            let kept = zip(files, labels).filter { !skipped.contains($0.0) }.map(\.1)
+            guard kept.count == d.count else {
+                return ImageDataset(name: d.name, count: d.count, height: d.height, width: d.width, channels: d.channels,
+                                    pixels: d.pixels, unlabelledReason: "the image cache does not match the folder", skipped: d.skipped)
+            }
+            return ImageDataset(name: d.name, count: d.count, height: d.height, width: d.width, channels: d.channels,
+                                pixels: d.pixels, labels: kept, classNames: names, skipped: d.skipped)
+        }
     }
 
     // Cache file: "SGIMG1\n", a line "count height width channels skipped", the skipped files'

@@ -158,7 +158,7 @@ public struct MATFile {
 }
 
 /// SVHN's "format 2" files: `X` uint8 32×32×3×N (column-major) and `y` with labels 1–10, where 10
-/// stands for the digit 0.
+/// stands for the digit 0: the classes are the digits "0" to "9", label 10 becoming class 0.
 public enum SVHN {
     public static func dataset(_ path: String, name: String) throws -> ImageDataset {
         let mat = try MATFile(contentsOf: path)
@@ -193,6 +193,8 @@ public enum SVHN {
                 return Int32(v) % 10
             }
         }
-        return ImageDataset(name: name, count: n, height: h, width: w, channels: c, pixels: pixels, labels: labels)
+        return ImageDataset(name: name, count: n, height: h, width: w, channels: c, pixels: pixels, labels: labels,
+                            classNames: labels == nil ? nil : (0..<10).map { String($0) },
+                            unlabelledReason: "no variable 'y' in the MAT-file")
     }
 }

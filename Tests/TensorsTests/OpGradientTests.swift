@@ -50,6 +50,51 @@ import Testing
                   reference: { Reference.batchNorm($0[0], $0[1], $0[2], eps: 0.8, stats: (mean, variance)) })
     }
 
+    /// Class weights [n, k]: one-hot rows, except the last, a mixture (as an interpolation
+    /// between classes gives), so the gradient with respect to the classes is checked too.
+    func classWeights(_ n: Int, _ k: Int) -> Ref {
+        var v = [Double](repeating: 0, count: n * k)
+        for i in 0..<(n - 1) { v[i * k + i % k] = 1 }
+        for j in 0..<k { v[(n - 1) * k + j] = Double(j + 1) / Double(k * (k + 1) / 2) }
+        return Ref(v, [n, k])
+    }
+
+    @Test(arguments: [[4, 3], [5, 3, 2, 2], [3, 17, 3, 3]])
+    func conditionalBatchNormTraining(_ shape: [Int]) {
+        let (n, c, k) = (shape[0], shape[1], 3)
+        let x = Ref.random(shape, rng), classes = classWeights(n, k)
+        let g = Ref((0..<(k * c)).map { _ in 0.5 + Double(rng.uniform()) }, [k, c]), b = Ref.random([k, c], rng)
+        gradCheck([x, classes, g, b], engine: { Tensor.conditionalBatchNorm($0[0], classes: $0[1], scale: $0[2], shift: $0[3], epsilon: 1e-5).y },
+                  reference: { Reference.conditionalBatchNorm($0[0], $0[1], $0[2], $0[3], eps: 1e-5) })
+    }
+
+    @Test(arguments: [[4, 3], [2, 5, 3, 3]])
+    func conditionalBatchNormEvaluation(_ shape: [Int]) {
+        let (n, c, k) = (shape[0], shape[1], 4)
+        let x = Ref.random(shape, rng), classes = classWeights(n, k), g = Ref.random([k, c], rng), b = Ref.random([k, c], rng)
+        let mean = (0..<c).map { _ in Double(rng.uniform()) - 0.5 }, variance = (0..<c).map { _ in 0.5 + Double(rng.uniform()) }
+        let m = Tensor(mean, shape: [c]), v = Tensor(variance, shape: [c])
+        gradCheck([x, classes, g, b],
+                  engine: { Tensor.conditionalBatchNorm($0[0], classes: $0[1], scale: $0[2], shift: $0[3], mean: m, variance: v, epsilon: 0.8) },
+                  reference: { Reference.conditionalBatchNorm($0[0], $0[1], $0[2], $0[3], eps: 0.8, stats: (mean, variance)) })
+    }
+
+    @Test func conditionalBatchNormWithOneHotClassesIsBatchNormWithThatClassRow() {
+        // Every sample of one class: the same as plain batch norm with that class's γ and β.
+        let x = Ref.random([6, 4, 2, 2], rng), g = Ref.random([3, 4], rng), b = Ref.random([3, 4], rng)
+        let y = Tensor.conditionalBatchNorm(x.tensor, classes: .oneHot([Int32](repeating: 2, count: 6), classes: 3),
+                                            scale: g.tensor, shift: b.tensor, epsilon: 1e-5).y
+        let plain = Reference.batchNorm(x, Ref(Array(g.values[8..<12]), [4]), Ref(Array(b.values[8..<12]), [4]), eps: 1e-5)
+        #expect(relativeError(y.scalars.map(Double.init), plain.values) < 1e-5)
+    }
+
+    @Test(arguments: [(4, 6, 3), (1, 5, 2), (5, 16, 10)])
+    func projection(_ n: Int, _ f: Int, _ k: Int) {
+        let features = Ref.random([n, f], rng), classes = classWeights(n, k), embedding = Ref.random([k, f], rng)
+        gradCheck([features, classes, embedding], engine: { Tensor.projection($0[0], classes: $0[1], embedding: $0[2]) },
+                  reference: { Reference.projection($0[0], $0[1], $0[2]) })
+    }
+
     @Test(arguments: [[7], [3, 4], [2, 3, 4, 5], [2, 17, 3, 3]])
     func activations(_ shape: [Int]) {
         // Keep inputs away from ReLU's kink, where finite differences are meaningless.

@@ -92,6 +92,31 @@ enum Reference {
         return (mean, variance)
     }
 
+    /// Class-conditional batch norm: the class weights `k` [N, K] select each sample's scale and
+    /// shift from `g`, `b` [K, C]; statistics over the batch as `batchNorm`.
+    static func conditionalBatchNorm(_ x: Ref, _ k: Ref, _ g: Ref, _ b: Ref, eps: Double,
+                                     stats: (mean: [Double], variance: [Double])? = nil) -> Ref {
+        let (mean, variance) = stats ?? channelStats(x)
+        let c = x.shape[1], inner = x.shape.dropFirst(2).reduce(1, *), classes = k.shape[1]
+        var y = x.values
+        for i in y.indices {
+            let ci = (i / inner) % c, n = i / (inner * c)
+            var gamma = 0.0, beta = 0.0
+            for j in 0..<classes { gamma += k.values[n * classes + j] * g.values[j * c + ci]; beta += k.values[n * classes + j] * b.values[j * c + ci] }
+            y[i] = gamma * (x.values[i] - mean[ci]) / (variance[ci] + eps).squareRoot() + beta
+        }
+        return Ref(y, x.shape)
+    }
+
+    /// The projection term ⟨k·E, φ⟩ per sample: features `f` [N, F], class weights `k` [N, K],
+    /// embedding `e` [K, F] → [N, 1].
+    static func projection(_ f: Ref, _ k: Ref, _ e: Ref) -> Ref {
+        let (n, d, classes) = (f.shape[0], f.shape[1], k.shape[1])
+        var y = [Double](repeating: 0, count: n)
+        for i in 0..<n { for j in 0..<classes { for p in 0..<d { y[i] += f.values[i * d + p] * k.values[i * classes + j] * e.values[j * d + p] } } }
+        return Ref(y, [n, 1])
+    }
+
     static func batchNorm(_ x: Ref, _ g: Ref, _ b: Ref, eps: Double, stats: (mean: [Double], variance: [Double])? = nil) -> Ref {
         let (mean, variance) = stats ?? channelStats(x)
         let c = x.shape[1], inner = x.shape.dropFirst(2).reduce(1, *)

@@ -1,0 +1,60 @@
+// The two ops of class-conditional GANs: batch normalization whose scale and shift are chosen by
+// the class (the generator's conditioning), and the projection of a class embedding onto features
+// (the discriminator's, Miyato & Koyama 2018). Classes come as a [N, K] matrix of class weights:
+// one-hot rows for hard labels (`oneHot`), any mixture for an interpolation between classes. Both
+// ops are compositions of differentiable ops (matmul, broadcasting arithmetic, batch norm), so
+// their gradients follow from those; OpGradientTests checks them against finite differences.
+
+extension Tensor {
+    /// One-hot rows [N, `classes`] for class indices (each in 0..<classes).
+    public static func oneHot(_ labels: [Int32], classes: Int) -> Tensor {
+        precondition(classes > 0, "oneHot: the class count must be positive, got \(classes)")
+        var values = [Float](repeating: 0, count: labels.count * classes)
+        for (i, label) in labels.enumerated() {
+            precondition(label >= 0 && Int(label) < classes, "oneHot: label \(label) at \(i) is outside 0..<\(classes)")
+            values[i * classes + Int(label)] = 1
+        }
+        return Tensor(values, shape: [labels.count, classes])
+    }
+
+    /// The per-sample rows `classes · table` ([N, K]·[K, C] → [N, C]) shaped to broadcast over
+    /// `x`'s channels: [N, C, 1, 1] for images, [N, C] for vectors.
+    static func classRows(_ classes: Tensor, _ table: Tensor, like x: Tensor, _ op: String) -> Tensor {
+        checkShapes(classes.rank == 2 && table.rank == 2 && classes.shape[0] == x.shape[0] && classes.shape[1] == table.shape[0]
+                    && x.rank >= 2 && table.shape[1] == x.shape[1], op, x.shape, classes.shape, table.shape,
+                    note: "expected x [N, C, …], classes [N, K] and per-class tables [K, C]")
+        let rows = classes.matmul(table)
+        return x.rank == 2 ? rows : rows.reshaped([x.shape[0], x.shape[1]] + [Int](repeating: 1, count: x.rank - 2))
+    }
+
+    /// Class-conditional batch normalization in training mode (de Vries et al. 2017; BigGAN's
+    /// generator): `y = γ_c · (x − μ_B) / √(σ²_B + ε) + β_c`, where the batch statistics are shared
+    /// and `γ_c = classes · scale`, `β_c = classes · shift` are the rows of the sample's class.
+    /// - Parameters: `x` [N, C] or [N, C, H, W]; `classes` [N, K]; `scale`, `shift` [K, C].
+    /// - Returns: the output and the batch's per-channel mean and biased variance.
+    public static func conditionalBatchNorm(_ x: Tensor, classes: Tensor, scale: Tensor, shift: Tensor, epsilon: Float)
+        -> (y: Tensor, mean: Tensor, variance: Tensor) {
+        let gamma = classRows(classes, scale, like: x, "conditionalBatchNorm"), beta = classRows(classes, shift, like: x, "conditionalBatchNorm")
+        let channels = x.shape[1]
+        let (normalized, mean, variance) = batchNorm(x, scale: .ones([channels]), shift: .zeros([channels]), epsilon: epsilon)
+        return (normalized * gamma + beta, mean, variance)
+    }
+
+    /// Class-conditional batch normalization in evaluation mode, with given statistics.
+    public static func conditionalBatchNorm(_ x: Tensor, classes: Tensor, scale: Tensor, shift: Tensor,
+                                            mean: Tensor, variance: Tensor, epsilon: Float) -> Tensor {
+        let gamma = classRows(classes, scale, like: x, "conditionalBatchNorm"), beta = classRows(classes, shift, like: x, "conditionalBatchNorm")
+        let channels = x.shape[1]
+        let normalized = batchNorm(x, scale: .ones([channels]), shift: .zeros([channels]), mean: mean, variance: variance,
+                                   epsilon: epsilon)
+        return normalized * gamma + beta
+    }
+
+    /// The projection term of a projection discriminator: `⟨embedding_c, φ(x)⟩` per sample, [N, 1],
+    /// for features `φ(x)` [N, F], classes [N, K] and the class embedding [K, F].
+    public static func projection(_ features: Tensor, classes: Tensor, embedding: Tensor) -> Tensor {
+        let n = features.shape[0]
+        let rows = classRows(classes, embedding, like: features, "projection")
+        return (features * rows).sum(to: [n, 1])
+    }
+}
