@@ -33,7 +33,9 @@ let package = Package(
         .target(name: "CSystem"),
         .target(name: "DurableIO", dependencies: ["CSystem"]),
         .target(name: "Tensors", dependencies: ["CDNNL"]),
-        .target(name: "Imaging", dependencies: ["CCodecs", "DurableIO"]),
+        // Cairo (Debian's libcairo2-dev) for the text of figures: class names beside grid rows.
+        .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
+        .target(name: "Imaging", dependencies: ["CCodecs", "CCairo", "DurableIO"]),
         .target(name: "Datasets", dependencies: ["Imaging", "Tensors", "CCodecs", "DurableIO"]),
         .target(name: "NN", dependencies: ["Tensors", "DurableIO"]),
         .target(name: "GAN", dependencies: ["NN", "Tensors", "Datasets", "Imaging", "CLinearAlgebra", "DurableIO"]),

@@ -67,7 +67,11 @@ public enum Checkpoint {
             if testDelay > 0 { usleep(useconds_t(testDelay * 1000)) }
         }
         do {
-            let meta = ["format": "pt", "swiftgan": "\(TrainingState.currentFormat)", "preset": state.config.model.preset.rawValue]
+            var meta = ["format": "pt", "swiftgan": "\(TrainingState.currentFormat)", "preset": state.config.model.preset.rawValue]
+            if state.config.model.isConditional {
+                // The class names for readers of the safetensors file alone (a JSON list, index = class).
+                meta["classes"] = String(decoding: try JSONEncoder().encode(state.config.model.classNames), as: UTF8.self)
+            }
             if let average = gan.average {
                 try average.average.save(to: temporary + "/" + generatorFile, metadata: meta.merging(["ema": "\(average.decay)"]) { $1 })
                 try gan.generator.save(to: temporary + "/" + trainedGeneratorFile, metadata: meta)

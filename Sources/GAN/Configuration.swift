@@ -164,10 +164,21 @@ extension TrainingConfig {
         guard dataset.channels == m.channels else {
             throw TrainingError.datasetMismatch(path: dataset.name, detail: "images have \(dataset.channels) channels, the model makes \(m.channels)")
         }
+        if m.isConditional {
+            let (_, names) = try dataset.requireLabels()
+            guard names == m.classNames else {
+                throw TrainingError.datasetMismatch(path: dataset.name, detail: "its classes are \(Self.list(names)), the model's are \(Self.list(m.classNames))")
+            }
+        }
         let used = min(limit ?? dataset.count, dataset.count)
         guard used >= batchSize else {
             throw TrainingError.datasetMismatch(path: dataset.name, detail: "\(used) images are fewer than one batch of \(batchSize)")
         }
+    }
+
+    /// Up to 12 class names for a message.
+    static func list(_ names: [String]) -> String {
+        "\(names.count) (" + names.prefix(12).joined(separator: ", ") + (names.count > 12 ? ", …" : "") + ")"
     }
 }
 
@@ -229,6 +240,15 @@ public struct TrainingState: Codable, Sendable, Equatable {
     /// The latent batch of step `step` (0-based): the same on every run and after a resume.
     public func noise(count: Int, step: Int) -> Tensor {
         config.model.noise(count, using: Generator(seed: Generator.derivedSeed(noiseSeed, UInt64(step))))
+    }
+
+    /// The classes the fakes of step `step` are drawn as, for a conditional model: uniform over the
+    /// classes (as StudioGAN and BigGAN sample them), from a stream of (noiseSeed, step) of their own.
+    public func fakeLabels(count: Int, step: Int) -> [Int32] {
+        let k = config.model.classes
+        precondition(k > 0, "TrainingState.fakeLabels: the model is not conditional")
+        let rng = Generator(seed: Generator.derivedSeed(noiseSeed, UInt64(step), 0x636c73))
+        return (0..<count).map { _ in Int32(rng.integer(in: 0...(k - 1))) }
     }
 }
 

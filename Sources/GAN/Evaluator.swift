@@ -53,7 +53,7 @@ public final class Evaluator {
     /// first `manifoldCount` feature vectors whatever `count` is.
     public func evaluate(_ sampler: Sampler, count: Int, seed: UInt64, manifoldCount: Int = 10_000) -> EvaluationReport {
         var accumulation = Accumulation(self, manifoldCount: manifoldCount)
-        sampler.generate(count: count, seed: seed, batchSize: 500) { images, _ in accumulation.add(images) }
+        sampler.generate(count: count, seed: seed, batchSize: 500) { images, _, _ in accumulation.add(images) }
         return accumulation.report
     }
 

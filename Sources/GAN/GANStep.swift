@@ -41,6 +41,8 @@ public enum GANStepError: Error, Equatable {
 /// - **a gradient all-reduce** (data-parallel training): in `apply(_:to:)`, between the backward
 ///   pass and the optimizer's update, the one place both networks' gradients pass;
 /// - **an averaged copy of G** (EMA, `average`): after the generator's update in `updateGenerator`;
+/// - **class conditioning**: the classes ride along with the images (`realClasses`, `fakeClasses`)
+///   into G and into every call of D;
 /// - **spectral norm's power iteration** belongs to the layers (it runs on their forward pass in
 ///   training mode), not here.
 public final class GANStep<G: Module, D: Module> {
@@ -83,21 +85,36 @@ public final class GANStep<G: Module, D: Module> {
     /// One step on the batch `real` [N, C, H, W] in [-1, 1] with latent vectors `noise` for the
     /// generator. Throws `GANStepError.nonFiniteLoss` (after no update of that network) when a loss is
     /// NaN or infinite.
-    public func callAsFunction(real: Tensor, noise: Tensor) throws(GANStepError) -> GANStepResult {
-        try Engine.withPrecision(precision) { () throws(GANStepError) -> GANStepResult in
+    ///
+    /// A class-conditional GAN (G and D `ClassConditional`) also takes the real images' classes and
+    /// the classes the fakes are drawn as, both as class weights [N, K] (`Tensor.oneHot`): G draws
+    /// `fakeClasses`, and D judges each image with its class.
+    public func callAsFunction(real: Tensor, noise: Tensor, realClasses: Tensor? = nil,
+                               fakeClasses: Tensor? = nil) throws(GANStepError) -> GANStepResult {
+        precondition((realClasses == nil) == (fakeClasses == nil), "GANStep: classes given for only one of the real and the fake images")
+        return try Engine.withPrecision(precision) { () throws(GANStepError) -> GANStepResult in
             criticCalls = 0
-            let fake = generator(noise)
-            var result = try updateDiscriminator(real: real, fake: fake)
+            let fake = Self.apply(generator, noise, fakeClasses)
+            var result = try updateDiscriminator(real: real, fake: fake, realClasses: realClasses, fakeClasses: fakeClasses)
             // optimizerD's step count is restored with a checkpoint, so the schedule resumes exactly.
             if optimizerD.stepCount % dSteps == 0 {
-                result.lossG = try updateGenerator(fake: fake)
+                result.lossG = try updateGenerator(fake: fake, classes: fakeClasses)
             }
             return result
         }
     }
 
-    func updateDiscriminator(real: Tensor, fake: Tensor) throws(GANStepError) -> GANStepResult {
-        let realLogits = critic(real), fakeLogits = critic(fake.detached)
+    /// `network(x)`, or `network(x, classes:)` when classes are given.
+    static func apply(_ network: Module, _ x: Tensor, _ classes: Tensor?) -> Tensor {
+        guard let classes else { return network(x) }
+        guard let conditional = network as? any ClassConditional else {
+            preconditionFailure("GANStep: classes \(classes.shape) given, but \(type(of: network)) is not ClassConditional")
+        }
+        return conditional(x, classes: classes)
+    }
+
+    func updateDiscriminator(real: Tensor, fake: Tensor, realClasses: Tensor? = nil, fakeClasses: Tensor? = nil) throws(GANStepError) -> GANStepResult {
+        let realLogits = critic(real, realClasses), fakeLogits = critic(fake.detached, fakeClasses)
         let lossD = loss.discriminator(real: realLogits, fake: fakeLogits, realTarget: realLabel)
         let value = lossD.item
         guard value.isFinite else { throw .nonFiniteLoss(.discriminator) }
@@ -106,10 +123,10 @@ public final class GANStep<G: Module, D: Module> {
         return GANStepResult(lossD: value, lossG: nil, dReal: dReal, dFake: dFake)
     }
 
-    func updateGenerator(fake: Tensor) throws(GANStepError) -> Float {
+    func updateGenerator(fake: Tensor, classes: Tensor? = nil) throws(GANStepError) -> Float {
         discriminator.setRequiresGrad(false)
         defer { discriminator.setRequiresGrad(true) }
-        let lossG = loss.generator(fake: critic(fake))
+        let lossG = loss.generator(fake: critic(fake, classes))
         let value = lossG.item
         guard value.isFinite else { throw .nonFiniteLoss(.generator) }
         apply(lossG, to: optimizerG)
@@ -117,13 +134,14 @@ public final class GANStep<G: Module, D: Module> {
         return value
     }
 
-    /// D's logits for a batch of images, [N, 1]: every image D judges passes here, augmented
-    /// when `augment` is set (gradients flow through the augmentation to G).
-    func critic(_ images: Tensor) -> Tensor {
-        guard !augment.isEmpty else { return discriminator(images) }
+    /// D's logits for a batch of images (of `classes`, for a conditional D), [N, 1]: every image D
+    /// judges passes here, augmented when `augment` is set (gradients flow through the
+    /// augmentation to G; the classes are not augmented).
+    func critic(_ images: Tensor, _ classes: Tensor? = nil) -> Tensor {
+        guard !augment.isEmpty else { return Self.apply(discriminator, images, classes) }
         criticCalls += 1
         let rng = Generator(seed: Generator.derivedSeed(augmentSeed, UInt64(optimizerD.stepCount), UInt64(criticCalls)))
-        return discriminator(augment.apply(images, using: rng))
+        return Self.apply(discriminator, augment.apply(images, using: rng), classes)
     }
 
     /// The generator to draw pictures with: the average when there is one.

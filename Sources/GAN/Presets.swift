@@ -54,10 +54,15 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// Spectral normalisation of every convolution and dense layer of D, G, both or neither
     /// (sngan: D; the tutorial presets: none).
     public var spectralNorm: SpectralNormPlacement
+    /// The classes of a class-conditional model, by index (empty: unconditional). Their number
+    /// fixes the architecture: G's batch norms become class-conditional (per-class γ and β) and D
+    /// gains a projection embedding (Miyato & Koyama 2018).
+    public var classNames: [String]
 
     public init(preset: ModelPreset, imageSize: Int, channels: Int, latent: Int? = nil, width: Int? = nil,
-                noise: NoiseDistribution? = nil, spectralNorm: SpectralNormPlacement? = nil) {
+                noise: NoiseDistribution? = nil, spectralNorm: SpectralNormPlacement? = nil, classNames: [String] = []) {
         self.preset = preset; self.imageSize = imageSize; self.channels = channels
+        self.classNames = classNames
         self.latent = latent ?? (preset == .sngan ? 128 : 100)
         self.width = width ?? Self.defaultWidth(preset, imageSize: imageSize)
         self.noise = noise ?? (preset == .catdcgan ? .uniform : .normal)
@@ -70,15 +75,33 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         preset == .sngan && imageSize == 28 ? 32 : 64
     }
 
-    enum CodingKeys: String, CodingKey { case preset, imageSize, channels, latent, width, noise, spectralNorm }
+    /// The number of classes of a conditional model; 0 for an unconditional one.
+    public var classes: Int { classNames.count }
+    public var isConditional: Bool { !classNames.isEmpty }
 
-    /// Files written before spectral norm existed decode to `.none`.
+    enum CodingKeys: String, CodingKey { case preset, imageSize, channels, latent, width, noise, spectralNorm, classNames }
+
+    /// Files written before spectral norm existed decode to `.none`; before conditional models,
+    /// to an unconditional model.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(preset: try c.decode(ModelPreset.self, forKey: .preset), imageSize: try c.decode(Int.self, forKey: .imageSize),
                   channels: try c.decode(Int.self, forKey: .channels), latent: try c.decode(Int.self, forKey: .latent),
                   width: try c.decode(Int.self, forKey: .width), noise: try c.decode(NoiseDistribution.self, forKey: .noise),
-                  spectralNorm: try c.decodeIfPresent(SpectralNormPlacement.self, forKey: .spectralNorm) ?? SpectralNormPlacement.none)
+                  spectralNorm: try c.decodeIfPresent(SpectralNormPlacement.self, forKey: .spectralNorm) ?? SpectralNormPlacement.none,
+                  classNames: try c.decodeIfPresent([String].self, forKey: .classNames) ?? [])
+    }
+
+    /// The index of the class a user names: its name (exactly, or ignoring case and spaces) or
+    /// its index. Throws `SamplingError.unknownClass` listing the valid names.
+    public func classIndex(_ name: String) throws -> Int {
+        guard isConditional else { throw SamplingError.notConditional }
+        if let exact = classNames.firstIndex(of: name) { return exact }
+        func folded(_ s: String) -> String { s.lowercased().filter { !$0.isWhitespace } }
+        let matches = classNames.indices.filter { folded(classNames[$0]) == folded(name) }
+        if matches.count == 1 { return matches[0] }
+        if let i = Int(name), classNames.indices.contains(i) { return i }
+        throw SamplingError.unknownClass(name, valid: classNames)
     }
 
     /// Why this architecture cannot be built, or nil when it can.
@@ -86,6 +109,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         guard latent > 0 else { return "the latent size must be positive, got \(latent)" }
         guard width > 0 else { return "the width must be positive, got \(width)" }
         guard channels == 1 || channels == 3 else { return "images must have 1 or 3 channels, got \(channels)" }
+        guard classes != 1 else { return "a conditional model needs at least 2 classes, got 1 (\(classNames[0]))" }
         switch preset {
         case .mlp: return imageSize > 0 ? nil : "the image size must be positive"
         case .dcgan:
@@ -114,19 +138,53 @@ public struct ModelConfig: Codable, Sendable, Equatable {
 
 /// A generator: latent vectors → images in [-1, 1], [N, C, H, W]. Parameters are named
 /// `main.<index>.<name>` as in PyTorch's reference DCGAN.
-public final class GANGenerator: Module {
+///
+/// A conditional generator's batch norms are `ConditionalBatchNorm`s: it is called with the
+/// classes of its samples, `generator(z, classes: .oneHot(labels, classes: k))`.
+public final class GANGenerator: ClassConditional {
     public let main: Sequential
     public let config: ModelConfig
     init(_ config: ModelConfig, _ layers: [Module]) { self.config = config; main = Sequential(layers) }
-    public func callAsFunction(_ z: Tensor) -> Tensor { main(z) }
+
+    public var classes: Int { config.classes }
+
+    public func callAsFunction(_ z: Tensor) -> Tensor {
+        precondition(!config.isConditional, "GANGenerator: a conditional generator (\(classes) classes) called on \(z.shape) without classes")
+        return main(z)
+    }
+
+    public func callAsFunction(_ z: Tensor, classes: Tensor) -> Tensor {
+        guard config.isConditional else { return main(z) }
+        return main.layers.reduce(z) { x, layer in (layer as? any ClassConditional)?(x, classes: classes) ?? layer(x) }
+    }
 }
 
 /// A discriminator: images → one logit each, [N, 1].
-public final class GANDiscriminator: Module {
+///
+/// A conditional discriminator is a projection discriminator (Miyato & Koyama 2018): with φ(x)
+/// the features its last layer reads (flattened) and `embedding` a learned vector per class, the
+/// logit of an image of class c is `last(φ(x)) + ⟨embedding_c, φ(x)⟩` — the class-dependent part
+/// of the last layer's weight. The embedding is `embedding.weight` in its `state_dict`.
+public final class GANDiscriminator: ClassConditional {
     public let main: Sequential
     public let config: ModelConfig
-    init(_ config: ModelConfig, _ layers: [Module]) { self.config = config; main = Sequential(layers) }
-    public func callAsFunction(_ x: Tensor) -> Tensor { main(x).flattened() }
+    public let embedding: Embedding?
+    init(_ config: ModelConfig, _ layers: [Module], embedding: Embedding? = nil) {
+        self.config = config; main = Sequential(layers); self.embedding = embedding
+    }
+
+    public var classes: Int { config.classes }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        precondition(embedding == nil, "GANDiscriminator: a conditional discriminator (\(classes) classes) called on \(x.shape) without classes")
+        return main(x).flattened()
+    }
+
+    public func callAsFunction(_ x: Tensor, classes: Tensor) -> Tensor {
+        guard let embedding else { return main(x).flattened() }
+        let features = main.layers.dropLast().reduce(x) { $1($0) }
+        return main.layers.last!(features).flattened() + embedding.project(features.flattened(), classes: classes)
+    }
 }
 
 public enum Models {
@@ -136,16 +194,32 @@ public enum Models {
     public static func make(_ c: ModelConfig, rng: Generator) -> (GANGenerator, GANDiscriminator) {
         precondition(c.problem == nil, "Models.make: \(c.problem!)")
         let seed = rng.seed
-        let (g, d): (GANGenerator, GANDiscriminator)
+        var (g, d): (GANGenerator, GANDiscriminator)
         switch c.preset {
         case .mlp: (g, d) = mlp(c, rng)
         case .dcgan: (g, d) = c.imageSize >= 64 ? canonicalDCGAN(c, rng) : tensorFlowDCGAN(c, rng)
         case .catdcgan: (g, d) = catDCGAN(c, rng)
         case .sngan: (g, d) = sngan(c, rng)
         }
+        if c.isConditional { (g, d) = conditional(g, d, seed: seed) }
         if c.spectralNorm.generator { g.enableSpectralNorm(rng: Generator(seed: Generator.derivedSeed(seed, 0x736e67))) }
         if c.spectralNorm.discriminator { d.enableSpectralNorm(rng: Generator(seed: Generator.derivedSeed(seed, 0x736e64))) }
         return (g, d)
+    }
+
+    /// The class-conditional form of an unconditional pair: each batch norm of G becomes a
+    /// `ConditionalBatchNorm` starting from its γ and β, and D gains a projection embedding over
+    /// the features its last layer reads (that layer has one output, so its weight has as many
+    /// values as there are features), drawn from a stream derived from `seed`.
+    static func conditional(_ g: GANGenerator, _ d: GANDiscriminator, seed: UInt64) -> (GANGenerator, GANDiscriminator) {
+        let c = g.config
+        let layers = g.main.layers.map { layer -> Module in
+            (layer as? BatchNorm).map { ConditionalBatchNorm($0, classes: c.classes) } ?? layer
+        }
+        let last = d.main.layers.last!.namedParameters().first { $0.name == "weight" }!.parameter
+        precondition(last.shape.first == 1, "Models.conditional: D's last layer has weight \(last.shape), not one output")
+        let embedding = Embedding(c.classes, last.value.count, rng: Generator(seed: Generator.derivedSeed(seed, 0x656d62)))
+        return (GANGenerator(c, layers), GANDiscriminator(c, d.main.layers, embedding: embedding))
     }
 
     /// Miyato et al.'s "standard CNN" (SNGAN, 2018, table 3), generalised over sizes: G dense

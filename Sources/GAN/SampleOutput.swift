@@ -104,13 +104,13 @@ extension Sampler {
             }
             var values: [Float] = []
             values.reserveCapacity(count * h * w * ch)
-            generate(count: count, seed: seed) { images, _ in values += images.scalars }
+            generate(count: count, seed: seed) { images, _, _ in values += images.scalars }
             let grid = Grid.make(values, count: count, channels: ch, height: h, width: w, columns: columns,
                                  padding: padding, scale: scale)
             try ImageCodec.writePNG(grid, to: path)
         case .array(let path):
             let writer = try NPY.Writer(path: path, shape: [count, h, w, ch])
-            try generate(count: count, seed: seed) { images, _ in
+            try generate(count: count, seed: seed) { images, _, _ in
                 // N×C×H×W → N×H×W×C, as image arrays are usually laid out in NumPy.
                 let v = images.scalars, n = images.shape[0]
                 var nhwc = [Float](repeating: 0, count: v.count)
@@ -125,7 +125,7 @@ extension Sampler {
                 throw ImagingError.unwritable(file: error.path, reason: error.reason)
             }
             let digits = max(5, String(count - 1).count)
-            try generate(count: count, seed: seed) { images, first in
+            try generate(count: count, seed: seed) { images, _, first in
                 for (i, image) in toImages(images).enumerated() {
                     let name = String(first + i)
                     try ImageCodec.writePNG(image, to: path + "/" + String(repeating: "0", count: max(0, digits - name.count)) + name + ".png",

@@ -34,11 +34,38 @@ public struct Sampler {
     /// `count` latent vectors; the same seed gives the same vectors on every run.
     public func noise(count: Int, seed: UInt64) -> Tensor { config.noise(count, using: Generator(seed: seed)) }
 
+    /// The classes of a conditional generator, by index (empty for an unconditional one).
+    public var classNames: [String] { config.classNames }
+
+    /// The class labels of images `first..<first + count` under `choice`, for `seed`; nil for an
+    /// unconditional generator. Uniform draws come from a stream of their own, derived from the
+    /// seed, so the latents of a seed are the same with or without classes.
+    public func labels(_ choice: ClassChoice, count: Int, seed: UInt64, from stream: Generator? = nil, first: Int = 0) -> [Int32]? {
+        guard config.isConditional else { return nil }
+        switch choice {
+        case .uniform:
+            let rng = stream ?? Generator(seed: Generator.derivedSeed(seed, 0x636c6173))
+            return (0..<count).map { _ in Int32(rng.integer(in: 0...(config.classes - 1))) }
+        case .cycle(let list):
+            precondition(!list.isEmpty && list.allSatisfy { config.classNames.indices.contains($0) },
+                         "Sampler.labels: classes \(list) outside 0..<\(config.classes)")
+            return (first..<(first + count)).map { Int32(list[$0 % list.count]) }
+        }
+    }
+
+    /// Class weights [n, K] for labels (nil for none).
+    func classWeights(_ labels: [Int32]?) -> Tensor? { labels.map { Tensor.oneHot($0, classes: config.classes) } }
+
     /// Images for the given latent vectors, [N, C, H, W] in [-1, 1], with batch norm in evaluation
     /// mode (the generator's training mode is restored afterwards). Runs the generator as an
     /// `InferencePlan`: batch norms folded into the convolutions, activations fused into them.
-    public func generate(_ latents: Tensor) -> Tensor {
-        let wasTraining = generator.main.layers.contains { ($0 as? BatchNorm)?.training ?? false }
+    /// A conditional generator needs `classes`, class weights [N, K] (`Tensor.oneHot(labels, classes:)`,
+    /// or mixtures of classes).
+    public func generate(_ latents: Tensor, classes: Tensor? = nil) -> Tensor {
+        precondition(config.isConditional == (classes != nil),
+                     config.isConditional ? "Sampler.generate: a conditional generator (\(config.classes) classes) needs classes"
+                                          : "Sampler.generate: classes given to an unconditional generator")
+        let wasTraining = generator.main.layers.contains { ($0 as? ModeDependent)?.training ?? false }
         generator.setTraining(false)
         defer { generator.setTraining(wasTraining) }
         let plan = InferencePlan(generator.main.layers)
@@ -49,13 +76,15 @@ public struct Sampler {
         // images are dropped): a batch of another size would leave a second set of buffers in
         // the engine's pool (1 000 CatDCGAN images as 15 × 64 + 40: 2.7 GiB; as 16 × 63: 1.9 GiB).
         let n = latents.shape[0]
-        if n <= Self.batchSize { return plan(latents) }
+        if n <= Self.batchSize { return plan(latents, classes: classes) }
         let (batches, per) = Self.batches(for: n)
+        func rows(_ t: Tensor, _ start: Int, _ count: Int) -> Tensor {
+            let part = t.slice(axis: 0, offset: start, length: count)
+            return count < per ? Tensor.concat([part, t.slice(axis: 0, offset: 0, length: per - count)], axis: 0) : part
+        }
         let parts = (0..<batches).map { b -> Tensor in
             let start = b * per, count = min(per, n - start)
-            var z = latents.slice(axis: 0, offset: start, length: count)
-            if count < per { z = Tensor.concat([z, latents.slice(axis: 0, offset: 0, length: per - count)], axis: 0) }
-            let images = plan(z)
+            let images = plan(rows(latents, start, count), classes: classes.map { rows($0, start, count) })
             return count < per ? images.slice(axis: 0, offset: 0, length: count) : images
         }
         return Tensor.concat(parts, axis: 0)
@@ -66,46 +95,91 @@ public struct Sampler {
     /// stays that of one batch whatever `count` is. The images are those of
     /// `generate(noise(count: count, seed: seed))` (the latents are drawn from the same stream
     /// in order; batches are of an even size, so a normal pair is never split between two).
-    public func generate(count: Int, seed: UInt64, batchSize: Int = Sampler.batchSize,
-                         _ body: (_ images: Tensor, _ first: Int) throws -> Void) rethrows {
+    ///
+    /// A conditional generator draws the classes `classes` chooses; `body` gets each batch's labels
+    /// (nil for an unconditional generator).
+    public func generate(count: Int, seed: UInt64, classes choice: ClassChoice = .uniform, batchSize: Int = Sampler.batchSize,
+                         _ body: (_ images: Tensor, _ labels: [Int32]?, _ first: Int) throws -> Void) rethrows {
         precondition(batchSize > 0 && batchSize % 2 == 0, "Sampler.generate: the batch size must be even and positive, got \(batchSize)")
-        let rng = Generator(seed: seed)
+        let rng = Generator(seed: seed), classStream = Generator(seed: Generator.derivedSeed(seed, 0x636c6173))
         var first = 0
         while first < count {
             let n = min(batchSize, count - first)
             var z = config.noise(n, using: rng)
+            let labels = self.labels(choice, count: n, seed: seed, from: classStream, first: first)
+            var padded = labels
             // The last batch is padded to the others' size (see `generate(_:)` on the engine's pool).
             if n < batchSize && count > batchSize {
                 let values = z.scalars, row = values.count / n
                 var shape = z.shape
                 shape[0] = batchSize
                 z = Tensor(values + Array(repeating: Array(values.prefix(row)), count: batchSize - n).joined(), shape: shape)
+                padded = labels.map { $0 + [Int32](repeating: $0[0], count: batchSize - n) }
             }
-            var images = generate(z)
+            var images = generate(z, classes: classWeights(padded))
             if images.shape[0] > n { images = images.slice(axis: 0, offset: 0, length: n) }
-            try body(images, first)
+            try body(images, labels, first)
             first += n
         }
     }
 
-    /// `count` images as 8-bit pictures.
-    public func images(count: Int, seed: UInt64) -> [Image] { toImages(generate(noise(count: count, seed: seed))) }
+    /// `count` images as 8-bit pictures (of classes drawn uniformly, for a conditional generator).
+    public func images(count: Int, seed: UInt64, classes choice: ClassChoice = .uniform) -> [Image] {
+        toImages(generate(noise(count: count, seed: seed), classes: classWeights(labels(choice, count: count, seed: seed))))
+    }
 
     /// An NCHW batch in [-1, 1] as 8-bit pictures.
     public func toImages(_ t: Tensor) -> [Image] {
         Image.batch(fromSigned: t.scalars, count: t.shape[0], channels: t.shape[1], height: t.shape[2], width: t.shape[3])
     }
 
-    /// Images along a straight line between the latent vectors of two seeds (`steps` ≥ 2 frames).
-    public func interpolate(from a: UInt64, to b: UInt64, steps: Int) -> [Image] {
+    /// Images along a straight line between the latent vectors of two seeds (`steps` ≥ 2 frames)
+    /// and, for a conditional generator, between the classes `fromClass` and `toClass` (their
+    /// one-hot class weights mixed in the same proportion: the same seed at both ends walks from
+    /// one class to the other at fixed noise).
+    public func interpolate(from a: UInt64, to b: UInt64, steps: Int, fromClass: Int? = nil, toClass: Int? = nil) -> [Image] {
+        precondition(config.isConditional == (fromClass != nil && toClass != nil),
+                     config.isConditional ? "Sampler.interpolate: a conditional generator needs the classes of both ends"
+                                          : "Sampler.interpolate: classes given to an unconditional generator")
         let za = noise(count: 1, seed: a).scalars, zb = noise(count: 1, seed: b).scalars
-        var all: [Float] = []
+        var all: [Float] = [], mixtures: [Float] = []
         for s in 0..<steps {
             let t = Float(s) / Float(max(steps - 1, 1))
             all += zip(za, zb).map { (1 - t) * $0 + t * $1 }
+            if let fromClass, let toClass {
+                var row = [Float](repeating: 0, count: config.classes)
+                row[fromClass] += 1 - t
+                row[toClass] += t
+                mixtures += row
+            }
         }
         var shape = config.latentShape(steps)
         shape[0] = steps
-        return toImages(generate(Tensor(all, shape: shape)))
+        let classes = config.isConditional ? Tensor(mixtures, shape: [steps, config.classes]) : nil
+        return toImages(generate(Tensor(all, shape: shape), classes: classes))
+    }
+}
+
+/// Which classes a conditional generator draws.
+public enum ClassChoice: Equatable, Sendable {
+    /// Each image's class drawn uniformly from all classes, from a stream derived from the seed
+    /// (not as the training set's frequencies: StudioGAN's and BigGAN's convention, and what makes
+    /// every class's figures comparable).
+    case uniform
+    /// Image i is of class `list[i % list.count]`: one class, or several in turn.
+    case cycle([Int])
+}
+
+/// A request a generator cannot satisfy.
+public enum SamplingError: Error, Equatable, CustomStringConvertible {
+    case unknownClass(String, valid: [String])
+    case notConditional
+
+    public var description: String {
+        switch self {
+        case .unknownClass(let name, let valid):
+            return "no class '\(name)'; the classes are " + valid.enumerated().map { "\($0.offset) \($0.element)" }.joined(separator: ", ")
+        case .notConditional: return "the generator is not class-conditional: it was trained without classes"
+        }
     }
 }

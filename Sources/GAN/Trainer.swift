@@ -131,7 +131,7 @@ public final class Trainer {
             let batches = batcher.epoch(state.epoch, startingAt: state.batchInEpoch)
             for batch in batches {
                 let stepStart = Date()
-                let result = try trainStep(batch.images)
+                let result = try trainStep(batch.images, labels: batch.labels)
                 state.step += 1
                 state.batchInEpoch += 1
                 state.trainingSeconds += Date().timeIntervalSince(stepStart)
@@ -180,12 +180,21 @@ public final class Trainer {
         return .finished(checkpoint: path)
     }
 
-    /// One `GANStep` on the batch `real` with the noise of the current step. (`run` calls it for
-    /// each batch and then advances the step count.)
+    /// One `GANStep` on the batch `real` (of classes `labels`, for a conditional model) with the
+    /// noise (and fake classes) of the current step. (`run` calls it for each batch and then
+    /// advances the step count.)
     @discardableResult
-    public func trainStep(_ real: Tensor) throws -> GANStepResult {
+    public func trainStep(_ real: Tensor, labels: [Int32]? = nil) throws -> GANStepResult {
+        let n = real.shape[0], m = config.model
+        var realClasses: Tensor?, fakeClasses: Tensor?
+        if m.isConditional {
+            guard let labels else { preconditionFailure("Trainer.trainStep: a conditional model needs the batch's labels") }
+            realClasses = Tensor.oneHot(labels, classes: m.classes)
+            fakeClasses = Tensor.oneHot(state.fakeLabels(count: n, step: state.step), classes: m.classes)
+        }
         do {
-            let result = try gan(real: real, noise: state.noise(count: real.shape[0], step: state.step))
+            let result = try gan(real: real, noise: state.noise(count: n, step: state.step),
+                                 realClasses: realClasses, fakeClasses: fakeClasses)
             state.adamStepsD += 1
             if let lossG = result.lossG { lastLossG = lossG; state.adamStepsG += 1 }
             return result
@@ -219,11 +228,24 @@ public final class Trainer {
         return path
     }
 
-    /// The fixed noise batch through the generator in evaluation mode, as a grid.
+    /// The fixed noise batch through the generator in evaluation mode, as a grid. A conditional
+    /// model's grid has one row per class, labelled with its name: the first 8 fixed latents
+    /// drawn as every class, so a column shows one latent as each class.
     public func sampleGrid() -> Image {
-        let images = Sampler(generator: samplingGenerator, config: config.model).generate(fixedNoise)
         let m = config.model
-        return Grid.make(images.scalars, count: images.shape[0], channels: m.channels, height: m.imageSize, width: m.imageSize,
-                         columns: 8, padding: 2, scale: max(1, 64 / m.imageSize))
+        let sampler = Sampler(generator: samplingGenerator, config: m)
+        let scale = max(1, 64 / m.imageSize)
+        guard m.isConditional else {
+            let images = sampler.generate(fixedNoise)
+            return Grid.make(images.scalars, count: images.shape[0], channels: m.channels, height: m.imageSize, width: m.imageSize,
+                             columns: 8, padding: 2, scale: scale)
+        }
+        let columns = min(8, fixedNoise.shape[0])
+        let row = fixedNoise.slice(axis: 0, offset: 0, length: columns)
+        let latents = Tensor.concat([Tensor](repeating: row, count: m.classes), axis: 0)
+        let labels = (0..<m.classes).flatMap { [Int32](repeating: Int32($0), count: columns) }
+        let images = sampler.generate(latents, classes: .oneHot(labels, classes: m.classes))
+        return Grid.labelledRows(images.scalars, labels: m.classNames, columns: columns, channels: m.channels,
+                                 height: m.imageSize, width: m.imageSize, padding: 2, scale: scale)
     }
 }

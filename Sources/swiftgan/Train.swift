@@ -68,6 +68,8 @@ struct Train: ParsableCommand {
     var ema: Float?
     @Option(help: "DiffAugment for everything D sees: a list of color, translation, cutout, or none (default: all three for sngan on fewer than \(TrainingConfig.smallDataset) images, none otherwise).")
     var augment: String?
+    @Flag(help: "Class-conditional GAN: G draws the class it is given (class-conditional batch norm), D judges images with their class (projection). Needs a labelled dataset: IDX with its labels file, CIFAR-10, SVHN, or a folder with one sub-folder per class.")
+    var conditional = false
     @Option(help: "Train on only the first N images of the dataset.") var limit: Int?
     @Flag(help: "With --limit: N images drawn at random (from --seed) instead of the first N.") var limitRandom = false
 
@@ -114,6 +116,7 @@ struct Train: ParsableCommand {
                             spectralNorm: spectralNorm)
         if let latent { m.latent = latent }
         if let width { m.width = width }
+        if conditional { m.classNames = dataset.classNames ?? [] }
         var c = TrainingConfig(model: m, dataPath: data ?? DatasetLoader.defaultPath)
         func set<T>(_ field: WritableKeyPath<TrainingConfig, T>, _ value: T?) { if let value { c[keyPath: field] = value } }
         set(\.epochs, epochs)
@@ -167,6 +170,7 @@ struct Train: ParsableCommand {
                 let model = self.model ?? .dcgan, data = self.data ?? DatasetLoader.defaultPath
                 try refuseIgnoredOptions(format: try DatasetLoader.format(of: data), model: model)
                 let dataset = try load(data, size: imageSize ?? model.defaultImageSize, channels: channels ?? 3)
+                if conditional { _ = try dataset.requireLabels() }
                 let config = configuration(for: dataset)
                 if let problem = config.model.problem {
                     throw ValidationError("--model \(model.rawValue) with \(dataset.width)×\(dataset.height) images from \(data): \(problem)")
@@ -180,6 +184,10 @@ struct Train: ParsableCommand {
                 if c.model.spectralNorm != .none { recipe.append("spectral norm in \(c.model.spectralNorm.rawValue == "both" ? "G and D" : c.model.spectralNorm.rawValue.uppercased())") }
                 if c.ema > 0 { recipe.append("EMA \(c.ema)") }
                 if !c.augment.isEmpty { recipe.append("DiffAugment " + c.augment.map(\.rawValue).joined(separator: ",")) }
+                if c.model.isConditional {
+                    recipe.append("conditional on \(c.model.classes) classes (" + c.model.classNames.prefix(10).joined(separator: ", ")
+                                  + (c.model.classes > 10 ? ", …" : "") + "): class-conditional batch norm in G, projection in D")
+                }
                 say("recipe: " + recipe.joined(separator: ", "))
                 say("run directory: \(directory)")
             }
@@ -230,7 +238,7 @@ struct Train: ParsableCommand {
             ("--checkpoint-steps", checkpointSteps != nil), ("--keep-checkpoints", keepCheckpoints != nil),
             ("--log-every", logEvery != nil), ("--eval-every", evalEvery != nil), ("--eval-count", evalCount != nil),
             ("--precision", precision != nil), ("--spectral-norm", spectralNorm != nil), ("--ema", ema != nil),
-            ("--augment", augment != nil), ("--limit", limit != nil), ("--limit-random", limitRandom),
+            ("--augment", augment != nil), ("--limit", limit != nil), ("--limit-random", limitRandom), ("--conditional", conditional),
         ]
         return all.filter(\.1).map(\.0)
     }

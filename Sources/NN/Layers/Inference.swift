@@ -56,8 +56,10 @@ public struct InferencePlan {
         fusedLayers = fused
     }
 
-    /// The layers' output for `x`, computed without recording gradients.
-    public func callAsFunction(_ x: Tensor) -> Tensor {
+    /// The layers' output for `x`, computed without recording gradients. `ClassConditional`
+    /// layers (a conditional generator's batch norms, which are not folded: their scale and shift
+    /// differ from sample to sample) get `classes`.
+    public func callAsFunction(_ x: Tensor, classes: Tensor? = nil) -> Tensor {
         withoutGrad {
             steps.reduce(x) { x, step in
                 switch step {
@@ -69,6 +71,10 @@ public struct InferencePlan {
                 case .linear(let w, let b, let a):
                     return Tensor.linear(x, weight: w, bias: b, activation: a)
                 case .layer(let m):
+                    if let conditional = m as? any ClassConditional {
+                        guard let classes else { preconditionFailure("InferencePlan: the class-conditional layer \(type(of: m)) needs classes") }
+                        return conditional(x, classes: classes)
+                    }
                     return m(x)
                 }
             }
