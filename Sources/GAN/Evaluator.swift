@@ -16,8 +16,21 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
     public var classHistogramKL: Double
     public var precision: Double
     public var recall: Double
+    /// For a conditional generator (or real labelled images): how often the classifier assigns an
+    /// image to the class it was drawn as (nil when the images have no classes).
+    public var classAccuracy: Double? = nil
+    /// The Fréchet distance of each class's images to the real images of that class (StudioGAN's
+    /// intra-class FID), class by class; nil when the images have no classes. A class with fewer
+    /// than 2 images on either side has none (nil).
+    public var intraClassFrechetDistances: [Double?]? = nil
     /// Fewer than half the classes covered.
     public var modeCollapse: Bool { classCoverage * 2 < classes }
+
+    /// The mean of the intra-class Fréchet distances (over the classes that have one).
+    public var meanIntraClassFrechetDistance: Double? {
+        guard let all = intraClassFrechetDistances?.compactMap({ $0 }), !all.isEmpty else { return nil }
+        return all.reduce(0, +) / Double(all.count)
+    }
 }
 
 /// Measures generated images against a labelled dataset's test split, through a classifier
@@ -30,30 +43,47 @@ public final class Evaluator {
     let realPredicted: [Int]
     let test: ImageDataset
 
+    /// The test images' feature statistics class by class (nil when the test set is unlabelled or
+    /// has other classes than the classifier).
+    let realClassStatistics: [FeatureStatistics]?
+
     public init(classifier: Classifier, accuracy: Double, test: ImageDataset) {
         self.classifier = classifier
         self.classifierAccuracy = accuracy
         self.test = test
         let (features, probabilities) = classifier.embed(test.images())
+        let d = Classifier.featureSize
         realFeatures = features
-        realStatistics = FeatureStatistics(features: features, count: test.count, dimension: Classifier.featureSize)
+        realStatistics = FeatureStatistics(features: features, count: test.count, dimension: d)
         realPredicted = ClassifierMetrics.argmax(probabilities: probabilities, count: test.count, classes: classifier.classes)
+        if let labels = test.labels, test.classCount == classifier.classes {
+            var perClass = [FeatureStatistics.Accumulator](repeating: .init(dimension: d), count: classifier.classes)
+            for (i, label) in labels.enumerated() { perClass[Int(label)].add(Array(features[(i * d)..<((i + 1) * d)]), count: 1) }
+            realClassStatistics = perClass.map(\.statistics)
+        } else {
+            realClassStatistics = nil
+        }
     }
 
-    /// The report for images [N, C, H, W] in [-1, 1]. Precision and recall use at most `manifoldCount`
-    /// points of each set (k-NN over all pairs).
-    public func evaluate(_ images: Tensor, manifoldCount: Int = 10_000) -> EvaluationReport {
+    /// The report for images [N, C, H, W] in [-1, 1] (of classes `labels`, when they have classes).
+    /// Precision and recall use at most `manifoldCount` points of each set (k-NN over all pairs).
+    public func evaluate(_ images: Tensor, labels: [Int32]? = nil, manifoldCount: Int = 10_000) -> EvaluationReport {
         var accumulation = Accumulation(self, manifoldCount: manifoldCount)
-        accumulation.add(images)
+        accumulation.add(images, labels: labels)
         return accumulation.report
     }
 
     /// `count` generated images from `sampler` with noise from `seed`, generated, embedded and
     /// summarised batch by batch: memory stays that of one batch, the feature statistics and the
-    /// first `manifoldCount` feature vectors whatever `count` is.
+    /// first `manifoldCount` feature vectors whatever `count` is. A conditional generator draws
+    /// classes uniformly; its report adds the class accuracy and the intra-class Fréchet distances
+    /// when the classifier judges the same classes.
     public func evaluate(_ sampler: Sampler, count: Int, seed: UInt64, manifoldCount: Int = 10_000) -> EvaluationReport {
         var accumulation = Accumulation(self, manifoldCount: manifoldCount)
-        sampler.generate(count: count, seed: seed, batchSize: 500) { images, _, _ in accumulation.add(images) }
+        let judged = sampler.config.classes == classifier.classes
+        sampler.generate(count: count, seed: seed, batchSize: 500) { images, labels, _ in
+            accumulation.add(images, labels: judged ? labels : nil)
+        }
         return accumulation.report
     }
 
@@ -66,6 +96,9 @@ public final class Evaluator {
         var score: ClassifierMetrics.ScoreAccumulator
         var histogram: [Int]
         var manifold: [Float] = []
+        /// With labels: each class's feature statistics and the images the classifier put in their class.
+        var perClass: [FeatureStatistics.Accumulator] = []
+        var correct = 0, labelled = 0
 
         init(_ evaluator: Evaluator, manifoldCount: Int) {
             self.evaluator = evaluator
@@ -74,12 +107,27 @@ public final class Evaluator {
             histogram = [Int](repeating: 0, count: evaluator.classifier.classes)
         }
 
-        mutating func add(_ images: Tensor) {
+        mutating func add(_ images: Tensor, labels: [Int32]? = nil) {
             let n = images.shape[0], d = Classifier.featureSize, classes = evaluator.classifier.classes
             let (features, probabilities) = evaluator.classifier.embed(images)
             statistics.add(features, count: n)
             score.add(probabilities, count: n)
-            for c in ClassifierMetrics.argmax(probabilities: probabilities, count: n, classes: classes) { histogram[c] += 1 }
+            let predicted = ClassifierMetrics.argmax(probabilities: probabilities, count: n, classes: classes)
+            for c in predicted { histogram[c] += 1 }
+            if let labels {
+                precondition(labels.count == n && labels.allSatisfy { $0 >= 0 && Int($0) < classes },
+                             "Evaluator: \(labels.count) labels in 0..<\(classes) for \(n) images")
+                if perClass.isEmpty { perClass = .init(repeating: .init(dimension: d), count: classes) }
+                // Grouped by class, one accumulator update per class and batch.
+                var rows = [[Float]](repeating: [], count: classes), counts = [Int](repeating: 0, count: classes)
+                for (i, label) in labels.enumerated() {
+                    rows[Int(label)] += features[(i * d)..<((i + 1) * d)]
+                    counts[Int(label)] += 1
+                    if predicted[i] == Int(label) { correct += 1 }
+                }
+                for k in 0..<classes where counts[k] > 0 { perClass[k].add(rows[k], count: counts[k]) }
+                labelled += n
+            }
             let room = min(manifoldCount, evaluator.test.count) * d - manifold.count
             if room > 0 { manifold += features.prefix(room) }
         }
@@ -89,20 +137,33 @@ public final class Evaluator {
             let m = min(manifold.count / d, e.realFeatures.count / d)
             let (precision, recall) = ManifoldMetrics.precisionRecall(real: Array(e.realFeatures.prefix(m * d)),
                                                                       fake: Array(manifold.prefix(m * d)), dimension: d)
-            return EvaluationReport(
+            var report = EvaluationReport(
                 images: statistics.count, frechetDistance: Frechet.distance(statistics.statistics, e.realStatistics),
                 classifierScore: score.score,
                 classCoverage: ClassifierMetrics.coverage(histogram: histogram), classes: classes,
                 classHistogramKL: ClassifierMetrics.histogramKL(histogram: histogram,
                                                                 reference: ClassifierMetrics.histogram(e.realPredicted, classes: classes)),
                 precision: precision, recall: recall)
+            if labelled > 0 {
+                report.classAccuracy = Double(correct) / Double(labelled)
+                if let real = e.realClassStatistics {
+                    report.intraClassFrechetDistances = zip(perClass, real).map { fake, real in
+                        fake.count < 2 || real.count < 2 ? nil : Frechet.distance(fake.statistics, real)
+                    }
+                }
+            }
+            return report
         }
     }
 
-    /// The floor: `count` real training images scored like generated ones.
+    /// The floor: `count` real training images scored like generated ones (with their labels, so
+    /// the class accuracy and intra-class distances of real images, when the classes are the
+    /// classifier's).
     public func floor(_ train: ImageDataset, count: Int, seed: UInt64 = 1) -> EvaluationReport {
         let n = min(count, train.count)
-        return evaluate(train.images(Array(Batcher(train, batchSize: n, seed: seed).order(epoch: 0).prefix(n))))
+        let indices = Array(Batcher(train, batchSize: n, seed: seed).order(epoch: 0).prefix(n))
+        let labels = train.classCount == classifier.classes ? train.labels.map { l in indices.map { l[$0] } } : nil
+        return evaluate(train.images(indices), labels: labels)
     }
 
     /// The test split that goes with a training set's path (MNIST `t10k-*`, CIFAR `test_batch.bin`,

@@ -39,6 +39,24 @@ public enum SampleOutput: Equatable, Sendable {
     /// Bytes the output of `count` images of `config` takes at most (PNG files: stored zlib
     /// blocks, filter bytes and chunks, each rounded up to a 4 KiB block).
     public func bytesNeeded(count: Int, config: ModelConfig) -> Int64 {
+        let images = imageBytesNeeded(count: count, config: config)
+        guard case .array = self, config.isConditional else { return images }
+        let (total, overflow) = images.addingReportingOverflow(NPY.fileSize(shape: [count], dtype: .int64))
+        return overflow ? .max : total
+    }
+
+    /// The labels file beside an `.npy` array of a conditional generator's images:
+    /// `x.npy` → `x.labels.npy`.
+    public static func labelsPath(ofArray path: String) -> String { String(path.dropLast(4)) + ".labels.npy" }
+
+    /// A class name as a folder name: `/` (as in "T-shirt/top") becomes `-`, a leading `.` `_`.
+    public static func folderName(ofClass name: String) -> String {
+        var folder = name.replacingOccurrences(of: "/", with: "-").replacingOccurrences(of: "\u{0}", with: "")
+        if folder.hasPrefix(".") { folder = "_" + folder.dropFirst() }
+        return folder.isEmpty ? "_" : folder
+    }
+
+    func imageBytesNeeded(count: Int, config: ModelConfig) -> Int64 {
         let (h, w, c) = (Int64(config.imageSize), Int64(config.imageSize), Int64(config.channels))
         func png(_ height: Int64, _ width: Int64) -> Int64 {
             let raw = height * (width * c + 1)
@@ -87,7 +105,11 @@ extension Sampler {
     /// one batch (and of the grid, which is bounded), a count the disk cannot hold is refused
     /// before anything is written, and a failure part-way leaves no file that looks complete (the
     /// array appears only when whole; a directory's images appear one by one, each whole).
-    public func write(count: Int, seed: UInt64, to output: SampleOutput, columns: Int = 8) throws {
+    ///
+    /// A conditional generator draws the classes `classes` chooses. An array's labels go to
+    /// `x.labels.npy` (int64, one per image, the class index); a directory gets one sub-folder per
+    /// class (named as `SampleOutput.folderName(ofClass:)`), the layout a labelled image folder has.
+    public func write(count: Int, seed: UInt64, to output: SampleOutput, columns: Int = 8, classes: ClassChoice = .uniform) throws {
         let c = config
         let needed = output.bytesNeeded(count: count, config: c)
         if let free = DurableFile.freeBytes(at: output.path), needed > free {
@@ -104,13 +126,15 @@ extension Sampler {
             }
             var values: [Float] = []
             values.reserveCapacity(count * h * w * ch)
-            generate(count: count, seed: seed) { images, _, _ in values += images.scalars }
+            generate(count: count, seed: seed, classes: classes) { images, _, _ in values += images.scalars }
             let grid = Grid.make(values, count: count, channels: ch, height: h, width: w, columns: columns,
                                  padding: padding, scale: scale)
             try ImageCodec.writePNG(grid, to: path)
         case .array(let path):
             let writer = try NPY.Writer(path: path, shape: [count, h, w, ch])
-            try generate(count: count, seed: seed) { images, _, _ in
+            let labelWriter = try c.isConditional ? NPY.Writer(path: SampleOutput.labelsPath(ofArray: path), shape: [count], dtype: .int64) : nil
+            try generate(count: count, seed: seed, classes: classes) { images, labels, _ in
+                if let labels { try labelWriter?.append(labels.map(Int64.init)) }
                 // N×C×H×W → N×H×W×C, as image arrays are usually laid out in NumPy.
                 let v = images.scalars, n = images.shape[0]
                 var nhwc = [Float](repeating: 0, count: v.count)
@@ -119,16 +143,28 @@ extension Sampler {
                 } } } }
                 try writer.append(nhwc)
             }
+            try labelWriter?.finish()
             try writer.finish()
         case .directory(let path):
             do { try DurableFile.createDirectory(path) } catch {
                 throw ImagingError.unwritable(file: error.path, reason: error.reason)
             }
             let digits = max(5, String(count - 1).count)
-            try generate(count: count, seed: seed) { images, _, first in
+            let folders = c.classNames.map { path + "/" + SampleOutput.folderName(ofClass: $0) }
+            var made = Set<Int>()
+            try generate(count: count, seed: seed, classes: classes) { images, labels, first in
                 for (i, image) in toImages(images).enumerated() {
+                    var folder = path
+                    if let label = labels.map({ Int($0[i]) }) {
+                        folder = folders[label]
+                        if made.insert(label).inserted {
+                            do { try DurableFile.createDirectory(folder) } catch let error as FileError {
+                                throw ImagingError.unwritable(file: error.path, reason: error.reason)
+                            }
+                        }
+                    }
                     let name = String(first + i)
-                    try ImageCodec.writePNG(image, to: path + "/" + String(repeating: "0", count: max(0, digits - name.count)) + name + ".png",
+                    try ImageCodec.writePNG(image, to: folder + "/" + String(repeating: "0", count: max(0, digits - name.count)) + name + ".png",
                                             sync: false)
                 }
             }

@@ -1,9 +1,16 @@
 import DurableIO
 import Foundation
 
-/// NumPy's `.npy` format (version 1.0): a float32 array, for `swiftgan sample --out x.npy`.
-/// Written by hand: the format is a 10-byte preamble and a Python-literal header, and NumPy reads it.
+/// NumPy's `.npy` format (version 1.0): a float32 array (images) or an int64 array (labels), for
+/// `swiftgan sample --out x.npy`. Written by hand: the format is a 10-byte preamble and a
+/// Python-literal header, and NumPy reads it.
 public enum NPY {
+    /// The element types written.
+    public enum DType: String, Sendable {
+        case float32 = "<f4", int64 = "<i8"
+        var size: Int64 { self == .float32 ? 4 : 8 }
+    }
+
     public static func encode(_ values: [Float], shape: [Int]) -> Data {
         var data = header(shape: shape)
         data.append(payload(values))
@@ -11,8 +18,8 @@ public enum NPY {
     }
 
     /// The preamble and header of a little-endian float32 array of `shape`, padded to 64 bytes.
-    public static func header(shape: [Int]) -> Data {
-        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(shape.map(String.init).joined(separator: ", "))\(shape.count == 1 ? "," : "")), }"
+    public static func header(shape: [Int], dtype: DType = .float32) -> Data {
+        var header = "{'descr': '\(dtype.rawValue)', 'fortran_order': False, 'shape': (\(shape.map(String.init).joined(separator: ", "))\(shape.count == 1 ? "," : "")), }"
         // Magic (6) + version (2) + length (2) + header, padded with spaces and a newline to 64 bytes.
         let total = 10 + header.utf8.count + 1
         header += String(repeating: " ", count: (64 - total % 64) % 64) + "\n"
@@ -35,15 +42,22 @@ public enum NPY {
         }
     }
 
-    /// Bytes of an `.npy` file of float32 `shape` (`Int64.max` when it would not fit in one).
-    public static func fileSize(shape: [Int]) -> Int64 {
-        var bytes = Int64(4)
+    /// `values` as little-endian int64 bytes.
+    public static func payload(_ values: [Int64]) -> Data {
+        var data = Data(capacity: values.count * 8)
+        for v in values { withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) } }
+        return data
+    }
+
+    /// Bytes of an `.npy` file of `shape` (`Int64.max` when it would not fit in one).
+    public static func fileSize(shape: [Int], dtype: DType = .float32) -> Int64 {
+        var bytes = dtype.size
         for d in shape {
             let (product, overflow) = bytes.multipliedReportingOverflow(by: Int64(d))
             if overflow { return .max }
             bytes = product
         }
-        let (total, overflow) = bytes.addingReportingOverflow(Int64(header(shape: shape).count))
+        let (total, overflow) = bytes.addingReportingOverflow(Int64(header(shape: shape, dtype: dtype).count))
         return overflow ? .max : total
     }
 
@@ -53,27 +67,39 @@ public enum NPY {
     /// complete.
     public final class Writer {
         public let path: String
+        public let dtype: DType
         let stream: DurableFile.Stream
         let expected: Int64
         var values: Int64 = 0
 
-        public init(path: String, shape: [Int]) throws {
+        public init(path: String, shape: [Int], dtype: DType = .float32) throws {
             self.path = path
+            self.dtype = dtype
             expected = shape.reduce(Int64(1)) { $0 * Int64($1) }
             do {
                 stream = try DurableFile.Stream(creating: path)
-                try stream.append(NPY.header(shape: shape))
+                try stream.append(NPY.header(shape: shape, dtype: dtype))
             } catch {
                 throw ImagingError.unwritable(file: path, reason: error.reason)
             }
         }
 
         public func append(_ values: [Float]) throws {
-            precondition(self.values + Int64(values.count) <= expected, "NPY.Writer.append: more values than the shape holds")
-            do { try stream.append(NPY.payload(values)) } catch {
+            precondition(dtype == .float32, "NPY.Writer.append: float32 values for an \(dtype) array")
+            try append(NPY.payload(values), count: values.count)
+        }
+
+        public func append(_ values: [Int64]) throws {
+            precondition(dtype == .int64, "NPY.Writer.append: int64 values for a \(dtype) array")
+            try append(NPY.payload(values), count: values.count)
+        }
+
+        func append(_ bytes: Data, count: Int) throws {
+            precondition(self.values + Int64(count) <= expected, "NPY.Writer.append: more values than the shape holds")
+            do { try stream.append(bytes) } catch {
                 throw ImagingError.unwritable(file: path, reason: error.reason)
             }
-            self.values += Int64(values.count)
+            self.values += Int64(count)
         }
 
         public func finish() throws {

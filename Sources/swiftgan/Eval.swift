@@ -68,12 +68,24 @@ struct Eval: ParsableCommand {
                        try Checkpoint.resolve(checkpoint), state.step, count, test.count, judged))
             func row(_ name: String, _ g: String, _ r: String) { say(name.padding(toLength: 26, withPad: " ", startingAt: 0) + g.leftPad(12) + r.leftPad(14)) }
             row("metric", "generated", "real (floor)")
+            // The floor is real training images; the classifier's accuracy above is on the test split.
             row("Fréchet distance ↓", String(format: "%.3f", generated.frechetDistance), String(format: "%.3f", floor.frechetDistance))
             row("classifier score ↑", String(format: "%.3f", generated.classifierScore), String(format: "%.3f", floor.classifierScore))
             row("classes covered (≥ 2%)", "\(generated.classCoverage)/\(generated.classes)", "\(floor.classCoverage)/\(floor.classes)")
             row("class histogram KL ↓", String(format: "%.4f", generated.classHistogramKL), String(format: "%.4f", floor.classHistogramKL))
             row("precision ↑", String(format: "%.3f", generated.precision), String(format: "%.3f", floor.precision))
             row("recall ↑", String(format: "%.3f", generated.recall), String(format: "%.3f", floor.recall))
+            if let accuracy = generated.classAccuracy {
+                func percent(_ v: Double?) -> String { v.map { String(format: "%.2f%%", 100 * $0) } ?? "–" }
+                func distance(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "–" }
+                row("class accuracy ↑", percent(accuracy), percent(floor.classAccuracy))
+                row("intra-class Fréchet ↓", distance(generated.meanIntraClassFrechetDistance), distance(floor.meanIntraClassFrechetDistance))
+                for (k, name) in sampler.config.classNames.enumerated() {
+                    row("  " + name, distance(generated.intraClassFrechetDistances?[k] ?? nil), distance(floor.intraClassFrechetDistances?[k] ?? nil))
+                }
+            } else if sampler.config.isConditional {
+                say("(no class accuracy: the classifier judges \(classifier.classes) classes, the generator draws \(sampler.config.classes))")
+            }
             if generated.modeCollapse { say("warning: mode collapse: only \(generated.classCoverage) of \(generated.classes) classes are generated") }
             say(String(format: "evaluated in %.1f s", seconds))
         }

@@ -11,6 +11,11 @@ struct Sample: ParsableCommand {
         new one written with a trailing /): one PNG per image. Images are generated and written in batches, so any
         --count fits in memory; a count the disk cannot hold is refused before anything is written. The same --seed
         gives the same images on every run.
+
+        A class-conditional generator draws the classes of --class (names or indices; several take turns, image i
+        being of the (i mod k)-th), or without it classes drawn uniformly (not as the training set's frequencies).
+        Its .npy output has the labels beside it (X.labels.npy: int64 class indices), its directory output one
+        sub-folder per class.
         """)
 
     @Argument(help: "A run directory (its latest checkpoint) or a checkpoint directory.") var checkpoint: String
@@ -18,6 +23,8 @@ struct Sample: ParsableCommand {
     @Option(help: "Seed of the latent vectors.") var seed: UInt64 = 0
     @Option(help: "Output: grid .png, .npy array, or a directory (DIR/).") var out: String
     @Option(help: "Images per grid row (grids only).") var columns: Int?
+    @Option(name: .customLong("class"), help: "Conditional generators: only these classes, by name or index (comma-separated).")
+    var classes: String?
 
     func validate() throws {
         try positive(count, "--count")
@@ -32,23 +39,57 @@ struct Sample: ParsableCommand {
             }
             let sampler = try Sampler(checkpoint: checkpoint)
             let c = sampler.config
-            try sampler.write(count: count, seed: seed, to: output, columns: columns ?? 8)
+            let choice = try classChoice(classes, for: c, flag: "--class")
+            try sampler.write(count: count, seed: seed, to: output, columns: columns ?? 8, classes: choice)
+            let drawn = c.isConditional ? " of " + describe(choice, c) : ""
             switch output {
-            case .grid(let path): say("wrote a grid of \(count) images to \(path)")
-            case .array(let path): say("wrote \(count)×\(c.imageSize)×\(c.imageSize)×\(c.channels) float32 values in [-1, 1] to \(path)")
-            case .directory(let path): say("wrote \(count) PNG files to \(path)")
+            case .grid(let path): say("wrote a grid of \(count) images\(drawn) to \(path)")
+            case .array(let path):
+                say("wrote \(count)×\(c.imageSize)×\(c.imageSize)×\(c.channels) float32 values in [-1, 1]\(drawn) to \(path)"
+                    + (c.isConditional ? ", their class indices to \(SampleOutput.labelsPath(ofArray: path))" : ""))
+            case .directory(let path): say("wrote \(count) PNG files\(drawn) to \(path)" + (c.isConditional ? " (a sub-folder per class)" : ""))
             }
         }
     }
 }
 
+/// The classes `--class` names ("sneaker,bag" or "7,8"), or uniform draws when it is absent.
+/// An unknown class is an error listing the valid ones; `--class` for an unconditional generator
+/// is refused.
+func classChoice(_ text: String?, for c: ModelConfig, flag: String) throws -> ClassChoice {
+    guard let text else { return .uniform }
+    guard c.isConditional else {
+        throw ValidationError("\(flag) applies only to class-conditional generators (trained with --conditional); this one has no classes")
+    }
+    let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    guard !names.isEmpty, !names.contains(where: \.isEmpty) else { throw ValidationError("\(flag): expected class names or indices, got '\(text)'") }
+    do { return .cycle(try names.map { try c.classIndex($0) }) } catch let error as SamplingError {
+        throw ValidationError("\(flag): \(error)")
+    }
+}
+
+func describe(_ choice: ClassChoice, _ c: ModelConfig) -> String {
+    switch choice {
+    case .uniform: return "classes drawn uniformly"
+    case .cycle(let list): return (list.count == 1 ? "class " : "classes ") + list.map { "\($0) (\(c.classNames[$0]))" }.joined(separator: ", ")
+    }
+}
+
 struct Interpolate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Walk the latent space between two seeds and write the frames as an animated GIF.")
+        abstract: "Walk the latent space between two seeds and write the frames as an animated GIF.",
+        discussion: """
+        A class-conditional generator needs the class: --class A walks between the two seeds as class A;
+        --from-class A --to-class B walks from class A to class B at the fixed noise of --from (the class
+        embeddings are mixed; give --to too to move both).
+        """)
 
     @Argument(help: "A run directory or a checkpoint directory.") var checkpoint: String
     @Option(help: "Seed of the first latent vector.") var from: UInt64 = 0
-    @Option(help: "Seed of the last latent vector.") var to: UInt64 = 1
+    @Option(help: "Seed of the last latent vector (default: 1; with --from-class, the --from seed).") var to: UInt64?
+    @Option(name: .customLong("class"), help: "Conditional generators: the class of every frame (name or index).") var classAll: String?
+    @Option(help: "Conditional generators: the class of the first frame.") var fromClass: String?
+    @Option(help: "Conditional generators: the class of the last frame.") var toClass: String?
     @Option(help: "Frames, both ends included.") var steps: Int = 16
     @Option(help: "Frame delay in hundredths of a second.") var delay: Int = 10
     @Option(help: "Output .gif file.") var out: String
@@ -56,15 +97,36 @@ struct Interpolate: ParsableCommand {
     func validate() throws {
         guard steps >= 2 else { throw ValidationError("--steps must be at least 2, got \(steps)") }
         try positive(delay, "--delay")
+        if classAll != nil && (fromClass != nil || toClass != nil) {
+            throw ValidationError("--class gives every frame one class; --from-class and --to-class walk between two: give one or the other")
+        }
+        if (fromClass == nil) != (toClass == nil) { throw ValidationError("--from-class and --to-class go together") }
     }
 
     func run() throws {
         try reportingErrors {
             let sampler = try Sampler(checkpoint: checkpoint)
-            let scale = max(1, 128 / sampler.config.imageSize)
-            let frames = sampler.interpolate(from: from, to: to, steps: steps).map { $0.upscaled(by: scale) }
+            let c = sampler.config
+            func index(_ name: String?, _ flag: String) throws -> Int? {
+                guard let name else { return nil }
+                guard case .cycle(let list) = try classChoice(name, for: c, flag: flag), list.count == 1 else {
+                    throw ValidationError("\(flag) takes one class, got '\(name)'")
+                }
+                return list[0]
+            }
+            let all = try index(classAll, "--class")
+            let (a, b) = (try index(fromClass, "--from-class") ?? all, try index(toClass, "--to-class") ?? all)
+            if c.isConditional && a == nil {
+                throw ValidationError("the generator is class-conditional: give --class NAME, or --from-class A --to-class B; its classes are "
+                                      + c.classNames.enumerated().map { "\($0.offset) \($0.element)" }.joined(separator: ", "))
+            }
+            let to = self.to ?? (fromClass != nil ? from : 1)
+            let scale = max(1, 128 / c.imageSize)
+            let frames = sampler.interpolate(from: from, to: to, steps: steps, fromClass: a, toClass: b).map { $0.upscaled(by: scale) }
             try GIF.write(frames, delayCentiseconds: delay, to: out)
-            say("wrote \(steps) frames from seed \(from) to seed \(to) to \(out)")
+            var what = "from seed \(from) to seed \(to)"
+            if let a, let b { what += a == b ? " as \(c.classNames[a])" : ", class \(c.classNames[a]) to \(c.classNames[b])" }
+            say("wrote \(steps) frames \(what) to \(out)")
         }
     }
 }
