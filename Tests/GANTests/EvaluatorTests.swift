@@ -47,6 +47,30 @@ func subset(_ d: ImageDataset, _ range: Range<Int>) -> ImageDataset {
         #expect(real.precision > noise.precision && real.recall > collapsed.recall)
     }
 
+    /// The class metrics on real images: the class accuracy is the judge's accuracy on them,
+    /// computed directly; intra-class distances are small when each image is compared with its own
+    /// class and large when the labels are shifted by one class (each class then compared with
+    /// another), and their mean is the mean of the per-class values.
+    @Test func classAccuracyAndIntraClassDistancesOnRealImages() throws {
+        let train = try DatasetLoader.load(DatasetLoader.defaultPath), test = try DatasetLoader.load(DatasetLoader.defaultPath, split: .test)
+        let (classifier, accuracy) = try Classifier.forDataset(subset(train, 0..<4000), test: subset(test, 0..<1000), epochs: 1, cacheDirectory: nil)
+        let evaluator = Evaluator(classifier: classifier, accuracy: accuracy, test: subset(test, 0..<2000))
+        let real = subset(train, 30_000..<32_000), labels = real.labels!
+        let report = evaluator.evaluate(real.images(), labels: labels)
+        let (_, probabilities) = classifier.embed(real.images())
+        let predicted = ClassifierMetrics.argmax(probabilities: probabilities, count: real.count, classes: 10)
+        let direct = Double(zip(predicted, labels).filter { $0 == Int($1) }.count) / Double(real.count)
+        #expect(abs(report.classAccuracy! - direct) < 1e-12)
+        let shifted = evaluator.evaluate(real.images(), labels: labels.map { ($0 + 1) % 10 })
+        let own = report.intraClassFrechetDistances!.map { $0! }, other = shifted.intraClassFrechetDistances!.map { $0! }
+        print("intra-class FD, own classes \(own.map { String(format: "%.2f", $0) }), shifted \(other.map { String(format: "%.2f", $0) })")
+        #expect(own.count == 10 && zip(own, other).allSatisfy { $0 < $1 })
+        #expect(abs(report.meanIntraClassFrechetDistance! - own.reduce(0, +) / 10) < 1e-9)
+        #expect(shifted.classAccuracy! < 0.2 && report.classAccuracy! > 0.6)
+        // Unlabelled images have neither.
+        #expect(evaluator.evaluate(real.images()).classAccuracy == nil)
+    }
+
     @Test func trainingEvaluatesKeepsTheBestAndLogs() throws {
         let data = brightSquares(64)
         let (classifier, accuracy) = try Classifier.forDataset(data, test: data, epochs: 1, cacheDirectory: nil)

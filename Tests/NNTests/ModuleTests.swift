@@ -82,3 +82,36 @@ final class TinyGenerator: Module {
         #expect(Initializer.zeros.make([3], using: rng).scalars == [0, 0, 0])
     }
 }
+
+/// Conditional batch norm keeps batch norm's running statistics and names; with every sample of
+/// one class it is batch norm with that class's γ and β.
+@Suite(.serialized) struct ConditionalLayerTests {
+    @Test func conditionalBatchNormIsBatchNormPerClass() {
+        let bn = BatchNorm2d(3), cbn = ConditionalBatchNorm(bn, classes: 2)
+        #expect(cbn.namedParameters().map(\.name) == ["weight", "bias"])
+        #expect(cbn.namedBuffers().map(\.name) == ["running_mean", "running_var", "num_batches_tracked"])
+        cbn.weight.assign(Tensor([1, 1, 1, 2, 0.5, -1], shape: [2, 3]))
+        cbn.bias.assign(Tensor([0, 0, 0, 0.1, 0.2, 0.3], shape: [2, 3]))
+        bn.weight.assign(Tensor([2, 0.5, -1], shape: [3]))
+        bn.bias.assign(Tensor([0.1, 0.2, 0.3], shape: [3]))
+        let x = Tensor.randomNormal([4, 3, 2, 2], using: Generator(seed: 1))
+        let ones = Tensor.oneHot([1, 1, 1, 1], classes: 2)
+        let a = cbn(x, classes: ones), b = bn(x)
+        #expect(zip(a.scalars, b.scalars).allSatisfy { abs($0 - $1) < 1e-5 })
+        #expect(cbn.runningMean.value.scalars == bn.runningMean.value.scalars && cbn.runningVar.value.scalars == bn.runningVar.value.scalars)
+        cbn.setTraining(false); bn.setTraining(false)
+        let ea = cbn(x, classes: ones), eb = bn(x)
+        #expect(zip(ea.scalars, eb.scalars).allSatisfy { abs($0 - $1) < 1e-5 })
+        // Class 0 (γ 1, β 0) differs.
+        #expect(cbn(x, classes: .oneHot([0, 0, 0, 0], classes: 2)).scalars != ea.scalars)
+    }
+
+    @Test func embeddingUnderSpectralNormHasPyTorchsNames() {
+        let e = Embedding(4, 6, rng: Generator(seed: 2))
+        #expect(e.namedParameters().map(\.name) == ["weight"])
+        let rows = e(Tensor.oneHot([2, 0], classes: 4))
+        #expect(Array(rows.scalars[0..<6]) == Array(e.weight.value.scalars[12..<18]))
+        e.enableSpectralNorm(rng: Generator(seed: 3))
+        #expect(e.namedParameters().map(\.name) == ["weight_orig"] && e.namedBuffers().map(\.name) == ["weight_u", "weight_v"])
+    }
+}
