@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "GANTests", dependencies: ["GAN", "NN", "Datasets", "Imaging", "Tensors", "TestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "EngineBenchTests", dependencies: ["EngineBench", "Tensors", "TestSupport"]),
-        .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets", "GAN", "NN", "Imaging", "Tensors", "TestSupport"],
+        .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets", "Datasets", "GAN", "NN", "Imaging", "Tensors", "TestSupport"],
                     exclude: ["Regressions"]),
         .testTarget(name: "swiftganTests", dependencies: ["GAN", "Imaging", "Tensors", "TestSupport", "swiftgan"]),
     ],

@@ -10,6 +10,10 @@ import NN
 /// bounds, an allocation the input's size does not justify) is a bug.
 public enum FuzzTarget: String, CaseIterable, Sendable {
     case idx, svhn, cifar, safetensors, state, config, image
+    /// The labels file beside IDX images (three 2×2 images, Fashion-MNIST's folder name).
+    case idxLabels
+    /// CIFAR's `batches.meta.txt`: the class names.
+    case classNames
 
     /// The file name the reader sees (some readers tell formats from names).
     var fileName: String {
@@ -21,6 +25,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .state: return "state.json"
         case .config: return "config.json"
         case .image: return "image"
+        case .idxLabels: return "train-labels-idx1-ubyte"
+        case .classNames: return "batches.meta.txt"
         }
     }
 
@@ -48,6 +54,17 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
                 let d = try DatasetLoader.load(path, cacheDirectory: nil)
                 precondition(d.pixels.count == d.count * d.height * d.width * d.channels)
                 if d.count > 0 { _ = d.image(d.count - 1) }
+                _ = d.indicesByClass()
+            case .idxLabels:
+                let images = directory + "/train-images-idx3-ubyte"
+                let header: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 2]
+                try Data(header + [UInt8](repeating: 9, count: 12)).write(to: URL(fileURLWithPath: images))
+                let d = try IDX.dataset(images: images, labels: path, name: "fashion")
+                precondition(d.labels?.count == d.count && d.labels!.allSatisfy { Int($0) < d.classCount })
+                _ = d.indicesByClass()
+            case .classNames:
+                let names = try CIFAR.classNames(in: directory)
+                precondition(names.count == 10)
             case .safetensors:
                 let file = try SafeTensors(contentsOf: path)
                 for (_, tensor) in try file.allTensors() { _ = tensor.shape }

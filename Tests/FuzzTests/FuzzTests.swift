@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import FuzzTargets
+import Datasets
 @testable import GAN
 import Imaging
 import NN
@@ -26,6 +27,8 @@ import TestSupport
         var cifar: [UInt8] = []
         for r in 0..<2 { cifar.append(UInt8(r)); cifar += (0..<3072).map { UInt8(($0 * 7 + r) % 256) } }
         seeds[.cifar] = [("two-records", Data(cifar))]
+        seeds[.idxLabels] = [("three-labels", Data([0, 0, 8, 1, 0, 0, 0, 3, 7, 0, 9]))]
+        seeds[.classNames] = [("cifar-10", Data((CIFAR.classes.joined(separator: "\n") + "\n").utf8))]
         for compressed in [false, true] {
             let path = work + "/svhn-\(compressed).mat"
             try python("import sys, numpy as np, scipy.io\nX = np.arange(32*32*3*2, dtype=np.uint32).reshape(32, 32, 3, 2).astype(np.uint8)\n"
@@ -42,7 +45,9 @@ import TestSupport
         var state = TrainingState(config: config)
         state.step = 5
         state.frechetHistory = [12.5, 11]
-        seeds[.state] = [("state", try JSONEncoder.readable.encode(state))]
+        var conditional = state
+        conditional.config.model.classNames = ["left", "right"]
+        seeds[.state] = [("state", try JSONEncoder.readable.encode(state)), ("conditional-state", try JSONEncoder.readable.encode(conditional))]
         seeds[.config] = [("config", try JSONEncoder.readable.encode(config))]
         let gray = Image(width: 5, height: 4, channels: 1, pixels: (0..<20).map { UInt8($0 * 12) })
         let rgb = Image(width: 4, height: 3, channels: 3, pixels: (0..<36).map { UInt8($0 * 7) })
