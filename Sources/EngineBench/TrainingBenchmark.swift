@@ -50,14 +50,16 @@ public enum Workload: String, CaseIterable, Sendable {
 
 /// One modern technique added to a workload's step, to measure what it costs.
 public enum Ingredient: String, CaseIterable, Sendable {
-    case none, spectralNorm = "spectral-norm", ema, augment
+    case none, spectralNorm = "spectral-norm", ema, augment, conditional
 
-    public func apply(to config: inout TrainingConfig) {
+    /// Adds the technique to `config`, for training on `dataset` (whose classes a conditional model draws).
+    public func apply(to config: inout TrainingConfig, dataset: ImageDataset) {
         switch self {
         case .none: break
         case .spectralNorm: config.model.spectralNorm = .d
         case .ema: config.ema = 0.999
         case .augment: config.augment = DiffAugment.Operation.allCases
+        case .conditional: config.model.classNames = dataset.classNames ?? []
         }
     }
 }
@@ -80,21 +82,23 @@ public enum TrainingBenchmark {
         var config = TrainingConfig(model: w.model, dataPath: dataset.name)
         config.batchSize = w.batchSize
         config.precision = precision
-        ingredient.apply(to: &config)
+        ingredient.apply(to: &config, dataset: dataset)
         let gan = GANStep(config: config), state = TrainingState(config: config)
         let batcher = Batcher(dataset, batchSize: w.batchSize, seed: 0)
         var times: [Double] = [], losses: (Float, Float) = (.nan, .nan)
         var epoch = 0, step = 0
         var batches = batcher.epoch(epoch)
-        func nextBatch() -> Tensor {
-            if let b = batches.next() { return b.images }
+        func nextBatch() -> Batch {
+            if let b = batches.next() { return b }
             epoch += 1
             batches = batcher.epoch(epoch)
-            return batches.next()!.images
+            return batches.next()!
         }
-        func trainStep(_ real: Tensor) throws -> GANStepResult {
+        func trainStep(_ batch: Batch) throws -> GANStepResult {
             defer { step += 1 }
-            return try gan(real: real, noise: state.noise(count: real.shape[0], step: step))
+            let n = batch.images.shape[0], k = config.model.classes
+            let classes = k > 0 ? (Tensor.oneHot(batch.labels!, classes: k), Tensor.oneHot(state.fakeLabels(count: n, step: step), classes: k)) : nil
+            return try gan(real: batch.images, noise: state.noise(count: n, step: step), realClasses: classes?.0, fakeClasses: classes?.1)
         }
         for _ in 0..<warmup { _ = try trainStep(nextBatch()) }
         if profile { Profiler.shared.reset(); Profiler.shared.enabled = true }

@@ -12,7 +12,7 @@ struct Bench: ParsableCommand {
 
         --suite data: loading and batching.
 
-        --suite ingredients: the training step of a workload alone and with spectral norm (D), the generator's moving average and DiffAugment (all three operations) each added, alternating, as ratios to the plain step.
+        --suite ingredients: the training step of a workload alone and with spectral norm (D), the generator's moving average, DiffAugment (all three operations) and class conditioning each added, alternating, as ratios to the plain step.
         --suite training: images/s of training steps on a workload (mlp, dcgan28, dcgan64, catdcgan: the models and batches of the comparison with PyTorch, `make bench-vs-pytorch`); with --profile, where each step's time goes, op by op.
 
         --suite generation: images/s of sampling --count images from a workload's generator (--profile works here too).
@@ -32,7 +32,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Untimed training steps first.") var warmup = 3
     @Option(help: "Images to generate for --suite generation.") var count = 1000
     @Flag(help: "Print where the time goes, op by op (--suite training and generation).") var profile = false
-    @Option(help: "A technique added to the step of --suite training: spectral-norm, ema, augment or none.") var ingredient = "none"
+    @Option(help: "A technique added to the step of --suite training: spectral-norm, ema, augment, conditional or none.") var ingredient = "none"
     @Option(help: "Arithmetic of the training step (--suite training): fp32 or bf16.") var precision: Precision = .fp32
     @Flag(help: "Print one JSON object instead of text (--suite training, generation, peak).") var json = false
 

@@ -15,25 +15,20 @@ public protocol ClassConditional: Module {
 /// Checkpoint names: `weight` [K, C] (γ of each class), `bias` [K, C] (β), `running_mean`,
 /// `running_var`, `num_batches_tracked`: a PyTorch module holding `nn.BatchNorm2d(C, affine=False)`'s
 /// buffers beside two [K, C] tables loads them under these names.
-public final class ConditionalBatchNorm: ClassConditional, ModeDependent, CustomChildNames {
+public final class ConditionalBatchNorm: ClassConditional, ModeDependent, CustomChildNames, RunningStatistics {
     public let weight: Parameter
     public let bias: Parameter
-    public let runningMean: Buffer
-    public let runningVar: Buffer
-    public let numBatchesTracked: Buffer
-    public let momentum: Float
-    public let epsilon: Float
+    public let runningMean: Buffer, runningVar: Buffer, numBatchesTracked: Buffer
+    public let momentum: Float, epsilon: Float
+    public let unbiasedRunningVariance: Bool
     public var training = true
-
-    public var childNames: [String: String] {
-        ["runningMean": "running_mean", "runningVar": "running_var", "numBatchesTracked": "num_batches_tracked"]
-    }
+    public var childNames: [String: String] { runningStatisticsNames }
 
     public var classes: Int { weight.shape[0] }
     public var features: Int { weight.shape[1] }
 
     /// Every class starts with γ = 1 and β = 0 (BigGAN's and StudioGAN's initialisation).
-    public init(_ features: Int, classes: Int, momentum: Float = 0.1, epsilon: Float = 1e-5) {
+    public init(_ features: Int, classes: Int, momentum: Float = 0.1, epsilon: Float = 1e-5, unbiasedRunningVariance: Bool = true) {
         precondition(features > 0 && classes > 0, "ConditionalBatchNorm(\(features), classes: \(classes)): sizes must be positive")
         weight = Parameter(.ones([classes, features]))
         bias = Parameter(.zeros([classes, features]))
@@ -42,13 +37,14 @@ public final class ConditionalBatchNorm: ClassConditional, ModeDependent, Custom
         numBatchesTracked = Buffer(.zeros([]), kind: .int64)
         self.momentum = momentum
         self.epsilon = epsilon
+        self.unbiasedRunningVariance = unbiasedRunningVariance
     }
 
     /// The conditional form of `norm`: its settings and running statistics, and its γ and β as
     /// every class's starting row.
     public convenience init(_ norm: BatchNorm, classes: Int) {
         let c = norm.weight.shape[0]
-        self.init(c, classes: classes, momentum: norm.momentum, epsilon: norm.epsilon)
+        self.init(c, classes: classes, momentum: norm.momentum, epsilon: norm.epsilon, unbiasedRunningVariance: norm.unbiasedRunningVariance)
         let gamma = norm.weight.value.scalars, beta = norm.bias.value.scalars
         weight.assign(Tensor(Array([[Float]](repeating: gamma, count: classes).joined()), shape: [classes, c]))
         bias.assign(Tensor(Array([[Float]](repeating: beta, count: classes).joined()), shape: [classes, c]))
@@ -68,11 +64,7 @@ public final class ConditionalBatchNorm: ClassConditional, ModeDependent, Custom
         }
         let (y, mean, variance) = Tensor.conditionalBatchNorm(x, classes: classes, scale: weight.value, shift: bias.value,
                                                                epsilon: epsilon)
-        // Running statistics as `BatchNorm` keeps them (PyTorch's convention, unbiased variance).
-        let n = Float(x.count / x.shape[1])
-        runningMean.value.scaleAndAdd(1 - momentum, mean, momentum)
-        runningVar.value.scaleAndAdd(1 - momentum, variance, momentum * (n > 1 ? n / (n - 1) : 1))
-        numBatchesTracked.value.scaleAndAdd(1, Tensor.ones([]), 1)
+        track(mean: mean, variance: variance, of: x)
         return y
     }
 }

@@ -11,7 +11,7 @@ import Tensors
 /// `momentum: 0.9` here. The Fashion-MNIST tutorial's ε 0.8 is `epsilon: 0.8`.
 ///
 /// Checkpoint names: `weight` (γ), `bias` (β), `running_mean`, `running_var`, `num_batches_tracked`.
-public final class BatchNorm: Module, ModeDependent, CustomChildNames {
+public final class BatchNorm: Module, ModeDependent, CustomChildNames, RunningStatistics {
     public let weight: Parameter
     public let bias: Parameter
     public let runningMean: Buffer
@@ -22,9 +22,7 @@ public final class BatchNorm: Module, ModeDependent, CustomChildNames {
     public let unbiasedRunningVariance: Bool
     public var training = true
 
-    public var childNames: [String: String] {
-        ["runningMean": "running_mean", "runningVar": "running_var", "numBatchesTracked": "num_batches_tracked"]
-    }
+    public var childNames: [String: String] { runningStatisticsNames }
 
     public init(_ features: Int, momentum: Float = 0.1, epsilon: Float = 1e-5, unbiasedRunningVariance: Bool = true) {
         precondition(features > 0, "BatchNorm(\(features)): feature count must be positive")
@@ -44,12 +42,36 @@ public final class BatchNorm: Module, ModeDependent, CustomChildNames {
                                     variance: runningVar.value, epsilon: epsilon)
         }
         let (y, mean, variance) = Tensor.batchNorm(x, scale: weight.value, shift: bias.value, epsilon: epsilon)
+        track(mean: mean, variance: variance, of: x)
+        return y
+    }
+}
+
+/// A normalization layer that keeps running statistics of its batches (`BatchNorm`,
+/// `ConditionalBatchNorm`), under PyTorch's names.
+public protocol RunningStatistics: AnyObject {
+    var runningMean: Buffer { get }
+    var runningVar: Buffer { get }
+    var numBatchesTracked: Buffer { get }
+    var momentum: Float { get }
+    var unbiasedRunningVariance: Bool { get }
+}
+
+extension RunningStatistics {
+    /// The checkpoint names of the statistics.
+    public var runningStatisticsNames: [String: String] {
+        ["runningMean": "running_mean", "runningVar": "running_var", "numBatchesTracked": "num_batches_tracked"]
+    }
+
+    /// Folds a batch's mean and biased variance (over every axis of `x` but 1) into the running
+    /// statistics: `running ← (1 − momentum)·running + momentum·batch`, the variance made
+    /// unbiased first when `unbiasedRunningVariance` (PyTorch's convention).
+    func track(mean: Tensor, variance: Tensor, of x: Tensor) {
         let n = Float(x.count / x.shape[1])
         let correction = unbiasedRunningVariance && n > 1 ? n / (n - 1) : 1
         runningMean.value.scaleAndAdd(1 - momentum, mean, momentum)
         runningVar.value.scaleAndAdd(1 - momentum, variance, momentum * correction)
         numBatchesTracked.value.scaleAndAdd(1, Tensor.ones([]), 1)
-        return y
     }
 }
 
