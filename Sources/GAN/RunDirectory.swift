@@ -180,16 +180,20 @@ public struct MetricsLine: Codable, Sendable, Equatable {
         public var classHistogramKL: Double, precision: Double, recall: Double
         public var images: Int
         public var modeCollapse: Bool
+        /// A conditional generator's class accuracy and mean intra-class Fréchet distance.
+        public var classAccuracy: Double?, intraClassFrechetDistance: Double?
 
         enum CodingKeys: String, CodingKey {
             case frechetDistance = "frechet_distance", classifierScore = "classifier_score", classCoverage = "class_coverage"
             case classes, classHistogramKL = "class_histogram_kl", precision, recall, images, modeCollapse = "mode_collapse"
+            case classAccuracy = "class_accuracy", intraClassFrechetDistance = "intra_class_frechet_distance"
         }
 
         public init(_ r: EvaluationReport) {
             frechetDistance = r.frechetDistance; classifierScore = r.classifierScore
             classCoverage = r.classCoverage; classes = r.classes; classHistogramKL = r.classHistogramKL
             precision = r.precision; recall = r.recall; images = r.images; modeCollapse = r.modeCollapse
+            classAccuracy = r.classAccuracy; intraClassFrechetDistance = r.meanIntraClassFrechetDistance
         }
     }
 

@@ -13,9 +13,12 @@ extension Trainer {
         let history = (state.frechetHistory ?? []) + [report.frechetDistance]
         state.frechetHistory = history
         try metrics.append(MetricsLine(report, step: state.step, epoch: state.epoch))
+        let byClass = report.classAccuracy.map { accuracy in
+            String(format: ", class accuracy %.1f%%, intra-class Fréchet %.3f", 100 * accuracy, report.meanIntraClassFrechetDistance ?? .nan)
+        } ?? ""
         message(String(format: "evaluation at step %d: Fréchet distance %.3f, score %.2f, %d/%d classes, precision %.3f, recall %.3f",
                        state.step, report.frechetDistance, report.classifierScore, report.classCoverage, report.classes,
-                       report.precision, report.recall))
+                       report.precision, report.recall) + byClass)
         let n = Self.risingEvaluations
         let rising = history.count > n && zip(history.suffix(n + 1), history.suffix(n)).allSatisfy { $1 > $0 }
         if report.modeCollapse || rising {
