@@ -55,8 +55,9 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// (sngan: D; the tutorial presets: none).
     public var spectralNorm: SpectralNormPlacement
     /// The classes of a class-conditional model, by index (empty: unconditional). Their number
-    /// fixes the architecture: G's batch norms become class-conditional (per-class γ and β) and D
-    /// gains a projection embedding (Miyato & Koyama 2018).
+    /// fixes the architecture: G reads its class twice — as a one-hot vector appended to z, and
+    /// through its batch norms, which become class-conditional (per-class γ and β) — and D gains a
+    /// projection embedding (Miyato & Koyama 2018).
     public var classNames: [String]
 
     public init(preset: ModelPreset, imageSize: Int, channels: Int, latent: Int? = nil, width: Int? = nil,
@@ -139,8 +140,10 @@ public struct ModelConfig: Codable, Sendable, Equatable {
 /// A generator: latent vectors → images in [-1, 1], [N, C, H, W]. Parameters are named
 /// `main.<index>.<name>` as in PyTorch's reference DCGAN.
 ///
-/// A conditional generator's batch norms are `ConditionalBatchNorm`s: it is called with the
-/// classes of its samples, `generator(z, classes: .oneHot(labels, classes: k))`.
+/// A conditional generator is called with the classes of its samples,
+/// `generator(z, classes: .oneHot(labels, classes: k))`: they are appended to z (its first layer
+/// reads latent + K values, the class columns of its weight a learned class embedding, as
+/// BigGAN's shared embedding), and its batch norms are `ConditionalBatchNorm`s.
 public final class GANGenerator: ClassConditional {
     public let main: Sequential
     public let config: ModelConfig
@@ -155,7 +158,17 @@ public final class GANGenerator: ClassConditional {
 
     public func callAsFunction(_ z: Tensor, classes: Tensor) -> Tensor {
         guard config.isConditional else { return main(z) }
-        return main.layers.reduce(z) { x, layer in (layer as? any ClassConditional)?(x, classes: classes) ?? layer(x) }
+        return main.layers.reduce(input(z, classes: classes)) { x, layer in (layer as? any ClassConditional)?(x, classes: classes) ?? layer(x) }
+    }
+
+    /// What the first layer reads: z, and for a conditional generator its class weights [N, K]
+    /// appended along axis 1 (shaped [N, K, 1, 1] for a [N, latent, 1, 1] z).
+    public func input(_ z: Tensor, classes: Tensor?) -> Tensor {
+        guard config.isConditional, let classes else { return z }
+        precondition(classes.shape == [z.shape[0], config.classes],
+                     "GANGenerator.input: classes \(classes.shape) for z \(z.shape) and \(config.classes) classes")
+        let columns = z.rank == 4 ? classes.reshaped([z.shape[0], config.classes, 1, 1]) : classes
+        return Tensor.concat([z, columns], axis: 1)
     }
 }
 
@@ -195,20 +208,25 @@ public enum Models {
         precondition(c.problem == nil, "Models.make: \(c.problem!)")
         let seed = rng.seed
         var (g, d): (GANGenerator, GANDiscriminator)
+        // A conditional generator's first layer reads the class weights too.
+        var input = c
+        input.latent += c.classes
         switch c.preset {
-        case .mlp: (g, d) = mlp(c, rng)
-        case .dcgan: (g, d) = c.imageSize >= 64 ? canonicalDCGAN(c, rng) : tensorFlowDCGAN(c, rng)
-        case .catdcgan: (g, d) = catDCGAN(c, rng)
-        case .sngan: (g, d) = sngan(c, rng)
+        case .mlp: (g, d) = mlp(input, rng)
+        case .dcgan: (g, d) = c.imageSize >= 64 ? canonicalDCGAN(input, rng) : tensorFlowDCGAN(input, rng)
+        case .catdcgan: (g, d) = catDCGAN(input, rng)
+        case .sngan: (g, d) = sngan(input, rng)
         }
+        g = GANGenerator(c, g.main.layers)
+        d = GANDiscriminator(c, d.main.layers)
         if c.isConditional { (g, d) = conditional(g, d, seed: seed) }
         if c.spectralNorm.generator { g.enableSpectralNorm(rng: Generator(seed: Generator.derivedSeed(seed, 0x736e67))) }
         if c.spectralNorm.discriminator { d.enableSpectralNorm(rng: Generator(seed: Generator.derivedSeed(seed, 0x736e64))) }
         return (g, d)
     }
 
-    /// The class-conditional form of an unconditional pair: each batch norm of G becomes a
-    /// `ConditionalBatchNorm` starting from its γ and β, and D gains a projection embedding over
+    /// The class-conditional form of a pair built for latent + K inputs: each batch norm of G
+    /// becomes a `ConditionalBatchNorm` starting from its γ and β, and D gains a projection embedding over
     /// the features its last layer reads (that layer has one output, so its weight has as many
     /// values as there are features), drawn from a stream derived from `seed`.
     static func conditional(_ g: GANGenerator, _ d: GANDiscriminator, seed: UInt64) -> (GANGenerator, GANDiscriminator) {

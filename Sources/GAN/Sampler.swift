@@ -76,7 +76,7 @@ public struct Sampler {
         // images are dropped): a batch of another size would leave a second set of buffers in
         // the engine's pool (1 000 CatDCGAN images as 15 × 64 + 40: 2.7 GiB; as 16 × 63: 1.9 GiB).
         let n = latents.shape[0]
-        if n <= Self.batchSize { return plan(latents, classes: classes) }
+        if n <= Self.batchSize { return plan(generator.input(latents, classes: classes), classes: classes) }
         let (batches, per) = Self.batches(for: n)
         func rows(_ t: Tensor, _ start: Int, _ count: Int) -> Tensor {
             let part = t.slice(axis: 0, offset: start, length: count)
@@ -84,7 +84,8 @@ public struct Sampler {
         }
         let parts = (0..<batches).map { b -> Tensor in
             let start = b * per, count = min(per, n - start)
-            let images = plan(rows(latents, start, count), classes: classes.map { rows($0, start, count) })
+            let batchClasses = classes.map { rows($0, start, count) }
+            let images = plan(generator.input(rows(latents, start, count), classes: batchClasses), classes: batchClasses)
             return count < per ? images.slice(axis: 0, offset: 0, length: count) : images
         }
         return Tensor.concat(parts, axis: 0)

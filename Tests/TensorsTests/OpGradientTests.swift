@@ -59,6 +59,15 @@ import Testing
         return Ref(v, [n, k])
     }
 
+    @Test(arguments: [[4, 3], [2, 3, 4, 5], [3, 17, 3, 3]])
+    func channelAffine(_ shape: [Int]) {
+        let (n, c) = (shape[0], shape[1]), inner = shape.dropFirst(2).reduce(1, *)
+        let x = Ref.random(shape, rng), a = Ref.random([n, c], rng), b = Ref.random([n, c], rng)
+        gradCheck([x, a, b], engine: { Tensor.channelAffine($0[0], scale: $0[1], shift: $0[2]) }, reference: { r in
+            Ref(r[0].values.indices.map { i in r[0].values[i] * r[1].values[i / inner] + r[2].values[i / inner] }, r[0].shape)
+        })
+    }
+
     @Test(arguments: [[4, 3], [5, 3, 2, 2], [3, 17, 3, 3]])
     func conditionalBatchNormTraining(_ shape: [Int]) {
         let (n, c, k) = (shape[0], shape[1], 3)

@@ -92,6 +92,13 @@ package protocol Backend: AnyObject {
     func binary(_ op: BinaryOp, _ a: DeviceStorage, _ b: DeviceStorage) -> DeviceStorage
     /// Sums `s` over the axes where `shape` has size 1 (the reverse of broadcasting), giving `shape`.
     func reduceSum(_ s: DeviceStorage, to shape: [Int]) -> DeviceStorage
+    /// `y[n, c, …] = x[n, c, …]·scale[n, c] + shift[n, c]`: an affine map per sample and channel
+    /// (class-conditional batch norm's), for `x` [N, C, …] and `scale`, `shift` [N, C].
+    func channelAffine(_ x: DeviceStorage, scale: DeviceStorage, shift: DeviceStorage) -> DeviceStorage
+    /// Its gradients: `dx = dy·scale`, `dscale[n, c] = Σ dy·x`, `dshift[n, c] = Σ dy` (sums over
+    /// the axes after the channel).
+    func channelAffineBackward(_ dy: DeviceStorage, x: DeviceStorage, scale: DeviceStorage)
+        -> (dx: DeviceStorage, dscale: DeviceStorage, dshift: DeviceStorage)
     /// `y = x · mask / keep` with a fresh Bernoulli(keep) mask; returns y and the scaled mask.
     func dropout(_ x: DeviceStorage, keep: Float, uniforms: UnsafeBufferPointer<Float>)
         -> (y: DeviceStorage, mask: DeviceStorage)

@@ -17,14 +17,22 @@ extension Tensor {
         return Tensor(values, shape: [labels.count, classes])
     }
 
-    /// The per-sample rows `classes · table` ([N, K]·[K, C] → [N, C]) shaped to broadcast over
-    /// `x`'s channels: [N, C, 1, 1] for images, [N, C] for vectors.
+    /// The per-sample rows `classes · table` ([N, K]·[K, C] → [N, C]).
     static func classRows(_ classes: Tensor, _ table: Tensor, like x: Tensor, _ op: String) -> Tensor {
         checkShapes(classes.rank == 2 && table.rank == 2 && classes.shape[0] == x.shape[0] && classes.shape[1] == table.shape[0]
                     && x.rank >= 2 && table.shape[1] == x.shape[1], op, x.shape, classes.shape, table.shape,
                     note: "expected x [N, C, …], classes [N, K] and per-class tables [K, C]")
-        let rows = classes.matmul(table)
-        return x.rank == 2 ? rows : rows.reshaped([x.shape[0], x.shape[1]] + [Int](repeating: 1, count: x.rank - 2))
+        return classes.matmul(table)
+    }
+
+    /// `y[n, c, …] = x[n, c, …]·scale[n, c] + shift[n, c]` for `x` [N, C, …] and `scale`, `shift`
+    /// [N, C]: an affine map per sample and channel, in one pass (and one for its gradients).
+    public static func channelAffine(_ x: Tensor, scale: Tensor, shift: Tensor) -> Tensor {
+        let y = backend.channelAffine(x.storage, scale: scale.storage, shift: shift.storage)
+        return record("channelAffine", y, inputs: [x, scale, shift]) { [xs = x.storage, ss = scale.storage] g, needs in
+            let (dx, ds, dh) = Tensor.backend.channelAffineBackward(g.storage, x: xs, scale: ss)
+            return [needs[0] ? Tensor(storage: dx) : nil, needs[1] ? Tensor(storage: ds) : nil, needs[2] ? Tensor(storage: dh) : nil]
+        }
     }
 
     /// Class-conditional batch normalization in training mode (de Vries et al. 2017; BigGAN's
@@ -37,7 +45,7 @@ extension Tensor {
         let gamma = classRows(classes, scale, like: x, "conditionalBatchNorm"), beta = classRows(classes, shift, like: x, "conditionalBatchNorm")
         let channels = x.shape[1]
         let (normalized, mean, variance) = batchNorm(x, scale: .ones([channels]), shift: .zeros([channels]), epsilon: epsilon)
-        return (normalized * gamma + beta, mean, variance)
+        return (channelAffine(normalized, scale: gamma, shift: beta), mean, variance)
     }
 
     /// Class-conditional batch normalization in evaluation mode, with given statistics.
@@ -47,14 +55,13 @@ extension Tensor {
         let channels = x.shape[1]
         let normalized = batchNorm(x, scale: .ones([channels]), shift: .zeros([channels]), mean: mean, variance: variance,
                                    epsilon: epsilon)
-        return normalized * gamma + beta
+        return channelAffine(normalized, scale: gamma, shift: beta)
     }
 
     /// The projection term of a projection discriminator: `⟨embedding_c, φ(x)⟩` per sample, [N, 1],
     /// for features `φ(x)` [N, F], classes [N, K] and the class embedding [K, F].
     public static func projection(_ features: Tensor, classes: Tensor, embedding: Tensor) -> Tensor {
-        let n = features.shape[0]
         let rows = classRows(classes, embedding, like: features, "projection")
-        return (features * rows).sum(to: [n, 1])
+        return (features * rows).sum(to: [features.shape[0], 1])
     }
 }
