@@ -19,6 +19,8 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
     /// For a conditional generator (or real labelled images): how often the classifier assigns an
     /// image to the class it was drawn as (nil when the images have no classes).
     public var classAccuracy: Double? = nil
+    /// The class accuracy of each class's images (nil for a class with none).
+    public var classAccuracies: [Double?]? = nil
     /// The Fréchet distance of each class's images to the real images of that class (StudioGAN's
     /// intra-class FID), class by class; nil when the images have no classes. A class with fewer
     /// than 2 images on either side has none (nil).
@@ -99,6 +101,7 @@ public final class Evaluator {
         /// With labels: each class's feature statistics and the images the classifier put in their class.
         var perClass: [FeatureStatistics.Accumulator] = []
         var correct = 0, labelled = 0
+        var correctByClass: [Int] = [], countByClass: [Int] = []
 
         init(_ evaluator: Evaluator, manifoldCount: Int) {
             self.evaluator = evaluator
@@ -117,13 +120,17 @@ public final class Evaluator {
             if let labels {
                 precondition(labels.count == n && labels.allSatisfy { $0 >= 0 && Int($0) < classes },
                              "Evaluator: \(labels.count) labels in 0..<\(classes) for \(n) images")
-                if perClass.isEmpty { perClass = .init(repeating: .init(dimension: d), count: classes) }
+                if perClass.isEmpty {
+                    perClass = .init(repeating: .init(dimension: d), count: classes)
+                    (correctByClass, countByClass) = ([Int](repeating: 0, count: classes), [Int](repeating: 0, count: classes))
+                }
                 // Grouped by class, one accumulator update per class and batch.
                 var rows = [[Float]](repeating: [], count: classes), counts = [Int](repeating: 0, count: classes)
                 for (i, label) in labels.enumerated() {
                     rows[Int(label)] += features[(i * d)..<((i + 1) * d)]
                     counts[Int(label)] += 1
-                    if predicted[i] == Int(label) { correct += 1 }
+                    countByClass[Int(label)] += 1
+                    if predicted[i] == Int(label) { correct += 1; correctByClass[Int(label)] += 1 }
                 }
                 for k in 0..<classes where counts[k] > 0 { perClass[k].add(rows[k], count: counts[k]) }
                 labelled += n
@@ -146,6 +153,7 @@ public final class Evaluator {
                 precision: precision, recall: recall)
             if labelled > 0 {
                 report.classAccuracy = Double(correct) / Double(labelled)
+                report.classAccuracies = zip(correctByClass, countByClass).map { $1 == 0 ? nil : Double($0) / Double($1) }
                 if let real = e.realClassStatistics {
                     report.intraClassFrechetDistances = zip(perClass, real).map { fake, real in
                         fake.count < 2 || real.count < 2 ? nil : Frechet.distance(fake.statistics, real)

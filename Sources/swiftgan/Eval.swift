@@ -80,8 +80,14 @@ struct Eval: ParsableCommand {
                 func distance(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "–" }
                 row("class accuracy ↑", percent(accuracy), percent(floor.classAccuracy))
                 row("intra-class Fréchet ↓", distance(generated.meanIntraClassFrechetDistance), distance(floor.meanIntraClassFrechetDistance))
+                func classRow(_ cells: [String]) {
+                    say(cells[0].padding(toLength: 20, withPad: " ", startingAt: 0) + cells.dropFirst().map { $0.leftPad(12) }.joined())
+                }
+                say("")
+                classRow(["class", "Fréchet ↓", "accuracy ↑", "real Fréchet", "real acc."])
                 for (k, name) in sampler.config.classNames.enumerated() {
-                    row("  " + name, distance(generated.intraClassFrechetDistances?[k] ?? nil), distance(floor.intraClassFrechetDistances?[k] ?? nil))
+                    classRow([name, distance(generated.intraClassFrechetDistances?[k] ?? nil), percent(generated.classAccuracies?[k] ?? nil),
+                              distance(floor.intraClassFrechetDistances?[k] ?? nil), percent(floor.classAccuracies?[k] ?? nil)])
                 }
             } else if sampler.config.isConditional {
                 say("(no class accuracy: the classifier judges \(classifier.classes) classes, the generator draws \(sampler.config.classes))")
