@@ -81,7 +81,7 @@ struct Eval: ParsableCommand {
                 row("class accuracy ↑", percent(accuracy), percent(floor.classAccuracy))
                 row("intra-class Fréchet ↓", distance(generated.meanIntraClassFrechetDistance), distance(floor.meanIntraClassFrechetDistance))
                 func classRow(_ cells: [String]) {
-                    say(cells[0].padding(toLength: 20, withPad: " ", startingAt: 0) + cells.dropFirst().map { $0.leftPad(12) }.joined())
+                    say(cells[0].padding(toLength: 20, withPad: " ", startingAt: 0) + cells.dropFirst().map { $0.leftPad(14) }.joined())
                 }
                 say("")
                 classRow(["class", "Fréchet ↓", "accuracy ↑", "real Fréchet", "real acc."])

@@ -46,7 +46,7 @@ func conditionalConfig(epochs: Int = 1, preset: ModelPreset = .dcgan) -> Trainin
     /// anywhere; after training, the same latents drawn as "left" put the square top-left and
     /// drawn as "right" bottom-right.
     @Test func theGeneratorLearnsToDrawTheClassItIsGiven() throws {
-        var config = conditionalConfig(epochs: 16)
+        var config = conditionalConfig(epochs: 10)
         config.batchSize = 32
         let trainer = try Trainer(config: config, dataset: leftRightSquares(256), runDirectory: scratch("cond-learn"))
         let z = config.model.noise(32, using: Generator(seed: 99))
