@@ -32,13 +32,18 @@ let package = Package(
         // Durable writes (temporary file, fsync, rename, directory fsync) and plain file-system errors.
         .target(name: "CSystem"),
         .target(name: "DurableIO", dependencies: ["CSystem"]),
+        // CRC-32C (SSE4.2 instruction, table fallback), the Protocol Buffers wire format for writing,
+        // and TensorBoard's event files on them.
+        .target(name: "CChecksum"),
+        .target(name: "Protobuf"),
+        .target(name: "TensorBoard", dependencies: ["CChecksum", "Protobuf", "DurableIO"]),
         .target(name: "Tensors", dependencies: ["CDNNL"]),
         // Cairo (Debian's libcairo2-dev) for the text of figures: class names beside grid rows.
         .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
         .target(name: "Imaging", dependencies: ["CCodecs", "CCairo", "DurableIO"]),
         .target(name: "Datasets", dependencies: ["Imaging", "Tensors", "CCodecs", "DurableIO"]),
         .target(name: "NN", dependencies: ["Tensors", "DurableIO"]),
-        .target(name: "GAN", dependencies: ["NN", "Tensors", "Datasets", "Imaging", "CLinearAlgebra", "DurableIO"]),
+        .target(name: "GAN", dependencies: ["NN", "Tensors", "Datasets", "Imaging", "CLinearAlgebra", "DurableIO", "TensorBoard"]),
         .target(name: "EngineBench", dependencies: ["Tensors", "Datasets", "Imaging", "GAN"]),
         // Every reader of outside bytes as a function of those bytes, and the libFuzzer driver
         // (`make fuzz`; replays files when built without -DFUZZING).
@@ -54,6 +59,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Datasets"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"]),
+        .testTarget(name: "TensorBoardTests", dependencies: ["TensorBoard", "Protobuf", "CChecksum"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Imaging", "Tensors", "TestSupport"]),
         .testTarget(name: "GANTests", dependencies: ["GAN", "NN", "Datasets", "Imaging", "Tensors", "TestSupport"],

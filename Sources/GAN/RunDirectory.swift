@@ -1,6 +1,7 @@
 import DurableIO
 import Foundation
 import Imaging
+import TensorBoard
 
 /// The files of one training run, and the only code that knows their names:
 ///
@@ -8,6 +9,7 @@ import Imaging
 /// RUN/
 ///   config.json            every hyper-parameter (TrainingConfig)
 ///   metrics.jsonl          one MetricsLine per logged step or evaluation
+///   events.out.tfevents.*  the same scalars, the sample grids and the configuration, for TensorBoard
 ///   loss.png               D (blue) and G (orange) loss, redrawn every epoch
 ///   progress.gif           the epoch grids as an animation, at the end
 ///   samples/step-00000100.png, epoch-001.png, final.png
@@ -98,6 +100,14 @@ public struct RunDirectory: Sendable, Equatable {
 
     /// Opens `metrics.jsonl` for appending (created when absent).
     public func metricsLog() throws -> MetricsLog { try MetricsLog(metricsFile) }
+
+    /// Opens the run's TensorBoard event file for appending: a new one for a new run; for a run
+    /// resumed at `step`, the existing one cut back to the events of steps ≤ `step`.
+    public func eventLog(resumingAt step: Int?) throws -> EventWriter {
+        do { return try EventWriter(directory: path, keepingStepsUpTo: step) } catch let error as FileError {
+            throw RunDirectoryError.unwritable(path: error.path, reason: error.reason)
+        }
+    }
 
     /// The logged training lines up to and including `step`, oldest first (evaluation lines and
     /// lines a later, abandoned part of the run wrote are left out).

@@ -13,6 +13,7 @@ extension Trainer {
         let history = (state.frechetHistory ?? []) + [report.frechetDistance]
         state.frechetHistory = history
         try metrics.append(MetricsLine(report, step: state.step, epoch: state.epoch))
+        try logEvaluation(report)
         let byClass = report.classAccuracy.map { accuracy in
             String(format: ", class accuracy %.1f%%, intra-class Fréchet %.3f", 100 * accuracy, report.meanIntraClassFrechetDistance ?? .nan)
         } ?? ""

@@ -2,6 +2,7 @@ import Datasets
 import Foundation
 import Imaging
 import NN
+import TensorBoard
 import Tensors
 
 /// The training loop and its policy: which batch and noise each step gets, when to log, draw a
@@ -31,6 +32,9 @@ public final class Trainer {
     var lastLossG: Float = .nan
     var lock: RunLock?
     var metrics: MetricsLog?
+    /// The TensorBoard event file, open while `run` runs, and the step of the last grid logged to it.
+    var events: EventWriter?
+    var lastLoggedGridStep: Int?
     /// When and at which step the last checkpoint was written (or the run started or resumed).
     var lastCheckpointTime = Date()
     var lastCheckpointStep: Int
@@ -122,6 +126,10 @@ public final class Trainer {
         let metrics = try directory.metricsLog()
         self.metrics = metrics
         defer { self.metrics = nil }
+        let resuming = lastCheckpoint != nil || state.step > 0
+        events = try directory.eventLog(resumingAt: resuming ? state.step : nil)
+        defer { events?.sync(); events = nil }
+        if !resuming { try logConfiguration() }
         lastCheckpointTime = Date()
         // A new run checkpoints its initial state, so that a run killed before its first due
         // checkpoint still resumes (from step 0) rather than having nothing to resume from.
@@ -147,8 +155,9 @@ public final class Trainer {
                     let line = MetricsLine(p, loaderWaitSeconds: batches.waitSeconds)
                     history.append(line)
                     try metrics.append(line)
+                    try logScalars(line)
                 }
-                if c.sampleEvery > 0 && state.step % c.sampleEvery == 0 { try directory.writeSamples(sampleGrid(), .step(state.step)) }
+                if c.sampleEvery > 0 && state.step % c.sampleEvery == 0 { try writeSamples(.step(state.step)) }
                 if state.step >= totalSteps { break }
                 if shouldStop() { return .interrupted(checkpoint: try checkpoint()) }
                 if state.batchInEpoch < perEpoch, checkpointDue {
@@ -159,7 +168,7 @@ public final class Trainer {
             if state.batchInEpoch >= perEpoch {
                 state.epoch += 1
                 state.batchInEpoch = 0
-                try directory.writeSamples(sampleGrid(), .epoch(state.epoch))
+                try writeSamples(.epoch(state.epoch))
                 if c.evalEvery > 0, state.epoch % c.evalEvery == 0, let evaluator {
                     try evaluate(evaluator, metrics: metrics, message: message)
                 }
@@ -174,7 +183,7 @@ public final class Trainer {
             if shouldStop() && unfinished { return .interrupted(checkpoint: try checkpoint()) }
         }
         let path = try checkpoint()
-        try directory.writeSamples(sampleGrid(), .final)
+        try writeSamples(.final)
         try directory.writeLossPlot(history, markers: state.collapseWarnings ?? [])
         try directory.writeProgressGIF()
         return .finished(checkpoint: path)
@@ -219,6 +228,7 @@ public final class Trainer {
         let path = try Checkpoint.write(state: state, gan, in: directory.checkpointsDirectory, keep: config.keepCheckpoints,
                                         name: name, failAfterFiles: failAfterFiles)
         metrics?.sync()
+        events?.sync()
         checkpointSeconds.append(Date().timeIntervalSince(start))
         if name == nil {
             lastCheckpoint = path
