@@ -14,6 +14,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case idxLabels
     /// CIFAR's `batches.meta.txt`: the class names.
     case classNames
+    /// A `.npy` array (latent vectors for `sample --noise`).
+    case npy
 
     /// The file name the reader sees (some readers tell formats from names).
     var fileName: String {
@@ -27,6 +29,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .image: return "image"
         case .idxLabels: return "train-labels-idx1-ubyte"
         case .classNames: return "batches.meta.txt"
+        case .npy: return "latents.npy"
         }
     }
 
@@ -44,6 +47,10 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             case .config:
                 let config = try JSONDecoder().decode(TrainingConfig.self, from: data)
                 _ = config.problem
+                return true
+            case .npy:
+                let (shape, values) = try NPY.decode(data, file: "input")
+                precondition(values.count == shape.reduce(1, *))
                 return true
             default:
                 break
@@ -71,7 +78,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             case .state:
                 let state = try Checkpoint.readState(directory)
                 _ = state.config.problem
-            case .config, .image:
+            case .config, .image, .npy:
                 break
             }
             return true

@@ -109,7 +109,10 @@ extension Sampler {
     /// A conditional generator draws the classes `classes` chooses. An array's labels go to
     /// `x.labels.npy` (int64, one per image, the class index); a directory gets one sub-folder per
     /// class (named as `SampleOutput.folderName(ofClass:)`), the layout a labelled image folder has.
-    public func write(count: Int, seed: UInt64, to output: SampleOutput, columns: Int = 8, classes: ClassChoice = .uniform) throws {
+    ///
+    /// `latents` ([count, …]) replaces the latents of the seed.
+    public func write(count: Int, seed: UInt64, to output: SampleOutput, columns: Int = 8, classes: ClassChoice = .uniform,
+                      latents: Tensor? = nil) throws {
         let c = config
         let needed = output.bytesNeeded(count: count, config: c)
         if let free = DurableFile.freeBytes(at: output.path), needed > free {
@@ -126,14 +129,14 @@ extension Sampler {
             }
             var values: [Float] = []
             values.reserveCapacity(count * h * w * ch)
-            generate(count: count, seed: seed, classes: classes) { images, _, _ in values += images.scalars }
+            generate(count: count, seed: seed, classes: classes, latents: latents) { images, _, _ in values += images.scalars }
             let grid = Grid.make(values, count: count, channels: ch, height: h, width: w, columns: columns,
                                  padding: padding, scale: scale)
             try ImageCodec.writePNG(grid, to: path)
         case .array(let path):
             let writer = try NPY.Writer(path: path, shape: [count, h, w, ch])
             let labelWriter = try c.isConditional ? NPY.Writer(path: SampleOutput.labelsPath(ofArray: path), shape: [count], dtype: .int64) : nil
-            try generate(count: count, seed: seed, classes: classes) { images, labels, _ in
+            try generate(count: count, seed: seed, classes: classes, latents: latents) { images, labels, _ in
                 if let labels { try labelWriter?.append(labels.map(Int64.init)) }
                 // N×C×H×W → N×H×W×C, as image arrays are usually laid out in NumPy.
                 let v = images.scalars, n = images.shape[0]
@@ -152,7 +155,7 @@ extension Sampler {
             let digits = max(5, String(count - 1).count)
             let folders = c.classNames.map { path + "/" + SampleOutput.folderName(ofClass: $0) }
             var made = Set<Int>()
-            try generate(count: count, seed: seed, classes: classes) { images, labels, first in
+            try generate(count: count, seed: seed, classes: classes, latents: latents) { images, labels, first in
                 for (i, image) in toImages(images).enumerated() {
                     var folder = path
                     if let label = labels.map({ Int($0[i]) }) {

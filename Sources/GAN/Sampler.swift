@@ -99,14 +99,20 @@ public struct Sampler {
     ///
     /// A conditional generator draws the classes `classes` chooses; `body` gets each batch's labels
     /// (nil for an unconditional generator).
-    public func generate(count: Int, seed: UInt64, classes choice: ClassChoice = .uniform, batchSize: Int = Sampler.batchSize,
+    ///
+    /// `latents` ([count, …] in `config.latentShape`) replaces the latents of the seed; the seed
+    /// still draws a conditional generator's uniform classes.
+    public func generate(count: Int, seed: UInt64, classes choice: ClassChoice = .uniform, latents: Tensor? = nil,
+                         batchSize: Int = Sampler.batchSize,
                          _ body: (_ images: Tensor, _ labels: [Int32]?, _ first: Int) throws -> Void) rethrows {
         precondition(batchSize > 0 && batchSize % 2 == 0, "Sampler.generate: the batch size must be even and positive, got \(batchSize)")
+        precondition(latents == nil || latents!.shape == config.latentShape(count),
+                     "Sampler.generate: latents \(latents?.shape ?? []) for \(count) images of latent shape \(config.latentShape(count))")
         let rng = Generator(seed: seed), classStream = Generator(seed: Generator.derivedSeed(seed, 0x636c6173))
         var first = 0
         while first < count {
             let n = min(batchSize, count - first)
-            var z = config.noise(n, using: rng)
+            var z = latents?.slice(axis: 0, offset: first, length: n) ?? config.noise(n, using: rng)
             let labels = self.labels(choice, count: n, seed: seed, from: classStream, first: first)
             var padded = labels
             // The last batch is padded to the others' size (see `generate(_:)` on the engine's pool).
@@ -171,16 +177,39 @@ public enum ClassChoice: Equatable, Sendable {
     case cycle([Int])
 }
 
+extension Sampler {
+    /// Latent vectors from a `.npy` file of shape [N, latent] (float32 or float64), shaped as the
+    /// generator takes them. A wrong shape or type is an error naming the file and the shape expected.
+    public func latents(fromFile path: String) throws -> Tensor {
+        let (shape, values) = try NPY.read(path)
+        guard shape.count == 2, shape[1] == config.latent, shape[0] > 0 else {
+            throw SamplingError.badLatents(file: path, shape: shape, latent: config.latent)
+        }
+        return Tensor(values, shape: config.latentShape(shape[0]))
+    }
+
+    /// Writes latent vectors [N, latent] as a float32 `.npy` file (what `latents(fromFile:)` reads).
+    public func saveLatents(_ latents: Tensor, to path: String) throws {
+        let n = latents.shape[0]
+        let writer = try NPY.Writer(path: path, shape: [n, config.latent])
+        try writer.append(latents.scalars)
+        try writer.finish()
+    }
+}
+
 /// A request a generator cannot satisfy.
 public enum SamplingError: Error, Equatable, CustomStringConvertible {
     case unknownClass(String, valid: [String])
     case notConditional
+    case badLatents(file: String, shape: [Int], latent: Int)
 
     public var description: String {
         switch self {
         case .unknownClass(let name, let valid):
             return "no class '\(name)'; the classes are " + valid.enumerated().map { "\($0.offset) \($0.element)" }.joined(separator: ", ")
         case .notConditional: return "the generator is not class-conditional: it was trained without classes"
+        case .badLatents(let file, let shape, let latent):
+            return "\(file): latents of shape \(shape); this generator takes [N, \(latent)] (N ≥ 1 rows of \(latent) float32 or float64 values)"
         }
     }
 }

@@ -110,3 +110,88 @@ public enum NPY {
         }
     }
 }
+
+/// A `.npy` file that cannot be read as the array asked for.
+public enum NPYError: Error, Equatable, CustomStringConvertible {
+    case unreadable(file: String, reason: String)
+    case notNPY(file: String)
+    case unsupported(file: String, reason: String)
+    case truncated(file: String, expected: Int, actual: Int)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let f, let r): return "\(f): cannot read: \(r)"
+        case .notNPY(let f): return "\(f): not a NumPy .npy file (no \\x93NUMPY magic)"
+        case .unsupported(let f, let r): return "\(f): \(r)"
+        case .truncated(let f, let e, let a): return "\(f): expected \(e) bytes of data from its header, found \(a)"
+        }
+    }
+}
+
+extension NPY {
+    /// A floating-point array read from a `.npy` file (versions 1–3; float32 or float64, either
+    /// byte order, C order), as float32 values with its shape.
+    public static func read(_ path: String) throws -> (shape: [Int], values: [Float]) {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw NPYError.unreadable(file: path, reason: (error as NSError).localizedDescription)
+        }
+        return try decode(data, file: path)
+    }
+
+    public static func decode(_ data: Data, file: String) throws -> (shape: [Int], values: [Float]) {
+        let bytes = [UInt8](data)
+        guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1..<6]) == Array("NUMPY".utf8) else { throw NPYError.notNPY(file: file) }
+        let major = bytes[6]
+        guard (1...3).contains(major) else { throw NPYError.unsupported(file: file, reason: ".npy format version \(major) is not supported (1 to 3 are)") }
+        let lengthSize = major == 1 ? 2 : 4
+        guard bytes.count >= 8 + lengthSize else { throw NPYError.notNPY(file: file) }
+        let headerLength = (0..<lengthSize).reduce(0) { $0 | Int(bytes[8 + $1]) << (8 * $1) }
+        let start = 8 + lengthSize
+        guard headerLength <= bytes.count - start else {
+            throw NPYError.truncated(file: file, expected: headerLength, actual: bytes.count - start)
+        }
+        let header = String(decoding: bytes[start..<(start + headerLength)], as: UTF8.self)
+        func entry(_ key: String) -> String? {
+            guard let k = header.range(of: "'\(key)'") else { return nil }
+            let rest = header[k.upperBound...].drop { $0 == " " || $0 == ":" }
+            if rest.first == "(" { return rest.firstIndex(of: ")").map { String(rest[rest.startIndex...$0]) } }
+            return String(rest.prefix { $0 != "," && $0 != "}" }).trimmingCharacters(in: .whitespaces)
+        }
+        guard let descr = entry("descr"), let order = entry("fortran_order"), let shapeText = entry("shape") else {
+            throw NPYError.unsupported(file: file, reason: "its header lacks descr, fortran_order or shape: \(header.prefix(120))")
+        }
+        let type = descr.trimmingCharacters(in: CharacterSet(charactersIn: "'\""))
+        let size: Int, littleEndian: Bool
+        switch type {
+        case "<f4", "|f4", "=f4": (size, littleEndian) = (4, true)
+        case ">f4": (size, littleEndian) = (4, false)
+        case "<f8", "=f8": (size, littleEndian) = (8, true)
+        case ">f8": (size, littleEndian) = (8, false)
+        default: throw NPYError.unsupported(file: file, reason: "dtype \(type) is not supported; expected float32 or float64")
+        }
+        guard order == "False" else { throw NPYError.unsupported(file: file, reason: "Fortran-ordered arrays are not supported; save it with C order") }
+        let inner = shapeText.dropFirst().dropLast().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let shape = try inner.map { text -> Int in
+            guard let d = Int(text), d >= 0 else { throw NPYError.unsupported(file: file, reason: "shape \(shapeText) is not a tuple of sizes") }
+            return d
+        }
+        var count = 1
+        for d in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: d)
+            guard !overflow, product <= bytes.count else {
+                throw NPYError.unsupported(file: file, reason: "shape \(shape) holds more values than the file's \(bytes.count) bytes")
+            }
+            count = product
+        }
+        let body = start + headerLength
+        guard bytes.count - body == count * size else { throw NPYError.truncated(file: file, expected: count * size, actual: bytes.count - body) }
+        var values = [Float](repeating: 0, count: count)
+        for i in 0..<count {
+            var bits: UInt64 = 0
+            for b in 0..<size { bits |= UInt64(bytes[body + i * size + b]) << (8 * (littleEndian ? b : size - 1 - b)) }
+            values[i] = size == 4 ? Float(bitPattern: UInt32(bits)) : Float(Double(bitPattern: bits))
+        }
+        return (shape, values)
+    }
+}

@@ -19,16 +19,21 @@ struct Sample: ParsableCommand {
         """)
 
     @Argument(help: "A run directory (its latest checkpoint) or a checkpoint directory.") var checkpoint: String
-    @Option(help: "Number of images.") var count: Int = 64
+    @Option(help: "Number of images (default: 64, or the rows of --noise).") var count: Int?
     @Option(help: "Seed of the latent vectors.") var seed: UInt64 = 0
     @Option(help: "Output: grid .png, .npy array, or a directory (DIR/).") var out: String
     @Option(help: "Images per grid row (grids only).") var columns: Int?
     @Option(name: .customLong("class"), help: "Conditional generators: only these classes, by name or index (comma-separated).")
     var classes: String?
+    @Option(help: "Latent vectors to use instead of drawing them: a .npy array [N, latent], float32 or float64 (N images; not with --count).")
+    var noise: String?
+    @Option(help: "Also write the latent vectors used, as a float32 .npy array [N, latent].") var saveNoise: String?
 
     func validate() throws {
         try positive(count, "--count")
         try positive(columns, "--columns")
+        if noise != nil && count != nil { throw ValidationError("--count comes from --noise (one image per row); give one or the other") }
+        if let saveNoise, !saveNoise.lowercased().hasSuffix(".npy") { throw ValidationError("--save-noise: expected a .npy path, got \(saveNoise)") }
     }
 
     func run() throws {
@@ -40,7 +45,13 @@ struct Sample: ParsableCommand {
             let sampler = try Sampler(checkpoint: checkpoint)
             let c = sampler.config
             let choice = try classChoice(classes, for: c, flag: "--class")
-            try sampler.write(count: count, seed: seed, to: output, columns: columns ?? 8, classes: choice)
+            let latents = try noise.map { try sampler.latents(fromFile: $0) }
+            let count = latents?.shape[0] ?? self.count ?? 64
+            try sampler.write(count: count, seed: seed, to: output, columns: columns ?? 8, classes: choice, latents: latents)
+            if let saveNoise {
+                try sampler.saveLatents(latents ?? sampler.noise(count: count, seed: seed), to: saveNoise)
+                say("wrote the \(count) latent vectors to \(saveNoise)")
+            }
             let drawn = c.isConditional ? " of " + describe(choice, c) : ""
             switch output {
             case .grid(let path): say("wrote a grid of \(count) images\(drawn) to \(path)")

@@ -214,3 +214,34 @@ func pillowPixels(_ path: String, mode: String) throws -> (width: Int, height: I
         }
     }
 }
+
+/// `.npy` arrays written by NumPy in the forms it writes: versions 1 and 2, float32 and float64,
+/// either byte order; Fortran order is refused with the reason.
+@Suite(.serialized) struct NPYReadTests {
+    @Test func readsWhatNumPyWrites() throws {
+        let dir = scratch("npy-read")
+        try python("""
+        import sys, numpy as np
+        d = sys.argv[1]
+        a = (np.arange(12, dtype=np.float64).reshape(3, 4) - 5.5) / 3
+        np.save(d + '/f8.npy', a)
+        np.save(d + '/f4.npy', a.astype(np.float32))
+        np.save(d + '/be.npy', a.astype('>f4'))
+        with open(d + '/v2.npy', 'wb') as f: np.lib.format.write_array(f, a.astype(np.float32), version=(2, 0))
+        np.save(d + '/fortran.npy', np.asfortranarray(a))
+        """, [dir])
+        let expected = (0..<12).map { Float((Double($0) - 5.5) / 3) }
+        for name in ["f8", "f4", "be", "v2"] {
+            let (shape, values) = try NPY.read(dir + "/\(name).npy")
+            #expect(shape == [3, 4] && values == expected, "\(name)")
+        }
+        #expect { try NPY.read(dir + "/fortran.npy") } throws: { "\($0)".contains("Fortran-ordered arrays are not supported") }
+        // Our own writer's files read back.
+        let mine = dir + "/mine.npy"
+        try NPY.encode(expected, shape: [2, 6]).write(to: URL(fileURLWithPath: mine))
+        #expect(try NPY.read(mine).shape == [2, 6] && NPY.read(mine).values == expected)
+        // Cut short.
+        let whole = try Data(contentsOf: URL(fileURLWithPath: dir + "/f4.npy"))
+        #expect(throws: NPYError.truncated(file: "cut", expected: 48, actual: 40)) { try NPY.decode(whole.prefix(whole.count - 8), file: "cut") }
+    }
+}

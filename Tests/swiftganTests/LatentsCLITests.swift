@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+import TestSupport
+import Imaging
+
+/// `sample --noise` and `--save-noise`: reproducing and editing particular images.
+@Suite(.serialized) struct LatentsCLITests {
+    @Test func latentsFromAFileReproduceAndEditImages() throws {
+        let run = scratch("cli-latents") + "/run"
+        #expect(try runCLI(["train", "--data", CLITests.data, "--max-steps", "2", "--batch-size", "8", "--width", "4", "--latent", "8",
+                            "--out", run]).status == 0)
+        let dir = scratch("cli-latents-out")
+        var s = try runCLI(["sample", run, "--count", "5", "--seed", "4", "--save-noise", dir + "/z.npy", "--out", dir + "/a.npy"])
+        #expect(s.status == 0 && s.stdout.contains("wrote the 5 latent vectors to"), "\(s.stderr)")
+        // The saved latents are the seed's, and give the same images.
+        s = try runCLI(["sample", run, "--noise", dir + "/z.npy", "--out", dir + "/b.npy"])
+        #expect(s.status == 0, "\(s.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/a.npy")) == Data(contentsOf: URL(fileURLWithPath: dir + "/b.npy")))
+        // float64 latents, one row edited: only that image changes.
+        try python("""
+        import sys, numpy as np
+        z = np.load(sys.argv[1]); print(z.shape, z.dtype)
+        z = z.astype(np.float64); z[2] *= -1
+        np.save(sys.argv[2], z)
+        """, [dir + "/z.npy", dir + "/edited.npy"])
+        s = try runCLI(["sample", run, "--noise", dir + "/edited.npy", "--out", dir + "/c.npy"])
+        #expect(s.status == 0, "\(s.stderr)")
+        let changed = try python("""
+        import sys, numpy as np
+        a, c = np.load(sys.argv[1]), np.load(sys.argv[2])
+        print([int(not np.array_equal(a[i], c[i])) for i in range(5)])
+        """, [dir + "/a.npy", dir + "/c.npy"])
+        #expect(changed.trimmingCharacters(in: .whitespacesAndNewlines) == "[0, 0, 1, 0, 0]")
+
+        // Wrong shape, wrong type, not .npy, and --count beside --noise: one line each.
+        try python("import sys, numpy as np\nnp.save(sys.argv[1], np.zeros((5, 7), np.float32))\nnp.save(sys.argv[2], np.zeros((5, 8), np.int64))",
+                   [dir + "/wide.npy", dir + "/ints.npy"])
+        write(Array("not numpy".utf8), dir + "/text.npy")
+        for (file, message) in [("wide.npy", "wide.npy: latents of shape [5, 7]; this generator takes [N, 8]"),
+                                ("ints.npy", "ints.npy: dtype <i8 is not supported; expected float32 or float64"),
+                                ("text.npy", "text.npy: not a NumPy .npy file")] {
+            s = try runCLI(["sample", run, "--noise", dir + "/" + file, "--out", dir + "/x.png"])
+            #expect(s.status != 0 && s.stderr.contains(message) && s.stderr.split(separator: "\n").count == 1, "\(s.stderr)")
+        }
+        s = try runCLI(["sample", run, "--noise", dir + "/z.npy", "--count", "3", "--out", dir + "/x.png"])
+        #expect(s.status != 0 && s.stderr.contains("--count comes from --noise"), "\(s.stderr)")
+    }
+}
