@@ -10,7 +10,7 @@ import TensorBoard
 ///   config.json            every hyper-parameter (TrainingConfig)
 ///   metrics.jsonl          one MetricsLine per logged step or evaluation
 ///   events.out.tfevents.*  the same scalars, the sample grids and the configuration, for TensorBoard
-///   loss.png               D (blue) and G (orange) loss, redrawn every epoch
+///   loss.png               D and G loss (and evaluations' Fréchet distance), redrawn every epoch
 ///   progress.gif           the epoch grids as an animation, at the end
 ///   samples/step-00000100.png, epoch-001.png, final.png
 ///   checkpoints/step-00000468/ …, best/   (see Checkpoint)
@@ -125,12 +125,34 @@ public struct RunDirectory: Sendable, Equatable {
         try write(samplePath(which)) { try ImageCodec.writePNG(grid, to: $0) }
     }
 
-    /// The D (blue) and G (orange) losses of `history`, with red marks at the `markers` steps.
+    /// The loss chart: D (blue) and G (orange) losses of `history` against the step, raw and
+    /// smoothed, with dashed red marks at the `markers` steps (mode-collapse warnings); below it,
+    /// when the run has evaluated, the Fréchet distance of each evaluation with the same marks.
     public func writeLossPlot(_ history: [MetricsLine], markers: [Int]) throws {
         let d = history.compactMap { m in m.lossD.map { (x: Double(m.step), y: Double($0)) } }
         let g = history.compactMap { m in m.lossG.map { (x: Double(m.step), y: Double($0)) } }
-        let image = Plot.lines([(d, (31, 119, 180)), (g, (255, 127, 14))], markers: markers.map(Double.init))
+        let marks = markers.map(Double.init)
+        var panels = [Chart.Panel(yLabel: "loss", series: [Chart.Series(name: "D loss", points: d, color: (0.12, 0.47, 0.71)),
+                                                          Chart.Series(name: "G loss", points: g, color: (1.0, 0.5, 0.05))],
+                                  markers: marks)]
+        let evaluations = readEvaluations(upTo: history.last?.step ?? 0)
+        if !evaluations.isEmpty {
+            panels.append(Chart.Panel(yLabel: "Fréchet distance", series: [
+                Chart.Series(name: "Fréchet distance (eval)", points: evaluations.map { (Double($0.step), $0.frechetDistance) },
+                             color: (0.17, 0.63, 0.17), dots: true)], markers: marks, smoothing: 0))
+        }
+        let image = Chart.render(panels, xLabel: "step")
         try write(lossPlotFile) { try ImageCodec.writePNG(image, to: $0) }
+    }
+
+    /// The evaluations logged in `metrics.jsonl` up to `step`: their steps and Fréchet distances.
+    public func readEvaluations(upTo step: Int) -> [(step: Int, frechetDistance: Double)] {
+        guard let text = try? String(contentsOfFile: metricsFile, encoding: .utf8) else { return [] }
+        let decoder = JSONDecoder()
+        return text.split(separator: "\n").compactMap { line in
+            guard let m = try? decoder.decode(MetricsLine.self, from: Data(line.utf8)), m.step <= step, let e = m.evaluation else { return nil }
+            return (m.step, e.frechetDistance)
+        }
     }
 
     /// The epoch grids of the run, in order, as one animation.

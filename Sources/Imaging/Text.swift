@@ -30,48 +30,13 @@ extension Image {
         let margin = Int((fontSize / 2).rounded(.up))
         let textWidth = Int((labels.map { Text.width($0, size: fontSize) }.max() ?? 0).rounded(.up))
         let column = textWidth + 2 * margin
-        let w = column + width, h = height
-        let surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, Int32(w), Int32(h))
-        defer { cairo_surface_destroy(surface) }
-        let cr = cairo_create(surface)
-        let grey = Double(background) / 255
-        cairo_set_source_rgb(cr, grey, grey, grey)
-        cairo_paint(cr)
-        let ink = background < 128 ? 0.9 : 0.1
-        cairo_set_source_rgb(cr, ink, ink, ink)
-        Text.select(cr, size: fontSize)
-        var font = cairo_font_extents_t()
-        cairo_font_extents(cr, &font)
+        let grey = Double(background) / 255, ink = background < 128 ? 0.9 : 0.1
+        let canvas = Canvas(width: column + width, height: height, background: (grey, grey, grey))
         for (label, center) in zip(labels, rowCenters) {
-            var extents = cairo_text_extents_t()
-            cairo_text_extents(cr, label, &extents)
-            // Right-aligned against the image, the baseline placed so the font's ascent and descent centre on the row.
-            cairo_move_to(cr, Double(column - margin) - extents.x_advance, Double(center) + (font.ascent - font.descent) / 2)
-            cairo_show_text(cr, label)
+            canvas.text(label, x: Double(column - margin), y: Double(center), size: fontSize, align: .right, color: (ink, ink, ink))
         }
-        cairo_destroy(cr)
-        cairo_surface_flush(surface)
-        let stride = Int(cairo_image_surface_get_stride(surface))
-        let data = cairo_image_surface_get_data(surface)!
-        var out = [UInt8](repeating: 0, count: w * h * channels)
-        for y in 0..<h {
-            // RGB24: one native-endian 32-bit word per pixel, 0x00RRGGBB.
-            let row = UnsafeRawPointer(data + y * stride).assumingMemoryBound(to: UInt32.self)
-            for x in 0..<column {
-                let p = row[x]
-                let (r, g, b) = (UInt8(p >> 16 & 0xff), UInt8(p >> 8 & 0xff), UInt8(p & 0xff))
-                if channels == 1 {
-                    let luma: UInt32 = UInt32(r) * 299 + UInt32(g) * 587 + UInt32(b) * 114
-                    out[y * w + x] = UInt8(luma / 1000)
-                } else {
-                    out[(y * w + x) * 3] = r; out[(y * w + x) * 3 + 1] = g; out[(y * w + x) * 3 + 2] = b
-                }
-            }
-            for x in 0..<width {
-                for c in 0..<channels { out[(y * w + column + x) * channels + c] = pixels[(y * width + x) * channels + c] }
-            }
-        }
-        return Image(width: w, height: h, channels: channels, pixels: out)
+        canvas.place(self, x: column, y: 0)
+        return canvas.image(channels: channels)
     }
 }
 

@@ -245,3 +245,42 @@ func pillowPixels(_ path: String, mode: String) throws -> (width: Int, height: I
         #expect(throws: NPYError.truncated(file: "cut", expected: 48, actual: 40)) { try NPY.decode(whole.prefix(whole.count - 8), file: "cut") }
     }
 }
+
+/// The loss chart: round ticks, TensorBoard's smoothing, and text, lines and legend where they belong.
+@Suite(.serialized) struct ChartTests {
+    @Test func ticksAreRoundAndSmoothingIsDebiased() {
+        #expect(Chart.ticks(0, 936) == [0, 200, 400, 600, 800])
+        #expect(zip(Chart.ticks(0.55, 1.9), [0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8]).allSatisfy { abs($0 - $1) < 1e-12 } && Chart.ticks(0.55, 1.9).count == 7)
+        #expect(Chart.label(0.6000000001, step: 0.2) == "0.6" && Chart.label(400, step: 200) == "400")
+        // A constant stays constant (the start-up bias removed); a step is approached geometrically.
+        #expect(Chart.smoothed([(0, 3), (1, 3), (2, 3)], weight: 0.6).map(\.y).allSatisfy { abs($0 - 3) < 1e-12 })
+        let s = Chart.smoothed([(0, 0), (1, 1)], weight: 0.5).map(\.y)
+        #expect(s[0] == 0 && abs(s[1] - 0.5 / 0.75) < 1e-12)  // (0.5·0·0.5 + 0.5·1) / (1 − 0.25)
+    }
+
+    @Test func theChartHasItsSeriesLegendAndLabels() {
+        let d = (0..<50).map { (x: Double($0 * 10), y: 1.5 - Double($0) / 50) }
+        let g = (0..<50).map { (x: Double($0 * 10), y: 0.5 + Double($0) / 40) }
+        let panels = [Chart.Panel(yLabel: "loss", series: [Chart.Series(name: "D loss", points: d, color: (0, 0, 1)),
+                                                          Chart.Series(name: "G loss", points: g, color: (1, 0, 0))], markers: [250]),
+                      Chart.Panel(yLabel: "Fréchet distance", series: [Chart.Series(name: "FD", points: [(100, 50), (300, 20)], color: (0, 0.6, 0), dots: true)],
+                                  smoothing: 0)]
+        let image = Chart.render(panels, xLabel: "step", width: 600, panelHeight: 250)
+        #expect(image.width == 600 && image.height == 500 && image.channels == 3)
+        func count(_ region: (Range<Int>, Range<Int>), _ test: (UInt8, UInt8, UInt8) -> Bool) -> Int {
+            var n = 0
+            for y in region.1 { for x in region.0 {
+                let p = (y * image.width + x) * 3
+                if test(image.pixels[p], image.pixels[p + 1], image.pixels[p + 2]) { n += 1 }
+            } }
+            return n
+        }
+        let blue = { (r: UInt8, g: UInt8, b: UInt8) in b > 200 && r < 80 && g < 80 }
+        let red = { (r: UInt8, g: UInt8, b: UInt8) in r > 200 && g < 80 && b < 80 }
+        let dark = { (r: UInt8, g: UInt8, b: UInt8) in r < 120 && g < 120 && b < 120 }
+        #expect(count((72..<580, 14..<206), blue) > 300 && count((72..<580, 14..<206), red) > 300)  // both series drawn
+        #expect(count((0..<70, 14..<206), dark) > 100)  // tick values and the axis label on the left
+        #expect(count((72..<580, 206..<250), dark) > 100)  // x tick values and "step"
+        #expect(count((72..<580, 264..<456), { g, r, b in r > 120 && g < 60 && b < 60 }) > 20)  // the evaluation's green dots
+    }
+}
