@@ -13,6 +13,7 @@ import TensorBoard
 ///   loss.png               D and G loss (and evaluations' Fréchet distance), redrawn every epoch
 ///   progress.gif           the epoch grids as an animation, at the end
 ///   samples/step-00000100.png, epoch-001.png, final.png
+///   samples/compare-epoch-001.png, compare-final.png   real images beside generated ones
 ///   checkpoints/step-00000468/ …, best/   (see Checkpoint)
 ///   .lock                  held (flock) by the process training the run (see RunLock)
 /// ```
@@ -46,6 +47,14 @@ public struct RunDirectory: Sendable, Equatable {
     }
 
     public func samplePath(_ grid: SampleGrid) -> String { samplesDirectory + "/" + grid.fileName }
+
+    /// The real-versus-generated figure of an epoch end or of the end: `compare-epoch-NNN.png`,
+    /// `compare-final.png`.
+    public func comparisonPath(_ grid: SampleGrid) -> String { samplesDirectory + "/compare-" + grid.fileName }
+
+    public func writeComparison(_ figure: Image, _ which: SampleGrid) throws {
+        try write(comparisonPath(which)) { try ImageCodec.writePNG(figure, to: $0) }
+    }
 
     /// Makes the folders of a new run and writes its configuration. Refuses a directory that
     /// already holds a run, and one that cannot be written.

@@ -167,6 +167,19 @@ public struct Sampler {
     }
 }
 
+extension Sampler {
+    /// One row per class of a conditional model: the first `columns` of `latents` repeated for
+    /// every class, with the classes' one-hot weights, so a column is one latent drawn as each class.
+    public static func classRows(_ latents: Tensor, config: ModelConfig, columns: Int = 8)
+        -> (latents: Tensor, classes: Tensor, columns: Int) {
+        precondition(config.isConditional, "Sampler.classRows: the model is not conditional")
+        let n = min(columns, latents.shape[0])
+        let row = latents.slice(axis: 0, offset: 0, length: n)
+        let labels = (0..<config.classes).flatMap { [Int32](repeating: Int32($0), count: n) }
+        return (Tensor.concat([Tensor](repeating: row, count: config.classes), axis: 0), .oneHot(labels, classes: config.classes), n)
+    }
+}
+
 /// Which classes a conditional generator draws.
 public enum ClassChoice: Equatable, Sendable {
     /// Each image's class drawn uniformly from all classes, from a stream derived from the seed

@@ -169,6 +169,7 @@ public final class Trainer {
                 state.epoch += 1
                 state.batchInEpoch = 0
                 try writeSamples(.epoch(state.epoch))
+                try directory.writeComparison(comparisonFigure(), .epoch(state.epoch))
                 if c.evalEvery > 0, state.epoch % c.evalEvery == 0, let evaluator {
                     try evaluate(evaluator, metrics: metrics, message: message)
                 }
@@ -184,6 +185,7 @@ public final class Trainer {
         }
         let path = try checkpoint()
         try writeSamples(.final)
+        try directory.writeComparison(comparisonFigure(), .final)
         try directory.writeLossPlot(history, markers: state.collapseWarnings ?? [])
         try directory.writeProgressGIF()
         return .finished(checkpoint: path)
@@ -250,11 +252,8 @@ public final class Trainer {
             return Grid.make(images.scalars, count: images.shape[0], channels: m.channels, height: m.imageSize, width: m.imageSize,
                              columns: 8, padding: 2, scale: scale)
         }
-        let columns = min(8, fixedNoise.shape[0])
-        let row = fixedNoise.slice(axis: 0, offset: 0, length: columns)
-        let latents = Tensor.concat([Tensor](repeating: row, count: m.classes), axis: 0)
-        let labels = (0..<m.classes).flatMap { [Int32](repeating: Int32($0), count: columns) }
-        let images = sampler.generate(latents, classes: .oneHot(labels, classes: m.classes))
+        let (latents, classes, columns) = Sampler.classRows(fixedNoise, config: m)
+        let images = sampler.generate(latents, classes: classes)
         return Grid.labelledRows(images.scalars, labels: m.classNames, columns: columns, channels: m.channels,
                                  height: m.imageSize, width: m.imageSize, padding: 2, scale: scale)
     }

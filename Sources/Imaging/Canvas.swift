@@ -119,3 +119,20 @@ public final class Canvas {
         return Image(width: width, height: height, channels: channels, pixels: out)
     }
 }
+
+public enum Figure {
+    /// Two images side by side at their own scale, each under its title (the SVHN tutorial's
+    /// real-versus-generated figure), on white.
+    public static func sideBySide(_ left: Image, title leftTitle: String, _ right: Image, title rightTitle: String,
+                                  fontSize: Double = 16) -> Image {
+        let gap = 24, margin = 12, titleHeight = Int(fontSize * 2)
+        let width = margin + left.width + gap + right.width + margin
+        let height = titleHeight + max(left.height, right.height) + margin
+        let canvas = Canvas(width: width, height: height)
+        canvas.text(leftTitle, x: Double(margin + left.width / 2), y: Double(titleHeight) / 2, size: fontSize, align: .center)
+        canvas.text(rightTitle, x: Double(margin + left.width + gap + right.width / 2), y: Double(titleHeight) / 2, size: fontSize, align: .center)
+        canvas.place(left, x: margin, y: titleHeight)
+        canvas.place(right, x: margin + left.width + gap, y: titleHeight)
+        return canvas.image(channels: max(left.channels, right.channels) == 1 ? 1 : 3)
+    }
+}

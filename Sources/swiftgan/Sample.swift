@@ -1,7 +1,9 @@
 import ArgumentParser
+import Datasets
 import Foundation
 import GAN
 import Imaging
+import Tensors
 
 struct Sample: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,6 +30,8 @@ struct Sample: ParsableCommand {
     @Option(help: "Latent vectors to use instead of drawing them: a .npy array [N, latent], float32 or float64 (N images; not with --count).")
     var noise: String?
     @Option(help: "Also write the latent vectors used, as a float32 .npy array [N, latent].") var saveNoise: String?
+    @Option(help: "Write a figure of real images from this dataset beside generated ones (--out a .png; a conditional generator: a row per class).")
+    var compare: String?
 
     func validate() throws {
         try positive(count, "--count")
@@ -44,6 +48,30 @@ struct Sample: ParsableCommand {
             }
             let sampler = try Sampler(checkpoint: checkpoint)
             let c = sampler.config
+            if let compare {
+                guard case .grid(let path) = output else { throw ValidationError("--compare writes a figure: --out must end in .png") }
+                for (flag, given) in [("--class", classes != nil), ("--noise", noise != nil), ("--save-noise", saveNoise != nil), ("--columns", columns != nil)] where given {
+                    throw ValidationError("\(flag) does not apply to --compare")
+                }
+                let dataset = try DatasetLoader.load(compare, imageSize: c.imageSize, channels: c.channels)
+                guard dataset.height == c.imageSize, dataset.width == c.imageSize, dataset.channels == c.channels else {
+                    throw ValidationError("--compare: \(compare) has \(dataset.width)×\(dataset.height)×\(dataset.channels) images; the generator makes \(c.imageSize)×\(c.imageSize)×\(c.channels)")
+                }
+                if c.isConditional { _ = try dataset.requireLabels() }
+                let count = self.count ?? 64
+                let (real, rows) = Comparison.realImages(dataset, model: c, count: count, seed: seed)
+                let z = sampler.noise(count: count, seed: seed)
+                let generated: Tensor
+                if c.isConditional {
+                    let (latents, classes, _) = Sampler.classRows(z, config: c)
+                    generated = sampler.generate(latents, classes: classes)
+                } else {
+                    generated = sampler.generate(z)
+                }
+                try ImageCodec.writePNG(Comparison.figure(real: real, generated: generated, rows: rows), to: path)
+                say("wrote real images from \(compare) beside generated ones to \(path)")
+                return
+            }
             let choice = try classChoice(classes, for: c, flag: "--class")
             let latents = try noise.map { try sampler.latents(fromFile: $0) }
             let count = latents?.shape[0] ?? self.count ?? 64

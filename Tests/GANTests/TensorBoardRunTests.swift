@@ -67,6 +67,22 @@ import Tensors
             #expect(pixels.map(UInt8.init) == (try ImageCodec.read(dir + "/samples/step-00000003.png")).pixels)
         } else { Issue.record("no pixels") }
         #expect(r.config.count == 1 && r.config[0].contains("\"batchSize\" : 16"))
+
+        // The real-versus-generated figures: real training images left, the fixed noise's grid right,
+        // same scale, each under its title.
+        for name in ["compare-epoch-001.png", "compare-epoch-002.png", "compare-final.png"] {
+            #expect(FileManager.default.fileExists(atPath: dir + "/samples/" + name), "\(name)")
+        }
+        let figure = try ImageCodec.read(dir + "/samples/compare-final.png")
+        let grid = try ImageCodec.read(dir + "/samples/final.png")
+        #expect(figure.width == 12 + grid.width + 24 + grid.width + 12 && figure.height == 32 + grid.height + 12)
+        func dark(_ xs: Range<Int>, _ ys: Range<Int>) -> Int {
+            ys.reduce(0) { n, y in n + xs.filter { figure.pixels[(y * figure.width + $0) * figure.channels] < 100 }.count }
+        }
+        #expect(dark(12..<(12 + grid.width), 0..<32) > 30 && dark((36 + grid.width)..<(36 + 2 * grid.width), 0..<32) > 30)
+        // The right grid is the final grid, pixel for pixel.
+        let right = (0..<grid.height).flatMap { y in (0..<grid.width).map { x in figure.pixels[((32 + y) * figure.width + 36 + grid.width + x) * figure.channels] } }
+        #expect(right == grid.pixels)
     }
 
     /// Interrupted at step 6 after a checkpoint at step 4, then resumed: TensorBoard sees each

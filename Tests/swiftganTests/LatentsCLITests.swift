@@ -44,5 +44,14 @@ import Imaging
         }
         s = try runCLI(["sample", run, "--noise", dir + "/z.npy", "--count", "3", "--out", dir + "/x.png"])
         #expect(s.status != 0 && s.stderr.contains("--count comes from --noise"), "\(s.stderr)")
+
+        // A real-versus-generated figure on demand.
+        s = try runCLI(["sample", run, "--compare", CLITests.data, "--count", "16", "--out", dir + "/compare.png"])
+        #expect(s.status == 0 && s.stdout.contains("beside generated ones"), "\(s.stderr)")
+        let figure = try ImageCodec.read(dir + "/compare.png")
+        let grid = 8 * (56 + 4) + 4  // 28×28 tiles ×2, padding 2 ×2
+        #expect(figure.width == 12 + grid + 24 + grid + 12 && figure.height == 32 + 2 * 60 + 4 + 12, "\(figure.width)×\(figure.height)")
+        s = try runCLI(["sample", run, "--compare", CLITests.data, "--out", dir + "/compare.npy"])
+        #expect(s.status != 0 && s.stderr.contains("--compare writes a figure: --out must end in .png"), "\(s.stderr)")
     }
 }
