@@ -169,3 +169,38 @@ struct Interpolate: ParsableCommand {
         }
     }
 }
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Export a generator as an ONNX model.",
+        discussion: """
+        The model takes z [N, latent] (float32; and class [N], int64 class indices, for a conditional generator) and
+        gives images [N, C, H, W] in [-1, 1], or with --uint8 bytes 0–255 (torchvision's mapping). A run that keeps a
+        moving average exports the average. Batch norms are folded into the layers before them.
+        """)
+
+    @Argument(help: "A run directory (its latest checkpoint) or a checkpoint directory.") var checkpoint: String
+    @Option(help: "Output .onnx file.") var out: String
+    @Option(help: "ONNX opset (\(ONNXExport.opsets.lowerBound)–\(ONNXExport.opsets.upperBound)).") var opset: Int = 17
+    @Option(help: "Batch size: a number, or dynamic.") var batch: String = "dynamic"
+    @Flag(help: "Output bytes 0–255 instead of floats in [-1, 1].") var uint8 = false
+
+    func validate() throws {
+        guard ONNXExport.opsets.contains(opset) else {
+            throw ValidationError("--opset must be from \(ONNXExport.opsets.lowerBound) to \(ONNXExport.opsets.upperBound), got \(opset)")
+        }
+        if batch != "dynamic" { guard let n = Int(batch), n > 0 else { throw ValidationError("--batch must be a positive number or dynamic, got \(batch)") } }
+        guard out.lowercased().hasSuffix(".onnx") else { throw ValidationError("--out: expected a .onnx path, got \(out)") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let sampler = try Sampler(checkpoint: checkpoint)
+            let options = ONNXExport.Options(opset: opset, batch: Int(batch).map { .fixed($0) } ?? .dynamic, uint8: uint8)
+            try ONNXExport.write(sampler.generator, to: out, options: options)
+            let c = sampler.config
+            say("wrote \(out): z [\(batch == "dynamic" ? "N" : batch), \(c.latent)]" + (c.isConditional ? " and class [N] (0–\(c.classes - 1))" : "")
+                + " → images [N, \(c.channels), \(c.imageSize), \(c.imageSize)]" + (uint8 ? " uint8" : " in [-1, 1]") + ", opset \(opset)")
+        }
+    }
+}

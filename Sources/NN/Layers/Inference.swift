@@ -14,14 +14,16 @@ import Tensors
 /// let images = InferencePlan(generator.main.layers)(z)   // same function, fewer passes
 /// ```
 public struct InferencePlan {
-    enum Step {
+    /// One kernel of the plan: a convolution, transposed convolution or dense layer with its
+    /// folded weight and bias and the activation fused into it, or a layer run as it is.
+    public enum Step {
         case conv(Conv2d, weight: Tensor, bias: Tensor?, activation: EltwiseOp?)
         case deconv(ConvTranspose2d, weight: Tensor, bias: Tensor?, activation: EltwiseOp?)
         case linear(weight: Tensor, bias: Tensor?, activation: EltwiseOp?)
         case layer(Module)
     }
 
-    let steps: [Step]
+    public let steps: [Step]
 
     /// How many layers were merged into a preceding kernel (batch norms and activations).
     public let fusedLayers: Int

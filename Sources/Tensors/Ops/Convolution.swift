@@ -11,7 +11,7 @@ public enum Padding: Hashable, Sendable {
     public static let valid = Padding.explicit(0, 0)
 
     /// Concrete per-side padding for a convolution over `input` with kernel `k` and stride `s`.
-    func resolve(input: (Int, Int), kernel: (Int, Int), stride: (Int, Int), transposed: Bool)
+    public func resolve(input: (Int, Int), kernel: (Int, Int), stride: (Int, Int), transposed: Bool)
         -> (top: Int, left: Int, bottom: Int, right: Int) {
         switch self {
         case .explicit(let h, let w): return (h, w, h, w)
