@@ -53,5 +53,21 @@ import Imaging
         #expect(figure.width == 12 + grid + 24 + grid + 12 && figure.height == 32 + 2 * 60 + 4 + 12, "\(figure.width)×\(figure.height)")
         s = try runCLI(["sample", run, "--compare", CLITests.data, "--out", dir + "/compare.npy"])
         #expect(s.status != 0 && s.stderr.contains("--compare writes a figure: --out must end in .png"), "\(s.stderr)")
+
+        // ONNX export of the run, run by onnxruntime on the saved latents: swiftgan sample's images.
+        s = try runCLI(["export", run, "--out", dir + "/g.onnx"])
+        #expect(s.status == 0 && s.stdout.contains("z [N, 8]") && s.stdout.contains("opset 17"), "\(s.stderr)")
+        let ort = try python("""
+        import sys, numpy as np, onnxruntime as ort
+        s = ort.InferenceSession(sys.argv[1])
+        out = s.run(None, {'z': np.load(sys.argv[2])})[0]
+        print(float(np.abs(out.transpose(0, 2, 3, 1) - np.load(sys.argv[3])).max()) < 1e-4)
+        """, [dir + "/g.onnx", dir + "/z.npy", dir + "/a.npy"])
+        #expect(ort.trimmingCharacters(in: .whitespacesAndNewlines) == "True")
+        for (args, message) in [(["--opset", "9"], "--opset must be from 15 to 21, got 9"), (["--batch", "0"], "--batch must be a positive number or dynamic"),
+                                (["--out", dir + "/g.pt"], "--out: expected a .onnx path")] {
+            s = try runCLI(["export", run] + (args.contains("--out") ? args : args + ["--out", dir + "/x.onnx"]))
+            #expect(s.status != 0 && s.stderr.contains(message), "\(s.stderr)")
+        }
     }
 }
