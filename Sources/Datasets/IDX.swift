@@ -1,3 +1,5 @@
+import Imaging
+
 /// The IDX format of MNIST and Fashion-MNIST: a 4-byte magic (0, 0, type, rank), big-endian u32
 /// dimensions, then the data. Gzipped files are read transparently.
 public enum IDX {
@@ -20,13 +22,8 @@ public enum IDX {
         }
         // The product of up to 255 32-bit dimensions can overflow: any that exceeds the file is wrong.
         let header = 4 + 4 * rank
-        var elements = 1
-        for d in dims {
-            let (product, overflow) = elements.multipliedReportingOverflow(by: d)
-            guard !overflow, product <= data.count else {
-                throw DatasetError.unsupported(file: path, reason: "IDX dimensions \(dims) hold more values than the file's \(data.count) bytes")
-            }
-            elements = product
+        guard let elements = elementCount(dims, atMost: data.count) else {
+            throw DatasetError.unsupported(file: path, reason: "IDX dimensions \(dims) hold more values than the file's \(data.count) bytes")
         }
         let expected = header + elements
         guard data.count == expected else { throw DatasetError.sizeMismatch(file: path, expected: expected, actual: data.count) }

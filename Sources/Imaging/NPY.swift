@@ -176,13 +176,8 @@ extension NPY {
             guard let d = Int(text), d >= 0 else { throw NPYError.unsupported(file: file, reason: "shape \(shapeText) is not a tuple of sizes") }
             return d
         }
-        var count = 1
-        for d in shape {
-            let (product, overflow) = count.multipliedReportingOverflow(by: d)
-            guard !overflow, product <= bytes.count else {
-                throw NPYError.unsupported(file: file, reason: "shape \(shape) holds more values than the file's \(bytes.count) bytes")
-            }
-            count = product
+        guard let count = elementCount(shape, atMost: bytes.count) else {
+            throw NPYError.unsupported(file: file, reason: "shape \(shape) holds more values than the file's \(bytes.count) bytes")
         }
         let body = start + headerLength
         guard bytes.count - body == count * size else { throw NPYError.truncated(file: file, expected: count * size, actual: bytes.count - body) }
@@ -194,4 +189,17 @@ extension NPY {
         }
         return (shape, values)
     }
+}
+
+/// The number of elements of an array of `dims` read from a file, or nil when it exceeds `limit`
+/// (the file's size: no element takes less than a byte) or overflows — a header cannot claim more
+/// than the file holds.
+public func elementCount(_ dims: [Int], atMost limit: Int) -> Int? {
+    var count = 1
+    for d in dims {
+        let (product, overflow) = count.multipliedReportingOverflow(by: d)
+        guard !overflow, product <= limit else { return nil }
+        count = product
+    }
+    return count
 }
