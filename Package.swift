@@ -37,13 +37,18 @@ let package = Package(
         .target(name: "CChecksum"),
         .target(name: "Protobuf"),
         .target(name: "TensorBoard", dependencies: ["CChecksum", "Protobuf", "DurableIO"]),
+        // MPI (Debian's MPICH) behind a thin C layer, and the communicator data-parallel training uses.
+        .systemLibrary(name: "CMPIHeaders", pkgConfig: "mpich", providers: [.apt(["libmpich-dev"])]),
+        .target(name: "CMPI", dependencies: ["CMPIHeaders"]),
+        .target(name: "Distributed", dependencies: ["CMPI"]),
         .target(name: "Tensors", dependencies: ["CDNNL"]),
         // Cairo (Debian's libcairo2-dev) for the text of figures: class names beside grid rows.
         .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
         .target(name: "Imaging", dependencies: ["CCodecs", "CCairo", "DurableIO"]),
         .target(name: "Datasets", dependencies: ["Imaging", "Tensors", "CCodecs", "DurableIO"]),
         .target(name: "NN", dependencies: ["Tensors", "DurableIO"]),
-        .target(name: "GAN", dependencies: ["NN", "Tensors", "Datasets", "Imaging", "CLinearAlgebra", "DurableIO", "TensorBoard"]),
+        .target(name: "GAN", dependencies: ["NN", "Tensors", "Datasets", "Imaging", "CLinearAlgebra", "DurableIO", "TensorBoard",
+                                            "Distributed"]),
         .target(name: "EngineBench", dependencies: ["Tensors", "Datasets", "Imaging", "GAN"]),
         // Every reader of outside bytes as a function of those bytes, and the libFuzzer driver
         // (`make fuzz`; replays files when built without -DFUZZING).
@@ -52,7 +57,7 @@ let package = Package(
         .executableTarget(
             name: "swiftgan",
             dependencies: [
-                "GAN", "NN", "Tensors", "Datasets", "Imaging", "EngineBench", "DurableIO",
+                "GAN", "NN", "Tensors", "Datasets", "Imaging", "EngineBench", "DurableIO", "Distributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

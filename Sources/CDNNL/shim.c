@@ -36,3 +36,7 @@ void cdnnl_parallel_for(long n, long grain, cdnnl_range_fn fn, void *context) {
     struct range_job job = { fn, context, n, grain };
     GOMP_parallel(range_part, &job, 0, 0);
 }
+
+extern void omp_set_num_threads(int n);
+void cdnnl_set_threads(int n) { omp_set_num_threads(n); }
+int cdnnl_threads(void) { return omp_get_max_threads(); }

@@ -67,6 +67,9 @@ public final class GANStep<G: Module, D: Module> {
     public var average: ModuleAverage?
     /// Calls of `critic` within the current step.
     var criticCalls = 0
+    /// Called with the parameters an optimizer is about to update, after their gradients are
+    /// computed (data-parallel training averages them across processes here).
+    public var gradientReduction: ((_ parameters: [Parameter]) -> Void)?
 
     public init(generator: G, discriminator: D, optimizerG: Adam, optimizerD: Adam, loss: GANLoss = .bce,
                 realLabel: Float = 0.9, dSteps: Int = 1, precision: Precision = .fp32) {
@@ -151,6 +154,7 @@ public final class GANStep<G: Module, D: Module> {
     func apply(_ loss: Tensor, to optimizer: Adam) {
         optimizer.zeroGrad()
         loss.backward()
+        gradientReduction?(optimizer.parameters.map(\.parameter))
         optimizer.step()
     }
 }

@@ -40,6 +40,12 @@ public final class Trainer {
     var lastCheckpointStep: Int
     /// Wall-clock seconds each checkpoint of this process took to write.
     public private(set) var checkpointSeconds: [Double] = []
+    /// Data-parallel training (`mpiexec`): set before `run`. Only rank 0 writes the run's files.
+    public var dataParallel: DataParallel? {
+        didSet { gan.gradientReduction = dataParallel.map { dp in { dp.averageGradients($0) } } }
+    }
+    /// Whether this process writes the run's files (rank 0, or the only process).
+    public var writes: Bool { (dataParallel?.rank ?? 0) == 0 }
 
     public var config: TrainingConfig { state.config }
     /// The generator as the optimizer trains it.
@@ -131,6 +137,8 @@ public final class Trainer {
         defer { events?.sync(); events = nil }
         if !resuming { try logConfiguration() }
         lastCheckpointTime = Date()
+        // Every rank starts from rank 0's weights.
+        dataParallel?.broadcastState([gan.generator, gan.discriminator] + (gan.average.map { [$0.average] } ?? []))
         // A new run checkpoints its initial state, so that a run killed before its first due
         // checkpoint still resumes (from step 0) rather than having nothing to resume from.
         if state.step == 0 && lastCheckpoint == nil && unfinished { try checkpoint() }
@@ -157,9 +165,9 @@ public final class Trainer {
                     try metrics.append(line)
                     try logScalars(line)
                 }
-                if c.sampleEvery > 0 && state.step % c.sampleEvery == 0 { try writeSamples(.step(state.step)) }
+                if writes && c.sampleEvery > 0 && state.step % c.sampleEvery == 0 { try writeSamples(.step(state.step)) }
                 if state.step >= totalSteps { break }
-                if shouldStop() { return .interrupted(checkpoint: try checkpoint()) }
+                if stopAgreed(shouldStop()) { return .interrupted(checkpoint: try checkpoint()) }
                 if state.batchInEpoch < perEpoch, checkpointDue {
                     let path = try checkpoint()
                     message(String(format: "checkpoint %@ (%.2f s)", path, checkpointSeconds.last ?? 0))
@@ -168,12 +176,14 @@ public final class Trainer {
             if state.batchInEpoch >= perEpoch {
                 state.epoch += 1
                 state.batchInEpoch = 0
-                try writeSamples(.epoch(state.epoch))
-                try directory.writeComparison(comparisonFigure(), .epoch(state.epoch))
+                if writes {
+                    try writeSamples(.epoch(state.epoch))
+                    try directory.writeComparison(comparisonFigure(), .epoch(state.epoch))
+                }
                 if c.evalEvery > 0, state.epoch % c.evalEvery == 0, let evaluator {
                     try evaluate(evaluator, metrics: metrics, message: message)
                 }
-                try directory.writeLossPlot(history, markers: state.collapseWarnings ?? [])
+                if writes { try directory.writeLossPlot(history, markers: state.collapseWarnings ?? []) }
                 message(String(format: "epoch %d/%d done in %.1f s; samples in %@", state.epoch, c.epochs,
                                Date().timeIntervalSince(epochStart), directory.samplesDirectory))
                 if (c.checkpointEvery > 0 && state.epoch % c.checkpointEvery == 0 || checkpointDue) && unfinished {
@@ -181,13 +191,15 @@ public final class Trainer {
                     message(String(format: "checkpoint %@ (%.2f s)", path, checkpointSeconds.last ?? 0))
                 }
             }
-            if shouldStop() && unfinished { return .interrupted(checkpoint: try checkpoint()) }
+            if stopAgreed(shouldStop()) && unfinished { return .interrupted(checkpoint: try checkpoint()) }
         }
         let path = try checkpoint()
-        try writeSamples(.final)
-        try directory.writeComparison(comparisonFigure(), .final)
-        try directory.writeLossPlot(history, markers: state.collapseWarnings ?? [])
-        try directory.writeProgressGIF()
+        if writes {
+            try writeSamples(.final)
+            try directory.writeComparison(comparisonFigure(), .final)
+            try directory.writeLossPlot(history, markers: state.collapseWarnings ?? [])
+            try directory.writeProgressGIF()
+        }
         return .finished(checkpoint: path)
     }
 
@@ -203,9 +215,19 @@ public final class Trainer {
             realClasses = Tensor.oneHot(labels, classes: m.classes)
             fakeClasses = Tensor.oneHot(state.fakeLabels(count: n, step: state.step), classes: m.classes)
         }
+        var noise = state.noise(count: n, step: state.step), batch = real
+        if let dp = dataParallel {
+            // This rank's slice of the global batch, noise and classes.
+            (batch, noise) = (dp.slice(real), dp.slice(noise))
+            (realClasses, fakeClasses) = (realClasses.map(dp.slice), fakeClasses.map(dp.slice))
+        }
         do {
-            let result = try gan(real: real, noise: state.noise(count: n, step: state.step),
-                                 realClasses: realClasses, fakeClasses: fakeClasses)
+            var result = try gan(real: batch, noise: noise, realClasses: realClasses, fakeClasses: fakeClasses)
+            if let dp = dataParallel {
+                let mean = dp.average([Double(result.lossD), Double(result.dReal), Double(result.dFake), Double(result.lossG ?? 0)])
+                (result.lossD, result.dReal, result.dFake) = (Float(mean[0]), Float(mean[1]), Float(mean[2]))
+                if result.lossG != nil { result.lossG = Float(mean[3]) }
+            }
             state.adamStepsD += 1
             if let lossG = result.lossG { lastLossG = lossG; state.adamStepsG += 1 }
             return result
@@ -214,18 +236,32 @@ public final class Trainer {
         }
     }
 
-    /// Whether a `step-` checkpoint is due by steps or by time (epochs are checked at epoch ends).
+    /// Whether a `step-` checkpoint is due by steps or by time (epochs are checked at epoch ends);
+    /// under data parallelism rank 0's clock decides for every rank.
     var checkpointDue: Bool {
         let c = config
         guard state.step > lastCheckpointStep else { return false }
         if c.checkpointSteps > 0 && state.step % c.checkpointSteps == 0 { return true }
-        return c.checkpointMinutes > 0 && Date().timeIntervalSince(lastCheckpointTime) >= c.checkpointMinutes * 60
+        let due = c.checkpointMinutes > 0 && Date().timeIntervalSince(lastCheckpointTime) >= c.checkpointMinutes * 60
+        guard let dp = dataParallel else { return due }
+        return dp.average([dp.rank == 0 && due ? Double(dp.size) : 0])[0] > 0
+    }
+
+    /// Whether to stop: any rank's request stops every rank at the same step.
+    func stopAgreed(_ mine: Bool) -> Bool {
+        guard let dp = dataParallel else { return mine }
+        return dp.average([mine ? 1 : 0])[0] > 0
     }
 
     /// Writes a checkpoint of the current state (`name`, or `step-NNNNNNNN`) and returns its path.
     /// The metrics written so far are flushed to the disk with it.
     @discardableResult
     public func checkpoint(name: String? = nil, failAfterFiles: Int? = nil) throws -> String {
+        guard writes else {
+            lastCheckpointStep = state.step
+            lastCheckpointTime = Date()
+            return directory.checkpointsDirectory + "/" + (name ?? Checkpoint.prefix + String(format: "%08d", state.step))
+        }
         let start = Date()
         let path = try Checkpoint.write(state: state, gan, in: directory.checkpointsDirectory, keep: config.keepCheckpoints,
                                         name: name, failAfterFiles: failAfterFiles)

@@ -1,6 +1,12 @@
 /// The engine behind every tensor, as the layers above see it: what it runs on, what it has done,
 /// and the two caches it keeps. Its backend and storage stay inside this target.
 public enum Engine {
+    /// Compute threads of the engine's kernels (OpenMP's team size; all cores by default).
+    public static var threads: Int {
+        get { Tensor.backend.threads }
+        set { Tensor.backend.threads = newValue }
+    }
+
     /// A short description, e.g. "cpu (oneDNN 2.6.3)".
     public static var name: String { Tensor.backend.name }
 

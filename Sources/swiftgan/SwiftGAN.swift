@@ -16,13 +16,19 @@ struct SwiftGAN: ParsableCommand {
 
 /// Writes a line to standard output immediately (progress must show even through a pipe).
 func say(_ line: String) {
+    guard !quiet else { return }
     print(line)
     fflush(stdout)
 }
 
+/// Set on the ranks of a data-parallel job other than 0: they print only errors.
+nonisolated(unsafe) var quiet = false
+/// "rank R: " on every rank of a data-parallel job, before its errors.
+nonisolated(unsafe) var errorPrefix = ""
+
 /// Prints a user-facing error as one line on standard error.
 func complain(_ line: String) {
-    FileHandle.standardError.write(Data(("error: " + line + "\n").utf8))
+    FileHandle.standardError.write(Data((errorPrefix + "error: " + line + "\n").utf8))
 }
 
 /// Runs `body`, turning any error into one line on standard error and exit code 1: user-input

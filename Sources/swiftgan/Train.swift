@@ -1,5 +1,6 @@
 import ArgumentParser
 import Datasets
+import Distributed
 import Foundation
 import GAN
 import Synchronization
@@ -72,6 +73,9 @@ struct Train: ParsableCommand {
     var conditional = false
     @Option(help: "Train on only the first N images of the dataset.") var limit: Int?
     @Flag(help: "With --limit: N images drawn at random (from --seed) instead of the first N.") var limitRandom = false
+
+    @Option(help: "Compute threads (default: the cores, divided among the processes of an mpiexec job on this host).")
+    var threads: Int?
 
     @Option(help: "Arithmetic of the convolutions: fp32, or bf16 (needs a CPU with AVX512-BF16 or AMX-BF16; weights, weight gradients, batch-norm statistics and Adam stay fp32; default: \(defaults.precision.rawValue)).")
     var precision: Precision?
@@ -149,7 +153,27 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        // Under mpiexec: this process's rank; rank 0 alone writes the run and prints progress.
+        let world = Communicator.world.flatMap { $0.size > 1 ? $0 : nil }
+        defer { world?.finalize() }
+        if let world {
+            errorPrefix = "rank \(world.rank): "
+            quiet = world.rank != 0
+            let local = ProcessInfo.processInfo.environment["MPI_LOCALNRANKS"].flatMap(Int.init) ?? world.size
+            Engine.threads = threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / max(local, 1))
+        } else if let threads {
+            Engine.threads = threads
+        }
         try reportingErrors {
+            if let world {
+                if resume != nil {
+                    throw ValidationError("--resume under mpiexec is not supported yet: resume the run with one process (swiftgan train --resume DIR)")
+                }
+                let batch = batchSize ?? Self.defaults.batchSize
+                guard batch % world.size == 0 else {
+                    throw ValidationError("--batch-size \(batch) does not split over \(world.size) processes: give a multiple of \(world.size) (it is the global batch)")
+                }
+            }
             let trainer: Trainer
             if let resume {
                 let fixed = givenOptions.filter { $0 != "--epochs" && $0 != "--max-steps" && $0 != "--resume" }
@@ -175,8 +199,18 @@ struct Train: ParsableCommand {
                 if let problem = config.model.problem {
                     throw ValidationError("--model \(model.rawValue) with \(dataset.width)×\(dataset.height) images from \(data): \(problem)")
                 }
-                let directory = out ?? defaultRunDirectory()
+                var directory = out ?? defaultRunDirectory()
+                if let world {
+                    try checkSameData(dataset, world)
+                    if world.rank != 0 {
+                        directory = NSTemporaryDirectory() + "swiftgan-rank-\(world.rank)-\(getpid())"
+                    }
+                }
                 trainer = try Trainer(config: config, dataset: dataset, runDirectory: directory)
+                if let world {
+                    trainer.dataParallel = DataParallel(world)
+                    say("data-parallel over \(world.size) processes: global batch \(config.batchSize), \(config.batchSize / world.size) per process, \(Engine.threads) threads each")
+                }
                 let used = trainer.dataset, c = trainer.config
                 say("training \(model.rawValue) on \(used.name): \(used.count) images \(used.width)×\(used.height)×\(used.channels), "
                     + "G \(trainer.generator.parameterCount) and D \(trainer.discriminator.parameterCount) parameters, on \(Engine.name)")
@@ -206,6 +240,7 @@ struct Train: ParsableCommand {
             let outcome = try trainer.run(progress: display.update, message: display.message,
                                           shouldStop: { stopRequested.load(ordering: .relaxed) })
             display.finish()
+            if world?.rank ?? 0 != 0 { try? FileManager.default.removeItem(atPath: trainer.directory.path) }
             let run = trainer.directory
             switch outcome {
             case .finished(let checkpoint):
@@ -216,6 +251,20 @@ struct Train: ParsableCommand {
                 say("resume with: swiftgan train --resume \(run.path)")
                 throw ExitCode(130)
             }
+        }
+    }
+
+    /// Refuses to train when the processes' datasets differ (another size or content), naming the hosts.
+    func checkSameData(_ dataset: ImageDataset, _ world: Communicator) throws {
+        var hash = FNV1a()
+        hash.add("\(dataset.count) \(dataset.height) \(dataset.width) \(dataset.channels)")
+        hash.add(bytes: dataset.pixels)
+        if let labels = dataset.labels { hash.add(bytes: labels.map { UInt8(truncatingIfNeeded: $0) }) }
+        let all = try world.allGather("\(world.hostName) \(dataset.count) \(String(hash.value, radix: 16))")
+        let fingerprints = all.map { $0.split(separator: " ").dropFirst().joined(separator: " ") }
+        guard Set(fingerprints).count == 1 else {
+            let listed = all.enumerated().map { "rank \($0.offset) on \($0.element.split(separator: " ")[0]): \($0.element.split(separator: " ")[1]) images, hash \($0.element.split(separator: " ")[2])" }
+            throw ValidationError("the processes' datasets differ (\(listed.joined(separator: "; "))); give every host the same files")
         }
     }
 

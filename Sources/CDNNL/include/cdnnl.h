@@ -21,5 +21,8 @@ typedef void (*cdnnl_range_fn)(void *context, long begin, long end);
 /// multiples of `grain` (the last one shorter); with less than two grains of work, or one thread,
 /// `fn` runs once on the caller.
 void cdnnl_parallel_for(long n, long grain, cdnnl_range_fn fn, void *context);
+/// The OpenMP team size of the engine's kernels (omp_set_num_threads / omp_get_max_threads).
+void cdnnl_set_threads(int n);
+int cdnnl_threads(void);
 
 #endif

@@ -92,6 +92,8 @@ package protocol Backend: AnyObject {
     func binary(_ op: BinaryOp, _ a: DeviceStorage, _ b: DeviceStorage) -> DeviceStorage
     /// Sums `s` over the axes where `shape` has size 1 (the reverse of broadcasting), giving `shape`.
     func reduceSum(_ s: DeviceStorage, to shape: [Int]) -> DeviceStorage
+    /// Compute threads of the kernels.
+    var threads: Int { get set }
     /// `y[n, c, …] = x[n, c, …]·scale[n, c] + shift[n, c]`: an affine map per sample and channel
     /// (class-conditional batch norm's), for `x` [N, C, …] and `scale`, `shift` [N, C].
     func channelAffine(_ x: DeviceStorage, scale: DeviceStorage, shift: DeviceStorage) -> DeviceStorage

@@ -9,6 +9,12 @@ import CDNNL
 package final class CPUBackend: Backend {
     nonisolated(unsafe) package static let shared = CPUBackend()
 
+    /// OpenMP's team size, which oneDNN's kernels and `parallelFor` use.
+    package var threads: Int {
+        get { Int(cdnnl_threads()) }
+        set { cdnnl_set_threads(Int32(max(newValue, 1))) }
+    }
+
     let engine: dnnl_engine_t
     let stream: dnnl_stream_t
     private var cache: [PlanKey: AnyObject] = [:]

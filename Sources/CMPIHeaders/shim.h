@@ -1,0 +1,2 @@
+// MPICH (Debian's libmpich-dev): only the CMPI C layer includes it.
+#include <mpi.h>
