@@ -62,6 +62,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// `limitSeed` (nil: all).
     public var limit: Int? = nil
     public var limitRandom = false
+    /// Under data-parallel training, batch norms use the statistics of the whole global batch
+    /// (all-reduced), so N processes compute what one process does; false: each process's slice.
+    public var syncBatchNorm = false
 
     /// The defaults for `model` trained on the data at `dataPath`. The tutorial presets keep
     /// their tutorials' settings; `sngan` trains with the hinge loss and an averaged generator
@@ -98,7 +101,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case model, dataPath, epochs, maxSteps, batchSize, learningRateG, learningRateD, beta1, beta2, realLabel, loss, dSteps,
              seed, horizontalFlip, sampleEvery, sampleCount, checkpointEvery, checkpointMinutes, checkpointSteps, keepCheckpoints, logEvery, evalEvery, evalCount,
-             precision, ema, augment, limit, limitRandom
+             precision, ema, augment, limit, limitRandom, syncBatchNorm
     }
 
     /// The model and the data are required; every other setting absent from the file keeps its
@@ -132,6 +135,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try c.decode(.augment, ifPresentInto: &augment)
         limit = try c.decodeIfPresent(Int.self, forKey: .limit)
         try c.decode(.limitRandom, ifPresentInto: &limitRandom)
+        try c.decode(.syncBatchNorm, ifPresentInto: &syncBatchNorm)
     }
 
     /// Why these settings cannot train, naming the setting and the value, or nil when they can.
@@ -208,6 +212,8 @@ public struct TrainingState: Codable, Sendable, Equatable {
     public var bestFrechetDistance: Double? = nil
     /// Steps at which a mode-collapse warning was given (marked on the loss plot).
     public var collapseWarnings: [Int]? = nil
+    /// Processes of the data-parallel job that wrote the state (nil: one).
+    public var worldSize: Int? = nil
 
     /// The state of a new run: nothing done yet.
     public init(config: TrainingConfig) {
@@ -217,7 +223,7 @@ public struct TrainingState: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case formatVersion, config, epoch, batchInEpoch, step, adamStepsG, adamStepsD, noiseSeed, trainingSeconds,
-             frechetHistory, bestFrechetDistance, collapseWarnings
+             frechetHistory, bestFrechetDistance, collapseWarnings, worldSize
     }
 
     /// Like the configuration: `config` is required, everything else falls back to a new run's value.
@@ -235,6 +241,7 @@ public struct TrainingState: Codable, Sendable, Equatable {
         frechetHistory = try c.decodeIfPresent([Double].self, forKey: .frechetHistory)
         bestFrechetDistance = try c.decodeIfPresent(Double.self, forKey: .bestFrechetDistance)
         collapseWarnings = try c.decodeIfPresent([Int].self, forKey: .collapseWarnings)
+        worldSize = try c.decodeIfPresent(Int.self, forKey: .worldSize)
     }
 
     /// The latent batch of step `step` (0-based): the same on every run and after a resume.

@@ -57,6 +57,11 @@ public struct DataParallel {
         }
     }
 
+    /// Sums `values` element-wise over the ranks, in place.
+    public func sum(_ values: inout [Double]) {
+        fatalOnFailure { try communicator.allReduceSum(&values) }
+    }
+
     /// The mean of each value over the ranks.
     public func average(_ values: [Double]) -> [Double] {
         var v = values

@@ -42,7 +42,12 @@ public final class Trainer {
     public private(set) var checkpointSeconds: [Double] = []
     /// Data-parallel training (`mpiexec`): set before `run`. Only rank 0 writes the run's files.
     public var dataParallel: DataParallel? {
-        didSet { gan.gradientReduction = dataParallel.map { dp in { dp.averageGradients($0) } } }
+        didSet {
+            gan.gradientReduction = dataParallel.map { dp in { dp.averageGradients($0) } }
+            let sync = config.syncBatchNorm ? dataParallel.map { dp in { (sums: inout [Double]) in dp.sum(&sums) } } : nil
+            for network in [gan.generator as Module, gan.discriminator] { network.synchronizeBatchNorm(sync) }
+            state.worldSize = dataParallel.map(\.size)
+        }
     }
     /// Whether this process writes the run's files (rank 0, or the only process).
     public var writes: Bool { (dataParallel?.rank ?? 0) == 0 }

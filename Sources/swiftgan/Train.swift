@@ -76,6 +76,8 @@ struct Train: ParsableCommand {
 
     @Option(help: "Compute threads (default: the cores, divided among the processes of an mpiexec job on this host).")
     var threads: Int?
+    @Flag(help: "Under mpiexec: batch norms use the statistics of the whole global batch, so N processes compute what one does (default: each process's slice, as PyTorch DDP).")
+    var syncBatchnorm = false
 
     @Option(help: "Arithmetic of the convolutions: fp32, or bf16 (needs a CPU with AVX512-BF16 or AMX-BF16; weights, weight gradients, batch-norm statistics and Adam stay fp32; default: \(defaults.precision.rawValue)).")
     var precision: Precision?
@@ -148,6 +150,7 @@ struct Train: ParsableCommand {
         if let augment { c.augment = (try? augmentation(augment))?.operations ?? [] }
         c.limit = limit
         c.limitRandom = limitRandom
+        c.syncBatchNorm = syncBatchnorm
         c.adapt(toDatasetOf: min(limit ?? dataset.count, dataset.count), augmentGiven: augment != nil)
         return c
     }
@@ -165,6 +168,9 @@ struct Train: ParsableCommand {
             Engine.threads = threads
         }
         try reportingErrors {
+            if world == nil && syncBatchnorm {
+                throw ValidationError("--sync-batchnorm applies only to a job of several processes (mpiexec -n N swiftgan train …)")
+            }
             if let world {
                 if resume != nil {
                     throw ValidationError("--resume under mpiexec is not supported yet: resume the run with one process (swiftgan train --resume DIR)")
@@ -288,6 +294,7 @@ struct Train: ParsableCommand {
             ("--log-every", logEvery != nil), ("--eval-every", evalEvery != nil), ("--eval-count", evalCount != nil),
             ("--precision", precision != nil), ("--spectral-norm", spectralNorm != nil), ("--ema", ema != nil),
             ("--augment", augment != nil), ("--limit", limit != nil), ("--limit-random", limitRandom), ("--conditional", conditional),
+            ("--sync-batchnorm", syncBatchnorm),
         ]
         return all.filter(\.1).map(\.0)
     }

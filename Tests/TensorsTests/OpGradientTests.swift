@@ -32,6 +32,28 @@ import Testing
                   reference: { Reference.batchNorm($0[0], $0[1], $0[2], eps: 1e-5) })
     }
 
+    /// Synchronized batch norm in one process (the reduction the identity) is batch norm; with a
+    /// reduction that doubles every sum (two processes holding the same batch and the same
+    /// incoming gradient) its output, statistics and input gradient are those of one process.
+    @Test(arguments: [[4, 3], [2, 3, 4, 5], [3, 17, 3, 3]])
+    func synchronizedBatchNorm(_ shape: [Int]) {
+        let c = shape[1]
+        let x = Ref.random(shape, rng), g = Ref((0..<c).map { _ in 0.5 + Double(rng.uniform()) }, [c]), b = Ref.random([c], rng)
+        gradCheck([x, g, b], engine: { Tensor.synchronizedBatchNorm($0[0], scale: $0[1], shift: $0[2], epsilon: 1e-5, reduce: { _ in }).y },
+                  reference: { Reference.batchNorm($0[0], $0[1], $0[2], eps: 1e-5) })
+        let leaf = x.tensor.requiringGrad()
+        let (y, mean, _, count) = Tensor.synchronizedBatchNorm(leaf, scale: g.tensor, shift: b.tensor, epsilon: 1e-5,
+                                                               reduce: { $0 = $0.map { 2 * $0 } })
+        #expect(count == 2 * x.values.count / c)
+        #expect(relativeError(y.scalars.map(Double.init), Reference.batchNorm(x, g, b, eps: 1e-5).values) < 1e-5)
+        #expect(relativeError(mean.scalars.map(Double.init), Reference.channelStats(x).mean) < 1e-5)
+        let r = Ref.random(shape, rng)
+        y.backward(seed: r.tensor)
+        let single = x.tensor.requiringGrad()
+        Tensor.batchNorm(single, scale: g.tensor, shift: b.tensor, epsilon: 1e-5).y.backward(seed: r.tensor)
+        #expect(relativeError(leaf.grad!.scalars.map(Double.init), single.grad!.scalars.map(Double.init)) < 1e-4)
+    }
+
     @Test func batchNormStatisticsAreTheBatchMeanAndBiasedVariance() {
         let x = Ref.random([5, 3, 2, 2], rng)
         let (_, mean, variance) = Tensor.batchNorm(x.tensor, scale: .ones([3]), shift: .zeros([3]), epsilon: 1e-5)

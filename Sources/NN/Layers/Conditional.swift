@@ -22,6 +22,7 @@ public final class ConditionalBatchNorm: ClassConditional, ModeDependent, Custom
     public let momentum: Float, epsilon: Float
     public let unbiasedRunningVariance: Bool
     public var training = true
+    public var synchronization: ((inout [Double]) -> Void)?
     public var childNames: [String: String] { runningStatisticsNames }
 
     public var classes: Int { weight.shape[0] }
@@ -61,6 +62,13 @@ public final class ConditionalBatchNorm: ClassConditional, ModeDependent, Custom
         guard training else {
             return Tensor.conditionalBatchNorm(x, classes: classes, scale: weight.value, shift: bias.value,
                                                mean: runningMean.value, variance: runningVar.value, epsilon: epsilon)
+        }
+        if let synchronization {
+            let c = features
+            let (normalized, mean, variance, count) = Tensor.synchronizedBatchNorm(x, scale: .ones([c]), shift: .zeros([c]), epsilon: epsilon,
+                                                                                    reduce: synchronization)
+            track(mean: mean, variance: variance, count: count)
+            return Tensor.channelAffine(normalized, scale: classes.matmul(weight.value), shift: classes.matmul(bias.value))
         }
         let (y, mean, variance) = Tensor.conditionalBatchNorm(x, classes: classes, scale: weight.value, shift: bias.value,
                                                                epsilon: epsilon)

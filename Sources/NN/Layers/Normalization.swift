@@ -21,6 +21,9 @@ public final class BatchNorm: Module, ModeDependent, CustomChildNames, RunningSt
     public let epsilon: Float
     public let unbiasedRunningVariance: Bool
     public var training = true
+    /// Sums per-channel statistics across the processes of a data-parallel job (sync batch norm);
+    /// nil: this process's batch alone.
+    public var synchronization: ((inout [Double]) -> Void)?
 
     public var childNames: [String: String] { runningStatisticsNames }
 
@@ -41,6 +44,12 @@ public final class BatchNorm: Module, ModeDependent, CustomChildNames, RunningSt
             return Tensor.batchNorm(x, scale: weight.value, shift: bias.value, mean: runningMean.value,
                                     variance: runningVar.value, epsilon: epsilon)
         }
+        if let synchronization {
+            let (y, mean, variance, count) = Tensor.synchronizedBatchNorm(x, scale: weight.value, shift: bias.value, epsilon: epsilon,
+                                                                           reduce: synchronization)
+            track(mean: mean, variance: variance, count: count)
+            return y
+        }
         let (y, mean, variance) = Tensor.batchNorm(x, scale: weight.value, shift: bias.value, epsilon: epsilon)
         track(mean: mean, variance: variance, of: x)
         return y
@@ -50,6 +59,8 @@ public final class BatchNorm: Module, ModeDependent, CustomChildNames, RunningSt
 /// A normalization layer that keeps running statistics of its batches (`BatchNorm`,
 /// `ConditionalBatchNorm`), under PyTorch's names.
 public protocol RunningStatistics: AnyObject {
+    /// Sums per-channel statistics across processes (sync batch norm), or nil.
+    var synchronization: ((inout [Double]) -> Void)? { get set }
     var runningMean: Buffer { get }
     var runningVar: Buffer { get }
     var numBatchesTracked: Buffer { get }
@@ -66,8 +77,11 @@ extension RunningStatistics {
     /// Folds a batch's mean and biased variance (over every axis of `x` but 1) into the running
     /// statistics: `running ← (1 − momentum)·running + momentum·batch`, the variance made
     /// unbiased first when `unbiasedRunningVariance` (PyTorch's convention).
-    func track(mean: Tensor, variance: Tensor, of x: Tensor) {
-        let n = Float(x.count / x.shape[1])
+    func track(mean: Tensor, variance: Tensor, of x: Tensor) { track(mean: mean, variance: variance, count: x.count / x.shape[1]) }
+
+    /// The same for statistics over `count` values per channel (a synchronized batch's).
+    func track(mean: Tensor, variance: Tensor, count: Int) {
+        let n = Float(count)
         let correction = unbiasedRunningVariance && n > 1 ? n / (n - 1) : 1
         runningMean.value.scaleAndAdd(1 - momentum, mean, momentum)
         runningVar.value.scaleAndAdd(1 - momentum, variance, momentum * correction)
@@ -77,3 +91,11 @@ extension RunningStatistics {
 
 public typealias BatchNorm1d = BatchNorm
 public typealias BatchNorm2d = BatchNorm
+
+extension Module {
+    /// Makes every batch norm inside (conditional ones too) normalize with the statistics of the
+    /// whole batch across processes, combined by `reduce` (nil: each process's own batch).
+    public func synchronizeBatchNorm(_ reduce: ((inout [Double]) -> Void)?) {
+        for (_, m) in namedModules() { (m as? any RunningStatistics)?.synchronization = reduce }
+    }
+}
