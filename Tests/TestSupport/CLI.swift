@@ -13,8 +13,20 @@ public struct CommandResult {
 
 /// Runs the CLI with arguments (bounded by `timeout` seconds).
 public func runCLI(_ args: [String], timeout: Double = 300) throws -> CommandResult {
+    try runProcess(swiftgan(), args, timeout: timeout)
+}
+
+/// `mpiexec -n N swiftgan ARGS` (MPICH's Hydra; `segments` adds further `: -n K swiftgan ARGS`).
+public func runMPI(_ n: Int, _ args: [String], segments: [(Int, [String])] = [], timeout: Double = 300) throws -> CommandResult {
+    var all = ["-n", "\(n)", swiftgan()] + args
+    for (k, more) in segments { all += [":", "-n", "\(k)", swiftgan()] + more }
+    return try runProcess("/usr/bin/mpiexec", all, timeout: timeout)
+}
+
+/// Runs an executable with arguments (bounded by `timeout` seconds).
+public func runProcess(_ executable: String, _ args: [String], timeout: Double = 300) throws -> CommandResult {
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: swiftgan())
+    p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = args
     // Caches (image folders, evaluation classifiers) go to this test run's scratch space.
     p.environment = ProcessInfo.processInfo.environment.merging(["XDG_CACHE_HOME": scratchCache]) { $1 }

@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import GAN
+import NN
+import Tensors
+
+/// `mpiexec -n N swiftgan train`: the same computation as one process, rank 0 alone writing, and
+/// the refusals. Skipped with the reason where MPICH's mpiexec is missing.
+@Suite(.serialized) struct DistributedTests {
+    static let available = FileManager.default.isExecutableFile(atPath: "/usr/bin/mpiexec")
+
+    static func args(_ out: String, steps: Int = 15) -> [String] {
+        ["train", "--data", CLITests.data, "--max-steps", "\(steps)", "--batch-size", "16", "--width", "4", "--latent", "8", "--out", out]
+    }
+
+    /// Parameters and buffers of a checkpoint's networks, by name.
+    static func tensors(_ checkpoint: String) throws -> [String: [Float]] {
+        var out: [String: [Float]] = [:]
+        for network in ["generator", "discriminator"] {
+            for (name, t) in try SafeTensors(contentsOf: checkpoint + "/\(network).safetensors").allTensors() { out[network + "." + name] = t.scalars }
+        }
+        return out
+    }
+
+    /// With --sync-batchnorm, 2 processes at global batch 16 end with the weights of one process at
+    /// batch 16 after 15 steps, to float-summation tolerance. Left out: the biases of convolutions
+    /// that a batch norm follows, and that norm's running mean: their gradient is zero in exact
+    /// arithmetic (the norm removes any constant), so Adam turns rounding noise into ±lr steps that
+    /// differ between any two summation orders, without changing the function.
+    @Test func twoProcessesWithSyncBatchNormComputeWhatOneDoes() throws {
+        guard Self.available else { print("skipped: /usr/bin/mpiexec (MPICH) is not installed"); return }
+        let one = scratch("mpi-one") + "/run", two = scratch("mpi-two") + "/run"
+        #expect(try runCLI(Self.args(one)).status == 0)
+        let r = try runMPI(2, Self.args(two) + ["--sync-batchnorm"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("data-parallel over 2 processes: global batch 16, 8 per process"), "\(r.stdout)")
+        #expect(r.stdout.components(separatedBy: "done: 15 steps").count == 2, "only rank 0 prints")
+        let a = try Self.tensors(one + "/checkpoints/step-00000015"), b = try Self.tensors(two + "/checkpoints/step-00000015")
+        #expect(Set(a.keys) == Set(b.keys))
+        // D: convolutions at main.2 and main.5 feed the batch norms at main.3 and main.6.
+        let nullSpace: Set<String> = ["discriminator.main.2.bias", "discriminator.main.3.running_mean",
+                                      "discriminator.main.5.bias", "discriminator.main.6.running_mean"]
+        var worst = 0.0, worstName = ""
+        for (name, x) in a where !nullSpace.contains(name) {
+            let d = zip(x, b[name]!).map { Double(abs($0 - $1)) }.max() ?? 0
+            if d > worst { (worst, worstName) = (d, name) }
+        }
+        print("sync batch norm, 2 processes vs 1 after 15 steps: largest difference \(worst) (\(worstName))")
+        #expect(worst < 1e-5, "\(worstName): \(worst)")
+        let state = try Checkpoint.readState(two + "/checkpoints/step-00000015")
+        #expect(state.worldSize == 2 && state.config.syncBatchNorm)
+        // Rank 1 left nothing behind.
+        let leftovers = (try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())).filter { $0.hasPrefix("swiftgan-rank-") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
+
+    /// Without synchronization each process normalizes its own slice (PyTorch DDP's default): it
+    /// trains, and differs from one process only by that.
+    @Test func perProcessBatchNormTrainsAndRefusalsNameTheFlag() throws {
+        guard Self.available else { print("skipped: /usr/bin/mpiexec (MPICH) is not installed"); return }
+        let run = scratch("mpi-plain") + "/run"
+        let r = try runMPI(2, Self.args(run))
+        #expect(r.status == 0 && r.stderr.isEmpty, "\(r.stderr)")
+        let state = try Checkpoint.readState(run + "/checkpoints/step-00000015")
+        #expect(state.worldSize == 2 && !state.config.syncBatchNorm)
+        let lines = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2 && !lines.contains { $0.contains("nan") })  // steps 1 and 10
+
+        var bad = try runMPI(2, Self.args(scratch("mpi-bad") + "/run") + ["--batch-size", "15"])
+        #expect(bad.status != 0 && bad.stderr.contains("rank 0: error: --batch-size 15 does not split over 2 processes"), "\(bad.stderr)")
+        bad = try runCLI(Self.args(scratch("mpi-bad2") + "/run") + ["--sync-batchnorm"])
+        #expect(bad.status != 0 && bad.stderr.contains("--sync-batchnorm applies only to a job of several processes"), "\(bad.stderr)")
+        // Another dataset on one of the processes: refused at the start, naming both.
+        let other = scratch("mpi-other-data")
+        try writeIDX(brightSquares(40, size: 28, seed: 3), to: other)
+        bad = try runMPI(1, Self.args(scratch("mpi-bad3") + "/run"),
+                         segments: [(1, ["train", "--data", other, "--max-steps", "15", "--batch-size", "16", "--width", "4", "--latent", "8",
+                                         "--out", scratch("mpi-bad3b") + "/run"])])
+        #expect(bad.status != 0 && bad.stderr.contains("the processes' datasets differ (rank 0 on") && bad.stderr.contains("rank 1 on"), "\(bad.stderr)")
+    }
+}
