@@ -171,10 +171,7 @@ struct Train: ParsableCommand {
             if world == nil && syncBatchnorm {
                 throw ValidationError("--sync-batchnorm applies only to a job of several processes (mpiexec -n N swiftgan train …)")
             }
-            if let world {
-                if resume != nil {
-                    throw ValidationError("--resume under mpiexec is not supported yet: resume the run with one process (swiftgan train --resume DIR)")
-                }
+            if let world, resume == nil {
                 let batch = batchSize ?? Self.defaults.batchSize
                 guard batch % world.size == 0 else {
                     throw ValidationError("--batch-size \(batch) does not split over \(world.size) processes: give a multiple of \(world.size) (it is the global batch)")
@@ -187,15 +184,39 @@ struct Train: ParsableCommand {
                     throw ValidationError("\(fixed.joined(separator: ", ")) cannot change when resuming: a run keeps the settings it "
                         + "started with; only --epochs and --max-steps can change (start a new run with --out to change the others)")
                 }
-                // The data path of the newest checkpoint whose state can be read (the trainer says
-                // which newer ones it skips; when none can be read, the newest one's error).
-                let all = Checkpoint.list(RunDirectory(resume).checkpointsDirectory)
-                guard let newest = all.last else { throw CheckpointError.notFound(RunDirectory(resume).checkpointsDirectory) }
-                let state = try all.reversed().lazy.compactMap { try? Checkpoint.readState($0) }.first ?? Checkpoint.readState(newest)
-                let dataset = try load(state.config.dataPath, size: state.config.model.imageSize, channels: state.config.model.channels)
-                trainer = try Trainer.resume(runDirectory: resume, dataset: dataset, epochs: epochs, maxSteps: maxSteps,
-                                             warning: { say($0) })
-                say("resuming \(resume) at epoch \(trainer.state.epoch + 1), step \(trainer.state.step) from \(trainer.lastCheckpoint ?? "?")")
+                if let world, world.rank != 0 {
+                    // Rank 0 reads the run; the others get its checkpoint's files (no shared disk needed).
+                    let directory = NSTemporaryDirectory() + "swiftgan-rank-\(world.rank)-\(getpid())"
+                    let checkpoint = try receiveCheckpoint(from: world, into: directory)
+                    let state = try Checkpoint.readState(checkpoint)
+                    let dataset = try load(state.config.dataPath, size: state.config.model.imageSize, channels: state.config.model.channels)
+                    trainer = try Trainer.resume(runDirectory: directory, dataset: dataset, epochs: epochs, maxSteps: maxSteps)
+                } else {
+                    // The data path of the newest checkpoint whose state can be read (the trainer says
+                    // which newer ones it skips; when none can be read, the newest one's error).
+                    let all = Checkpoint.list(RunDirectory(resume).checkpointsDirectory)
+                    guard let newest = all.last else { throw CheckpointError.notFound(RunDirectory(resume).checkpointsDirectory) }
+                    let state = try all.reversed().lazy.compactMap { try? Checkpoint.readState($0) }.first ?? Checkpoint.readState(newest)
+                    let dataset = try load(state.config.dataPath, size: state.config.model.imageSize, channels: state.config.model.channels)
+                    trainer = try Trainer.resume(runDirectory: resume, dataset: dataset, epochs: epochs, maxSteps: maxSteps,
+                                                 warning: { say($0) })
+                    if let world { try sendCheckpoint(trainer.lastCheckpoint!, to: world) }
+                    say("resuming \(resume) at epoch \(trainer.state.epoch + 1), step \(trainer.state.step) from \(trainer.lastCheckpoint ?? "?")")
+                }
+                let before = trainer.state.worldSize ?? 1, now = world?.size ?? 1
+                if before != now {
+                    say("note: the run was trained by \(before) process\(before == 1 ? "" : "es") and continues with \(now): it goes on, but "
+                        + "not bitwise as an uninterrupted run would (each process's batch-norm statistics and the summation order change)")
+                }
+                if let world {
+                    guard trainer.config.batchSize % world.size == 0 else {
+                        throw ValidationError("the run's batch size \(trainer.config.batchSize) does not split over \(world.size) processes")
+                    }
+                    try checkSameData(trainer.dataset, world)
+                    trainer.dataParallel = DataParallel(world)
+                } else if trainer.config.syncBatchNorm {
+                    say("note: the run synchronized batch norm over \(before) processes; one process normalizes its whole batch, the same statistics")
+                }
             } else {
                 let model = self.model ?? .dcgan, data = self.data ?? DatasetLoader.defaultPath
                 try refuseIgnoredOptions(format: try DatasetLoader.format(of: data), model: model)
@@ -241,6 +262,14 @@ struct Train: ParsableCommand {
                                                                        log: { say($0) })
                 trainer.evaluator = Evaluator(classifier: classifier, accuracy: accuracy, test: test)
             }
+            if let world {
+                // Which process is which rank where: an MPI launcher's fault messages name PIDs and hosts.
+                let who = try world.allGather("\(world.hostName) \(getpid())").enumerated().map { rank, text in
+                    let parts = text.split(separator: " ")
+                    return "rank \(rank) pid \(parts.last ?? "?") on \(parts.first ?? "?")"
+                }
+                say("processes: " + who.joined(separator: ", "))
+            }
             installStopHandlers()
             let display = ProgressDisplay(interactive: isatty(STDOUT_FILENO) != 0)
             let outcome = try trainer.run(progress: display.update, message: display.message,
@@ -258,6 +287,42 @@ struct Train: ParsableCommand {
                 throw ExitCode(130)
             }
         }
+    }
+
+    /// Rank 0's side of a resume under mpiexec: the checkpoint's files, to every other rank.
+    func sendCheckpoint(_ checkpoint: String, to world: Communicator) throws {
+        var bundle = Data()
+        let name = (checkpoint as NSString).lastPathComponent
+        let files = try FileManager.default.contentsOfDirectory(atPath: checkpoint).sorted()
+        func append(_ bytes: Data) {
+            withUnsafeBytes(of: UInt64(bytes.count).littleEndian) { bundle.append(contentsOf: $0) }
+            bundle.append(bytes)
+        }
+        append(Data(name.utf8))
+        for file in files {
+            append(Data(file.utf8))
+            append(try Data(contentsOf: URL(fileURLWithPath: checkpoint + "/" + file)))
+        }
+        _ = try world.broadcast(bundle)
+    }
+
+    /// The other ranks' side: the files, as a checkpoint under `directory/checkpoints`; its path.
+    func receiveCheckpoint(from world: Communicator, into directory: String) throws -> String {
+        let bundle = try world.broadcast(Data())
+        var offset = bundle.startIndex
+        func next() -> Data {
+            let length = (0..<8).reduce(UInt64(0)) { $0 | UInt64(bundle[offset + $1]) << (8 * UInt64($1)) }
+            offset += 8
+            defer { offset += Int(length) }
+            return bundle[offset..<(offset + Int(length))]
+        }
+        let checkpoint = directory + "/checkpoints/" + String(decoding: next(), as: UTF8.self)
+        try FileManager.default.createDirectory(atPath: checkpoint, withIntermediateDirectories: true)
+        while offset < bundle.endIndex {
+            let file = String(decoding: next(), as: UTF8.self)
+            try next().write(to: URL(fileURLWithPath: checkpoint + "/" + file))
+        }
+        return checkpoint
     }
 
     /// Refuses to train when the processes' datasets differ (another size or content), naming the hosts.
