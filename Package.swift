@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensors", "DurableIO"]),
         .target(name: "GAN", dependencies: ["NN", "Tensors", "Datasets", "Imaging", "CLinearAlgebra", "DurableIO", "TensorBoard",
                                             "Distributed"]),
-        .target(name: "EngineBench", dependencies: ["Tensors", "Datasets", "Imaging", "GAN"]),
+        .target(name: "EngineBench", dependencies: ["Tensors", "Datasets", "Imaging", "GAN", "Distributed"]),
         // Every reader of outside bytes as a function of those bytes, and the libFuzzer driver
         // (`make fuzz`; replays files when built without -DFUZZING).
         .target(name: "FuzzTargets", dependencies: ["Datasets", "NN", "Imaging", "GAN"]),

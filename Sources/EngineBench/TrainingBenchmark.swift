@@ -77,13 +77,15 @@ public enum TrainingBenchmark {
     /// background loader and the noise of each step as a run draws it, in `precision`. With `profile`, the timed
     /// steps are recorded in `Profiler.shared`.
     public static func training(_ w: Workload, steps: Int, warmup: Int, precision: Precision = .fp32,
-                                profile: Bool = false, ingredient: Ingredient = .none) throws -> Result {
+                                profile: Bool = false, ingredient: Ingredient = .none,
+                                dataParallel: DataParallel? = nil) throws -> Result {
         let dataset = try w.dataset()
         var config = TrainingConfig(model: w.model, dataPath: dataset.name)
         config.batchSize = w.batchSize
         config.precision = precision
         ingredient.apply(to: &config, dataset: dataset)
         let gan = GANStep(config: config), state = TrainingState(config: config)
+        if let dp = dataParallel { gan.gradientReduction = { dp.averageGradients($0) } }
         let batcher = Batcher(dataset, batchSize: w.batchSize, seed: 0)
         var times: [Double] = [], losses: (Float, Float) = (.nan, .nan)
         var epoch = 0, step = 0
@@ -98,7 +100,10 @@ public enum TrainingBenchmark {
             defer { step += 1 }
             let n = batch.images.shape[0], k = config.model.classes
             let classes = k > 0 ? (Tensor.oneHot(batch.labels!, classes: k), Tensor.oneHot(state.fakeLabels(count: n, step: step), classes: k)) : nil
-            return try gan(real: batch.images, noise: state.noise(count: n, step: step), realClasses: classes?.0, fakeClasses: classes?.1)
+            var real = batch.images, noise = state.noise(count: n, step: step)
+            if let dp = dataParallel { (real, noise) = (dp.slice(real), dp.slice(noise)) }
+            return try gan(real: real, noise: noise, realClasses: classes.map { dataParallel?.slice($0.0) ?? $0.0 },
+                           fakeClasses: classes.map { dataParallel?.slice($0.1) ?? $0.1 })
         }
         for _ in 0..<warmup { _ = try trainStep(nextBatch()) }
         if profile { Profiler.shared.reset(); Profiler.shared.enabled = true }

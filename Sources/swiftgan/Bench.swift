@@ -1,6 +1,8 @@
 import ArgumentParser
+import Distributed
 import EngineBench
 import Foundation
+import GAN
 import Tensors
 
 /// Per-layer GFLOP/s of the engine next to oneDNN called directly.
@@ -18,6 +20,8 @@ struct Bench: ParsableCommand {
         --suite generation: images/s of sampling --count images from a workload's generator (--profile works here too).
 
         --suite peak: fp32 GFLOP/s of a 2048³ matrix product (this machine's practical peak).
+
+        --suite distributed: for dcgan28 and catdcgan (or --workload), the bytes all-reduced per step, the all-reduce time measured with mpiexec -n 2 on this machine (by message size, fitted to a ring all-reduce's α-β model), the step time with 1 process (all cores) and 2 (the cores split), and the projected scaling efficiency over 2–64 hosts at 10 and 100 Gbit/s.
         """)
 
     @Option(help: "Alternating measurement rounds per pass (the median is reported).") var rounds = 5
@@ -40,8 +44,8 @@ struct Bench: ParsableCommand {
         guard ["dcgan64", "dcgan28", "all"].contains(model) else {
             throw ValidationError("--model must be dcgan64, dcgan28 or all, got '\(model)'")
         }
-        guard ["engine", "data", "training", "generation", "peak", "ingredients", "all"].contains(suite) else {
-            throw ValidationError("--suite must be engine, data, training, generation, peak, ingredients or all, got '\(suite)'")
+        guard ["engine", "data", "training", "generation", "peak", "ingredients", "distributed", "distributed-worker", "all"].contains(suite) else {
+            throw ValidationError("--suite must be engine, data, training, generation, peak, ingredients, distributed or all, got '\(suite)'")
         }
         guard Workload(rawValue: workload) != nil else {
             throw ValidationError("--workload must be one of \(Workload.allCases.map(\.rawValue).joined(separator: ", ")), got '\(workload)'")
@@ -82,6 +86,10 @@ struct Bench: ParsableCommand {
                 }
                 say(json ? "{\"workload\":\"\(w.rawValue)\",\"images_per_second\":\(rate),\"peak_rss_mib\":\(peakResidentMiB())}"
                          : String(format: "%@: generated %d images at %.1f images/s", w.rawValue, count, rate))
+            case "distributed":
+                try runDistributed(workloadGiven ? [w] : [.dcgan28, .catdcgan])
+            case "distributed-worker":
+                try runDistributedWorker(w)
             case "ingredients":
                 try runIngredients(w)
             case "peak":
@@ -94,6 +102,69 @@ struct Bench: ParsableCommand {
                     _ = try DataBenchmark.run(log: say)
                 }
             }
+        }
+    }
+
+    var workloadGiven: Bool { CommandLine.arguments.contains("--workload") }
+
+    /// One process's figures, then 2 processes' (a child `mpiexec -n 2`), then the projection.
+    func runDistributed(_ workloads: [Workload]) throws {
+        let extensions = CPUFeatures.flags.filter { $0.hasPrefix("avx") || $0.hasPrefix("amx") || $0 == "fma" }.sorted().joined(separator: " ")
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        say("SwiftGAN bench --suite distributed on \(CPUFeatures.modelName) (\(extensions)), \(cores) cores, \(Engine.name)")
+        say("measured: 1 process with \(cores) threads, and mpiexec -n 2 with \(max(cores / 2, 1)) thread(s) each, on this machine (shared memory); projected: hosts joined by a network")
+        for w in workloads {
+            let bytes = DistributedBenchmark.bytesPerStep(w)
+            Engine.threads = cores
+            let single = ConvBenchmark.median(try TrainingBenchmark.training(w, steps: steps, warmup: warmup).stepSeconds)
+            let child = Process()
+            child.executableURL = URL(fileURLWithPath: "/usr/bin/mpiexec")
+            child.arguments = ["-n", "2", CommandLine.arguments[0], "bench", "--suite", "distributed-worker", "--workload", w.rawValue,
+                               "--steps", "\(steps)", "--warmup", "\(warmup)"]
+            let out = Pipe()
+            child.standardOutput = out
+            try child.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            child.waitUntilExit()
+            struct Worker: Decodable { var sizes: [Int]; var seconds: [Double]; var stepSeconds: Double; var stepBytesSeconds: Double }
+            guard child.terminationStatus == 0, let r = try? JSONDecoder().decode(Worker.self, from: data) else {
+                throw ValidationError("mpiexec -n 2 for the distributed benchmark failed (status \(child.terminationStatus))")
+            }
+            let (alpha, beta) = DistributedBenchmark.fit(zip(r.sizes, r.seconds).map { ($0, $1) }, ranks: 2)
+            say("")
+            say("\(w.rawValue) (global batch \(w.batchSize)): \(String(format: "%.1f", Double(bytes) / 1e6)) MB all-reduced per step (G's and D's gradients)")
+            say(String(format: "  step, 1 process × %d threads:     %8.1f ms", cores, 1e3 * single))
+            say(String(format: "  step, 2 processes × %d thread(s): %8.1f ms (%.2f× the 1-process step), of which the all-reduce of %.1f MB: %.1f ms",
+                       max(cores / 2, 1), 1e3 * r.stepSeconds, r.stepSeconds / single, Double(bytes) / 1e6, 1e3 * r.stepBytesSeconds))
+            say(String(format: "  all-reduce fit (N = 2, shared memory): α = %.1f µs, β = %.3f ns/byte (%.1f GB/s)", 1e6 * alpha, 1e9 * beta,
+                       beta > 0 ? 1 / beta / 1e9 : .infinity))
+            say("  projected efficiency, one process per host at this step's compute (\(String(format: "%.0f", 1e3 * single)) ms), no overlap; α = 20 µs a hop:")
+            say("    hosts:       " + [2, 4, 8, 16, 32, 64].map { String(format: "%7d", $0) }.joined())
+            for (label, gbit) in [("10 Gbit/s", 10.0), ("100 Gbit/s", 100.0)] {
+                let row = [2, 4, 8, 16, 32, 64].map { n -> String in
+                    let comm = DistributedBenchmark.ringSeconds(bytes: bytes, hosts: n, alpha: 20e-6, bandwidth: gbit * 1e9 / 8)
+                    return String(format: "%6.0f%%", 100 * single / (single + comm))
+                }
+                say("    \(label.padding(toLength: 12, withPad: " ", startingAt: 0)) " + row.joined())
+            }
+        }
+    }
+
+    /// Inside `mpiexec -n 2`: the all-reduce by size and the data-parallel step; rank 0 prints JSON.
+    func runDistributedWorker(_ w: Workload) throws {
+        guard let world = Communicator.world else { throw ValidationError("--suite distributed-worker runs under mpiexec") }
+        defer { world.finalize() }
+        Engine.threads = max(1, ProcessInfo.processInfo.activeProcessorCount / world.size)
+        let sizes = [4_096, 65_536, 1 << 20, 4 << 20, 16 << 20, 64 << 20]
+        let seconds = try sizes.map { try DistributedBenchmark.allReduceSeconds(world, bytes: $0) }
+        let bytes = DistributedBenchmark.bytesPerStep(w)
+        let stepBytes = try DistributedBenchmark.allReduceSeconds(world, bytes: bytes)
+        let r = try TrainingBenchmark.training(w, steps: steps, warmup: warmup, dataParallel: DataParallel(world))
+        var step = [ConvBenchmark.median(r.stepSeconds)]
+        try world.allReduceSum(&step)
+        if world.isRoot {
+            let json: [String: Any] = ["sizes": sizes, "seconds": seconds, "stepSeconds": step[0] / Double(world.size), "stepBytesSeconds": stepBytes]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self))
         }
     }
 

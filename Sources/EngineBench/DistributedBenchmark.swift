@@ -1,0 +1,48 @@
+import Distributed
+import Foundation
+import GAN
+import NN
+import Tensors
+
+/// What data-parallel training costs: the bytes each step all-reduces, the all-reduce's time by
+/// message size (fitted to the α-β model of a ring all-reduce), and a projection of the scaling
+/// efficiency over hosts joined by a network.
+public enum DistributedBenchmark {
+    /// Bytes all-reduced per training step: every parameter gradient of D (its update) and of G
+    /// (its update), as float32.
+    public static func bytesPerStep(_ w: Workload) -> Int {
+        let (g, d) = Models.make(w.model, rng: Generator(seed: 0))
+        return 4 * (g.parameterCount + d.parameterCount)
+    }
+
+    /// Median seconds of a sum all-reduce of `bytes` over the communicator's ranks.
+    public static func allReduceSeconds(_ c: Communicator, bytes: Int, repeats: Int = 9) throws -> Double {
+        var values = [Float](repeating: 1, count: max(bytes / 4, 1))
+        try c.allReduceSum(&values)  // warm-up (connection set-up)
+        var times: [Double] = []
+        for _ in 0..<repeats {
+            c.barrier()
+            let t0 = Date()
+            try c.allReduceSum(&values)
+            times.append(Date().timeIntervalSince(t0))
+        }
+        return times.sorted()[times.count / 2]
+    }
+
+    /// The α-β fit of measured (bytes, seconds) for N ranks: a ring all-reduce sends 2(N−1)
+    /// messages of bytes/N, so T = 2(N−1)·α + 2(N−1)/N·bytes·β. Least squares on the two terms.
+    public static func fit(_ points: [(bytes: Int, seconds: Double)], ranks n: Int) -> (alpha: Double, beta: Double) {
+        let xs = points.map { 2 * Double(n - 1) / Double(n) * Double($0.bytes) }, ys = points.map(\.seconds)
+        let k = Double(points.count), mx = xs.reduce(0, +) / k, my = ys.reduce(0, +) / k
+        let sxx = zip(xs, xs).map { ($0 - mx) * ($1 - mx) }.reduce(0, +), sxy = zip(xs, ys).map { ($0 - mx) * ($1 - my) }.reduce(0, +)
+        let beta = max(sxx > 0 ? sxy / sxx : 0, 0)
+        let alpha = max((my - beta * mx) / (2 * Double(n - 1)), 0)
+        return (alpha, beta)
+    }
+
+    /// Seconds of a ring all-reduce of `bytes` over `n` hosts with latency `alpha` and
+    /// `bandwidth` bytes per second.
+    public static func ringSeconds(bytes: Int, hosts n: Int, alpha: Double, bandwidth: Double) -> Double {
+        2 * Double(n - 1) * alpha + 2 * Double(n - 1) / Double(n) * Double(bytes) / bandwidth
+    }
+}
