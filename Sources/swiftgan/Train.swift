@@ -400,7 +400,12 @@ struct Train: ParsableCommand {
     }
 }
 
-/// Ctrl-C or SIGTERM: finish the step, checkpoint, exit. A second one exits at once.
+/// When the first stop request came (monotonic seconds).
+let stopRequestedAt = Atomic<Int>(0)
+
+/// Ctrl-C or SIGTERM: finish the step, checkpoint, exit. A second one exits at once — unless it
+/// comes within a second of the first: under mpiexec a terminal's Ctrl-C reaches each process
+/// twice (from the terminal and forwarded by the launcher), and that is one request.
 func installStopHandlers() {
     // A parent may have started us with these signals blocked (a thread of a test runner, a
     // service manager): unblock them, or the request would wait forever.
@@ -411,7 +416,13 @@ func installStopHandlers() {
     pthread_sigmask(SIG_UNBLOCK, &set, nil)
     for s in [SIGINT, SIGTERM] {
         signal(s) { _ in
-            if stopRequested.exchange(true, ordering: .relaxed) { _exit(130) }
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            if stopRequested.exchange(true, ordering: .relaxed) {
+                if now.tv_sec - stopRequestedAt.load(ordering: .relaxed) >= 1 { _exit(130) }
+            } else {
+                stopRequestedAt.store(now.tv_sec, ordering: .relaxed)
+            }
         }
     }
 }
