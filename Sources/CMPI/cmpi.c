@@ -29,22 +29,21 @@ int sg_mpi_finalize(void) { return MPI_Finalize(); }
 // Counts beyond INT_MAX go in pieces (MPI counts are ints).
 #define CHUNK ((size_t)1 << 30)
 
-int sg_mpi_allreduce_sum_float(float *values, size_t count, char *error, size_t error_size) {
+static int allreduce_sum(char *values, size_t count, MPI_Datatype type, size_t element, char *error, size_t error_size) {
     for (size_t done = 0; done < count; done += CHUNK) {
         size_t n = count - done < CHUNK ? count - done : CHUNK;
-        int code = MPI_Allreduce(MPI_IN_PLACE, values + done, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+        int code = MPI_Allreduce(MPI_IN_PLACE, values + done * element, (int)n, type, MPI_SUM, MPI_COMM_WORLD);
         if (code != MPI_SUCCESS) return message(code, error, error_size);
     }
     return 0;
 }
 
+int sg_mpi_allreduce_sum_float(float *values, size_t count, char *error, size_t error_size) {
+    return allreduce_sum((char *)values, count, MPI_FLOAT, sizeof(float), error, error_size);
+}
+
 int sg_mpi_allreduce_sum_double(double *values, size_t count, char *error, size_t error_size) {
-    for (size_t done = 0; done < count; done += CHUNK) {
-        size_t n = count - done < CHUNK ? count - done : CHUNK;
-        int code = MPI_Allreduce(MPI_IN_PLACE, values + done, (int)n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-        if (code != MPI_SUCCESS) return message(code, error, error_size);
-    }
-    return 0;
+    return allreduce_sum((char *)values, count, MPI_DOUBLE, sizeof(double), error, error_size);
 }
 
 int sg_mpi_broadcast(void *bytes, size_t count, int root, char *error, size_t error_size) {
