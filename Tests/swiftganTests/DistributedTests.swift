@@ -141,6 +141,46 @@ import Tensors
         #expect(resumed.status == 0 && resumed.stdout.contains("done: \(state.step + 3) steps"), "\(resumed.stdout)\(resumed.stderr)")
     }
 
+    /// SIGINT to mpiexec (forwarded to every process): they stop at the same step, rank 0 writes
+    /// the checkpoint and says how to resume. (The processes exit with 130; MPICH's mpiexec itself
+    /// then exits 0, which is the launcher's doing.)
+    @Test func ctrlCToMpiexecCheckpointsOnce() throws {
+        guard Self.available else { print("skipped: /usr/bin/mpiexec (MPICH) is not installed"); return }
+        let run = scratch("mpi-ctrlc") + "/run"
+        // mpiexec in a session of its own (it signals its own process group, which must not be the
+        // test runner's) and with SIGINT unblocked (the runner's threads block it, and a spawned
+        // process inherits the mask; mpiexec does not unblock it as swiftgan does).
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: pythonPath())
+        p.arguments = ["-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT, signal.SIGTERM]); os.execv(sys.argv[1], sys.argv[1:])",
+                       "/usr/bin/setsid", "--wait", "/usr/bin/mpiexec", "-n", "2", swiftgan()] + Self.args(run, steps: 100_000) + ["--epochs", "100000"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        nonisolated(unsafe) var output = Data()
+        let reader = DispatchGroup()
+        DispatchQueue.global().async(group: reader) { output = out.fileHandleForReading.readDataToEndOfFile() }
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: run + "/samples/epoch-002.png") && Date() < deadline { usleep(50_000) }
+        let mpiexec = try #require(try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap(Int32.init).first { pid in
+            let cmdline = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data(), as: UTF8.self)
+            return cmdline.hasPrefix("/usr/bin/mpiexec\u{0}") && cmdline.contains(run)
+        }, "mpiexec not found")
+        kill(mpiexec, SIGINT)
+        let start = Date()
+        while p.isRunning && Date().timeIntervalSince(start) < 30 { usleep(50_000) }
+        if p.isRunning { kill(-getpgid(mpiexec), SIGKILL) }
+        p.waitUntilExit()
+        reader.wait()
+        let text = String(decoding: output, as: UTF8.self)
+        let stopped = try #require(text.components(separatedBy: "stopped at step ").dropFirst().first?.split(separator: ";").first.flatMap { Int($0) },
+                                   "\(text.suffix(400))")
+        #expect(text.components(separatedBy: "stopped at step").count == 2, "one rank speaks")
+        #expect(text.contains("resume with: swiftgan train --resume \(run)"))
+        #expect(try Checkpoint.readState(try Checkpoint.resolve(run)).step == stopped)
+    }
+
     /// Two hosts for real: two network namespaces joined by a veth pair, one rank in each, MPI over
     /// TCP between them, started from a hostfile (a launcher script stands in for ssh, entering the
     /// host's namespace). With --sync-batchnorm it trains and matches one process, as on one host.
