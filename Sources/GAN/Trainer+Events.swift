@@ -34,8 +34,8 @@ extension Trainer {
     }
 
     /// Writes the grid of the fixed noise to the samples folder and, once per step, to TensorBoard.
-    func writeSamples(_ which: RunDirectory.SampleGrid) throws {
-        let grid = sampleGrid()
+    func writeSamples(_ which: RunDirectory.SampleGrid, grid given: Image? = nil) throws {
+        let grid = given ?? sampleGrid()
         try directory.writeSamples(grid, which)
         guard lastLoggedGridStep != state.step else { return }
         let png = try ImageCodec.encodePNG(grid)

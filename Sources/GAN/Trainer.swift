@@ -182,8 +182,10 @@ public final class Trainer {
                 state.epoch += 1
                 state.batchInEpoch = 0
                 if writes {
-                    try writeSamples(.epoch(state.epoch))
-                    try directory.writeComparison(comparisonFigure(), .epoch(state.epoch))
+                    // The fixed noise is generated once for the grid and the comparison figure.
+                    let generated = fixedNoiseImages()
+                    try writeSamples(.epoch(state.epoch), grid: Comparison.grid(generated.images, rows: generated.rows))
+                    try directory.writeComparison(comparisonFigure(generated: generated), .epoch(state.epoch))
                 }
                 if c.evalEvery > 0, state.epoch % c.evalEvery == 0, let evaluator {
                     try evaluate(evaluator, metrics: metrics, message: message)
@@ -200,8 +202,9 @@ public final class Trainer {
         }
         let path = try checkpoint()
         if writes {
-            try writeSamples(.final)
-            try directory.writeComparison(comparisonFigure(), .final)
+            let generated = fixedNoiseImages()
+            try writeSamples(.final, grid: Comparison.grid(generated.images, rows: generated.rows))
+            try directory.writeComparison(comparisonFigure(generated: generated), .final)
             try directory.writeLossPlot(history, markers: state.collapseWarnings ?? [])
             try directory.writeProgressGIF()
         }
@@ -282,20 +285,9 @@ public final class Trainer {
     }
 
     /// The fixed noise batch through the generator in evaluation mode, as a grid. A conditional
-    /// model's grid has one row per class, labelled with its name: the first 8 fixed latents
-    /// drawn as every class, so a column shows one latent as each class.
+    /// model's grid has one row per class, labelled with its name.
     public func sampleGrid() -> Image {
-        let m = config.model
-        let sampler = Sampler(generator: samplingGenerator, config: m)
-        let scale = max(1, 64 / m.imageSize)
-        guard m.isConditional else {
-            let images = sampler.generate(fixedNoise)
-            return Grid.make(images.scalars, count: images.shape[0], channels: m.channels, height: m.imageSize, width: m.imageSize,
-                             columns: 8, padding: 2, scale: scale)
-        }
-        let (latents, classes, columns) = Sampler.classRows(fixedNoise, config: m)
-        let images = sampler.generate(latents, classes: classes)
-        return Grid.labelledRows(images.scalars, labels: m.classNames, columns: columns, channels: m.channels,
-                                 height: m.imageSize, width: m.imageSize, padding: 2, scale: scale)
+        let (images, rows) = fixedNoiseImages()
+        return Comparison.grid(images, rows: rows)
     }
 }

@@ -1,22 +1,8 @@
-import CCairo
-
 /// Text on images, set by Cairo with a sans-serif font (DejaVu Sans on Debian, through fontconfig).
 public enum Text {
-    /// The width in pixels of `text` set at `size` pixels.
+    /// The width in pixels of `text` set at `size` pixels (the canvas's font).
     public static func width(_ text: String, size: Double) -> Double {
-        let surface = cairo_image_surface_create(CAIRO_FORMAT_A8, 1, 1)
-        defer { cairo_surface_destroy(surface) }
-        let cr = cairo_create(surface)
-        defer { cairo_destroy(cr) }
-        select(cr, size: size)
-        var extents = cairo_text_extents_t()
-        cairo_text_extents(cr, text, &extents)
-        return extents.x_advance
-    }
-
-    static func select(_ cr: OpaquePointer?, size: Double) {
-        cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL)
-        cairo_set_font_size(cr, size)
+        Canvas(width: 1, height: 1).textWidth(text, size: size)
     }
 }
 
