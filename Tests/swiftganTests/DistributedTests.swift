@@ -14,6 +14,50 @@ import Tensors
         ["train", "--data", CLITests.data, "--max-steps", "\(steps)", "--batch-size", "16", "--width", "4", "--latent", "8", "--out", out]
     }
 
+    /// A process run in the background, its standard output and error read together as it goes.
+    final class Job {
+        let process = Process()
+        nonisolated(unsafe) var data = Data()
+        let reader = DispatchGroup()
+
+        init(_ executable: String, _ arguments: [String]) throws {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            DispatchQueue.global().async(group: reader) { [self] in data = pipe.fileHandleForReading.readDataToEndOfFile() }
+        }
+
+        /// Waits at most `seconds` for the process to end (`stop` ends it past that); returns the
+        /// seconds it took.
+        func waitUntilExit(within seconds: Double, stop: (Process) -> Void) -> Double {
+            let start = Date()
+            while process.isRunning && Date().timeIntervalSince(start) < seconds { usleep(50_000) }
+            let took = Date().timeIntervalSince(start)
+            if process.isRunning { stop(process) }
+            process.waitUntilExit()
+            return took
+        }
+
+        /// Everything it wrote (after it ended).
+        func output() -> String {
+            reader.wait()
+            return String(decoding: data, as: UTF8.self)
+        }
+    }
+
+    /// The first process whose command line and environment (NUL-separated, from /proc) match.
+    static func process(where match: (_ cmdline: String, _ environ: String) -> Bool) -> Int32? {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init).first { pid in
+            func read(_ file: String) -> String {
+                String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/\(file)"))) ?? Data(), as: UTF8.self)
+            }
+            return match(read("cmdline"), read("environ"))
+        }
+    }
+
     /// Parameters and buffers of a checkpoint's networks, by name.
     static func tensors(_ checkpoint: String) throws -> [String: [Float]] {
         var out: [String: [Float]] = [:]
@@ -104,33 +148,16 @@ import Tensors
     @Test func aKilledProcessStopsTheJobAndTheRunResumes() throws {
         guard Self.available else { print("skipped: /usr/bin/mpiexec (MPICH) is not installed"); return }
         let run = scratch("mpi-kill") + "/run"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/mpiexec")
-        p.arguments = ["-n", "2", swiftgan()] + Self.args(run, steps: 100_000) + ["--epochs", "100000", "--checkpoint-steps", "5"]
-        let out = Pipe()
-        p.standardError = out
-        p.standardOutput = out
-        try p.run()
-        nonisolated(unsafe) var output = Data()
-        let reader = DispatchGroup()
-        DispatchQueue.global().async(group: reader) { output = out.fileHandleForReading.readDataToEndOfFile() }
+        let job = try Job("/usr/bin/mpiexec", ["-n", "2", swiftgan()] + Self.args(run, steps: 100_000) + ["--epochs", "100000", "--checkpoint-steps", "5"])
         // Wait for a checkpoint past the initial one, then kill rank 1.
         let deadline = Date().addingTimeInterval(60)
         while Checkpoint.list(run + "/checkpoints").count < 2 && Date() < deadline { usleep(50_000) }
-        let rank1 = try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap(Int32.init).first { pid in
-            let environ = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))) ?? Data()
-            let cmdline = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
-            return String(decoding: cmdline, as: UTF8.self).contains(run) && String(decoding: environ, as: UTF8.self).contains("PMI_RANK=1\u{0}")
-        }
+        let rank1 = Self.process { cmdline, environ in cmdline.contains(run) && environ.contains("PMI_RANK=1\u{0}") }
         let killed = try #require(rank1, "rank 1 not found")
-        let start = Date()
         kill(killed, SIGKILL)
-        while p.isRunning && Date().timeIntervalSince(start) < 30 { usleep(50_000) }
-        let seconds = Date().timeIntervalSince(start)
-        if p.isRunning { p.terminate() }
-        p.waitUntilExit()
-        reader.wait()
-        let message = String(decoding: output, as: UTF8.self)
+        let seconds = job.waitUntilExit(within: 30) { p in p.terminate() }
+        let message = job.output()
+        let p = job.process
         print("killed rank 1: the job ended after \(String(format: "%.2f", seconds)) s with status \(p.terminationStatus)")
         #expect(seconds < 30 && p.terminationStatus != 0)
         // The launcher names the dead process by PID and host; the run's first lines say it is rank 1.
@@ -150,30 +177,14 @@ import Tensors
         // mpiexec in a session of its own (it signals its own process group, which must not be the
         // test runner's) and with SIGINT unblocked (the runner's threads block it, and a spawned
         // process inherits the mask; mpiexec does not unblock it as swiftgan does).
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: pythonPath())
-        p.arguments = ["-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT, signal.SIGTERM]); os.execv(sys.argv[1], sys.argv[1:])",
-                       "/usr/bin/setsid", "--wait", "/usr/bin/mpiexec", "-n", "2", swiftgan()] + Self.args(run, steps: 100_000) + ["--epochs", "100000"]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        nonisolated(unsafe) var output = Data()
-        let reader = DispatchGroup()
-        DispatchQueue.global().async(group: reader) { output = out.fileHandleForReading.readDataToEndOfFile() }
+        let job = try Job(pythonPath(), ["-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT, signal.SIGTERM]); os.execv(sys.argv[1], sys.argv[1:])",
+                                         "/usr/bin/setsid", "--wait", "/usr/bin/mpiexec", "-n", "2", swiftgan()] + Self.args(run, steps: 100_000) + ["--epochs", "100000"])
         let deadline = Date().addingTimeInterval(60)
         while !FileManager.default.fileExists(atPath: run + "/samples/epoch-002.png") && Date() < deadline { usleep(50_000) }
-        let mpiexec = try #require(try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap(Int32.init).first { pid in
-            let cmdline = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data(), as: UTF8.self)
-            return cmdline.hasPrefix("/usr/bin/mpiexec\u{0}") && cmdline.contains(run)
-        }, "mpiexec not found")
+        let mpiexec = try #require(Self.process { cmdline, _ in cmdline.hasPrefix("/usr/bin/mpiexec\u{0}") && cmdline.contains(run) }, "mpiexec not found")
         kill(mpiexec, SIGINT)
-        let start = Date()
-        while p.isRunning && Date().timeIntervalSince(start) < 30 { usleep(50_000) }
-        if p.isRunning { kill(-getpgid(mpiexec), SIGKILL) }
-        p.waitUntilExit()
-        reader.wait()
-        let text = String(decoding: output, as: UTF8.self)
+        _ = job.waitUntilExit(within: 30) { _ in kill(-getpgid(mpiexec), SIGKILL) }
+        let text = job.output()
         let stopped = try #require(text.components(separatedBy: "stopped at step ").dropFirst().first?.split(separator: ";").first.flatMap { Int($0) },
                                    "\(text.suffix(400))")
         #expect(text.components(separatedBy: "stopped at step").count == 2, "one rank speaks")
