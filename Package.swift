@@ -1,6 +1,12 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// The architecture, bottom up: each target may import only those above it in this file, and the
+// test `ArchitectureTests` fails on an edge that points the other way (docs/architecture.md).
+//
+//   swiftgan (CLI) → GANTraining → GANEvaluation → GANModels → NN → Tensors → CDNNL
+//                  → GANExport ─────────────────┘       Datasets, Imaging, DurableIO, TensorBoard
+//   GANTraining → Distributed (Collective; MPI loaded at run time)
 let package = Package(
     name: "SwiftGAN",
     platforms: [.macOS(.v15)],
@@ -9,70 +15,95 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Imaging", targets: ["Imaging"]),
         .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "DurableIO", targets: ["DurableIO"]),
+        .library(name: "TensorBoard", targets: ["TensorBoard"]),
+        .library(name: "Distributed", targets: ["Distributed"]),
+        .library(name: "GANModels", targets: ["GANModels"]),
+        .library(name: "GANEvaluation", targets: ["GANEvaluation"]),
+        .library(name: "GANExport", targets: ["GANExport"]),
+        .library(name: "GANTraining", targets: ["GANTraining"]),
         .executable(name: "swiftgan", targets: ["swiftgan"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // Thin C module over oneDNN 2.6 (Debian's libdnnl-dev) and the OpenMP runtime it runs on
-        // (libgomp). Nothing above the CPU backend imports it.
-        .target(
-            name: "CDNNL",
-            linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]
-        ),
+        // ── C system libraries: thin layers, nothing above them sees their types ──────────────
+        // oneDNN 2.6 (Debian's libdnnl-dev) and the OpenMP runtime it runs on (libgomp). Only the
+        // CPU backend in Tensors imports it.
+        .target(name: "CDNNL", linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
         // libpng, libjpeg-turbo, giflib and zlib behind a small C layer that turns their
         // longjmp-style errors into return codes.
-        .target(
-            name: "CCodecs",
-            linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("turbojpeg"), .linkedLibrary("gif"), .linkedLibrary("z")]
-        ),
-        // LAPACK's symmetric eigensolver for the Fréchet distance.
-        .target(name: "CLinearAlgebra", linkerSettings: [.linkedLibrary("lapacke")]),
-        // Durable writes (temporary file, fsync, rename, directory fsync) and plain file-system errors.
+        .target(name: "CCodecs",
+                linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("turbojpeg"), .linkedLibrary("gif"), .linkedLibrary("z")]),
+        // Cairo (Debian's libcairo2-dev) for the text of figures.
+        .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
+        // Durable writes (syncfs), CRC-32C.
         .target(name: "CSystem"),
-        .target(name: "DurableIO", dependencies: ["CSystem"]),
-        // CRC-32C (SSE4.2 instruction, table fallback), the Protocol Buffers wire format for writing,
-        // and TensorBoard's event files on them.
         .target(name: "CChecksum"),
+        // Loaded at run time (dlopen), never linked: LAPACK for the Fréchet distance, MPI for
+        // `mpiexec`. A process maps them only when its command uses them.
+        .target(name: "CLinearAlgebra", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "CMPI", linkerSettings: [.linkedLibrary("dl")]),
+
+        // ── Foundations ──────────────────────────────────────────────────────────────────────
+        // Tensor, RNG, autodiff, ops (forward and backward side by side), the sealed CPU backend.
+        .target(name: "Tensors", dependencies: ["CDNNL"]),
+        .target(name: "DurableIO", dependencies: ["CSystem"]),
         .target(name: "Protobuf"),
         .target(name: "TensorBoard", dependencies: ["CChecksum", "Protobuf", "DurableIO"]),
-        // MPI (Debian's MPICH) behind a thin C layer, and the communicator data-parallel training uses.
-        .systemLibrary(name: "CMPIHeaders", pkgConfig: "mpich", providers: [.apt(["libmpich-dev"])]),
-        .target(name: "CMPI", dependencies: ["CMPIHeaders"]),
-        .target(name: "Distributed", dependencies: ["CMPI"]),
-        .target(name: "Tensors", dependencies: ["CDNNL"]),
-        // Cairo (Debian's libcairo2-dev) for the text of figures: class names beside grid rows.
-        .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
         .target(name: "Imaging", dependencies: ["CCodecs", "CCairo", "DurableIO"]),
         .target(name: "Datasets", dependencies: ["Imaging", "Tensors", "CCodecs", "DurableIO"]),
+        // Layers, optimizers, safetensors.
         .target(name: "NN", dependencies: ["Tensors", "DurableIO"]),
-        .target(name: "GAN", dependencies: ["NN", "Tensors", "Datasets", "Imaging", "CLinearAlgebra", "DurableIO", "TensorBoard",
-                                            "Distributed"]),
-        .target(name: "EngineBench", dependencies: ["Tensors", "Datasets", "Imaging", "GAN", "Distributed"]),
+        // The Collective protocol of data parallelism: MPI between processes, threads in one.
+        .target(name: "Distributed", dependencies: ["CMPI"]),
+
+        // ── GANs ─────────────────────────────────────────────────────────────────────────────
+        // The networks (presets), generator checkpoints, Sampler, sample files and figures.
+        .target(name: "GANModels", dependencies: ["NN", "Tensors", "Imaging", "Datasets", "DurableIO"]),
+        // Classifier, Fréchet distance, precision/recall, Evaluator.
+        .target(name: "GANEvaluation", dependencies: ["GANModels", "NN", "Tensors", "Datasets", "CLinearAlgebra"]),
+        // ONNX export of generators.
+        .target(name: "GANExport", dependencies: ["GANModels", "NN", "Tensors", "Protobuf", "DurableIO"]),
+        // GANStep and its ingredients, the settings table, Trainer, RunDirectory, checkpoints,
+        // data parallelism over a Collective.
+        .target(name: "GANTraining", dependencies: ["GANModels", "GANEvaluation", "NN", "Tensors", "Datasets", "Imaging",
+                                                    "DurableIO", "TensorBoard", "Distributed"]),
+
+        // ── Tools ────────────────────────────────────────────────────────────────────────────
+        .target(name: "EngineBench", dependencies: ["Tensors", "Datasets", "Imaging", "GANModels", "GANTraining", "Distributed"]),
         // Every reader of outside bytes as a function of those bytes, and the libFuzzer driver
         // (`make fuzz`; replays files when built without -DFUZZING).
-        .target(name: "FuzzTargets", dependencies: ["Datasets", "NN", "Imaging", "GAN"]),
+        .target(name: "FuzzTargets", dependencies: ["Datasets", "NN", "Imaging", "GANModels", "GANTraining"]),
         .executableTarget(name: "swiftgan-fuzz", dependencies: ["FuzzTargets", "CSystem"]),
+        // The command line: parses, prints, chooses exit codes.
         .executableTarget(
             name: "swiftgan",
             dependencies: [
-                "GAN", "NN", "Tensors", "Datasets", "Imaging", "EngineBench", "DurableIO", "Distributed",
+                "GANTraining", "GANEvaluation", "GANExport", "GANModels", "NN", "Tensors", "Datasets", "Imaging", "EngineBench",
+                "DurableIO", "Distributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+
+        // ── Tests ────────────────────────────────────────────────────────────────────────────
         .target(name: "TestSupport", dependencies: ["Datasets"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"]),
         .testTarget(name: "TensorBoardTests", dependencies: ["TensorBoard", "Protobuf", "CChecksum"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Imaging", "Tensors", "TestSupport"]),
-        .testTarget(name: "GANTests", dependencies: ["GAN", "NN", "Datasets", "Imaging", "Tensors", "TestSupport"],
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "GANTraining", "GANModels", "NN", "Tensors", "Datasets", "TestSupport"]),
+        .testTarget(name: "GANTests", dependencies: ["GANModels", "GANEvaluation", "GANExport", "GANTraining", "NN", "Datasets",
+                                                     "Imaging", "Tensors", "TestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "EngineBenchTests", dependencies: ["EngineBench", "Tensors", "TestSupport"]),
-        .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets", "Datasets", "GAN", "NN", "Imaging", "Tensors", "TestSupport"],
+        .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets", "Datasets", "GANModels", "GANEvaluation", "GANExport", "GANTraining", "NN", "Imaging",
+                                                      "Tensors", "TestSupport"],
                     exclude: ["Regressions"]),
-        .testTarget(name: "swiftganTests", dependencies: ["GAN", "Imaging", "Tensors", "TestSupport", "swiftgan"]),
+        .testTarget(name: "swiftganTests", dependencies: ["GANModels", "GANEvaluation", "GANExport", "GANTraining", "Distributed", "Imaging",
+                                                          "Tensors", "TestSupport", "swiftgan"]),
     ],
     swiftLanguageModes: [.v5]
 )

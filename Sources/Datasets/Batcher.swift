@@ -33,7 +33,7 @@ public final class Batcher {
 
     /// The dataset's order in `epoch`.
     public func order(epoch: Int) -> [Int] {
-        shuffle ? Generator(seed: Generator.derivedSeed(seed, UInt64(epoch), 0x5eed)).permutation(dataset.count) : Array(0..<dataset.count)
+        shuffle ? RandomGenerator(seed: RandomGenerator.derivedSeed(seed, UInt64(epoch), 0x5eed)).permutation(dataset.count) : Array(0..<dataset.count)
     }
 
     /// The batches of `epoch` from `start` on; the next batch is prepared while this one is used.
@@ -48,7 +48,7 @@ public final class Batcher {
 
     /// Float pixels of batch `b` of an epoch: [n, C, H, W] in [-1, 1].
     func prepare(_ indices: [Int], epoch: Int, batch: Int) -> [Float] {
-        let flips = Generator(seed: Generator.derivedSeed(seed, UInt64(epoch), UInt64(batch) &+ 1))
+        let flips = RandomGenerator(seed: RandomGenerator.derivedSeed(seed, UInt64(epoch), UInt64(batch) &+ 1))
         return dataset.normalized(indices, flip: { horizontalFlip && flips.uniform() < 0.5 })
     }
 }

@@ -1,6 +1,7 @@
 import Distributed
 import Foundation
-import GAN
+import GANModels
+import GANTraining
 import NN
 import Tensors
 
@@ -11,12 +12,12 @@ public enum DistributedBenchmark {
     /// Bytes all-reduced per training step: every parameter gradient of D (its update) and of G
     /// (its update), as float32.
     public static func bytesPerStep(_ w: Workload) -> Int {
-        let (g, d) = Models.make(w.model, rng: Generator(seed: 0))
+        let (g, d) = Models.make(w.model, rng: RandomGenerator(seed: 0))
         return 4 * (g.parameterCount + d.parameterCount)
     }
 
     /// Median seconds of a sum all-reduce of `bytes` over the communicator's ranks.
-    public static func allReduceSeconds(_ c: Communicator, bytes: Int, repeats: Int = 9) throws -> Double {
+    public static func allReduceSeconds(_ c: MPICommunicator, bytes: Int, repeats: Int = 9) throws -> Double {
         var values = [Float](repeating: 1, count: max(bytes / 4, 1))
         try c.allReduceSum(&values)  // warm-up (connection set-up)
         var times: [Double] = []

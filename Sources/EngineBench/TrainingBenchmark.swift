@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
-import GAN
+import GANModels
+import GANTraining
 import Tensors
 
 /// The workloads of the side-by-side benchmark against PyTorch (scripts/bench_vs_pytorch.py
@@ -41,7 +42,7 @@ public enum Workload: String, CaseIterable, Sendable {
         let m = model
         if m.imageSize == 28 { return try DatasetLoader.load(fashionMNIST) }
         let count = 4 * batchSize, bytes = count * m.imageSize * m.imageSize * m.channels
-        let rng = Generator(seed: 1)
+        let rng = RandomGenerator(seed: 1)
         let noise = Tensor.randomUniform([bytes], low: 0, high: 255.99, using: rng).scalars
         return ImageDataset(name: "synthetic \(m.imageSize)×\(m.imageSize)×\(m.channels)", count: count, height: m.imageSize,
                             width: m.imageSize, channels: m.channels, pixels: noise.map { UInt8($0) })
@@ -125,7 +126,7 @@ public enum TrainingBenchmark {
     /// timed passes are recorded.
     public static func generation(_ w: Workload, count: Int, minimumSeconds: Double = 3,
                                   profile: Bool = false) -> (imagesPerSecond: Double, seconds: Double, passes: Int) {
-        let (g, _) = Models.make(w.model, rng: Generator(seed: 0))
+        let (g, _) = Models.make(w.model, rng: RandomGenerator(seed: 0))
         let sampler = Sampler(generator: g, config: w.model)
         let z = sampler.noise(count: count, seed: 1)
         // Warm-up: one batch of the size the timed passes use.
@@ -145,7 +146,7 @@ public enum TrainingBenchmark {
 
     /// GFLOP/s of an n×n×n fp32 matrix product through the engine (oneDNN's sgemm), best of `repeats`.
     public static func sgemmPeak(n: Int = 2048, repeats: Int = 5) -> Double {
-        let rng = Generator(seed: 2)
+        let rng = RandomGenerator(seed: 2)
         let a = Tensor.randomNormal([n, n], using: rng), b = Tensor.randomNormal([n, n], using: rng)
         return withoutGrad {
             _ = a.matmul(b)

@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
-import GAN
+import GANModels
+import GANTraining
 import Imaging
 import NN
 

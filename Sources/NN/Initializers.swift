@@ -28,7 +28,7 @@ public enum Initializer: Sendable, Equatable {
     }
 
     /// A new tensor of `shape` drawn from this distribution.
-    public func make(_ shape: [Int], using rng: Generator) -> Tensor {
+    public func make(_ shape: [Int], using rng: RandomGenerator) -> Tensor {
         let (fanIn, fanOut) = Self.fans(shape)
         switch self {
         case .normal(let mean, let std): return .randomNormal(shape, mean: mean, std: std, using: rng)
@@ -44,7 +44,7 @@ public enum Initializer: Sendable, Equatable {
     }
 
     /// Overwrites `parameter` in place with a fresh draw.
-    public func apply(to parameter: Parameter, using rng: Generator) {
+    public func apply(to parameter: Parameter, using rng: RandomGenerator) {
         parameter.assign(make(parameter.shape, using: rng))
     }
 }

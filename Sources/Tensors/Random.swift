@@ -4,10 +4,10 @@
 /// is three integers, so a checkpoint can save and restore it exactly.
 ///
 /// ```swift
-/// let rng = Generator(seed: 42)
+/// let rng = RandomGenerator(seed: 42)
 /// let z = Tensor.randomNormal([64, 100], using: rng)
 /// ```
-public final class Generator: RandomNumberGenerator {
+public final class RandomGenerator: RandomNumberGenerator {
     /// The complete state: restoring it continues the stream exactly where it was.
     public struct State: Codable, Equatable, Sendable {
         public var seed: UInt64
@@ -51,7 +51,7 @@ public final class Generator: RandomNumberGenerator {
     }
 
     /// A child generator with its own stream, derived deterministically from this one.
-    public func split() -> Generator { Generator(seed: next()) }
+    public func split() -> RandomGenerator { RandomGenerator(seed: next()) }
 
     private func refill() {
         block = Self.philox((UInt32(truncatingIfNeeded: counter), UInt32(truncatingIfNeeded: counter >> 32), 0, 0),

@@ -10,7 +10,7 @@
 ///
 /// ```swift
 /// let x = Tensor([1, 2, 3, 4], shape: [2, 2])
-/// let w = Tensor.randomNormal([2, 2], std: 0.02, using: Generator(seed: 0)).requiringGrad()
+/// let w = Tensor.randomNormal([2, 2], std: 0.02, using: RandomGenerator(seed: 0)).requiringGrad()
 /// let loss = x.matmul(w).square().mean()
 /// loss.backward()
 /// print(w.grad!.scalars)
@@ -55,19 +55,19 @@ public struct Tensor {
     }
 
     /// Samples of N(mean, std²).
-    public static func randomNormal(_ shape: [Int], mean: Float = 0, std: Float = 1, using rng: Generator) -> Tensor {
+    public static func randomNormal(_ shape: [Int], mean: Float = 0, std: Float = 1, using rng: RandomGenerator) -> Tensor {
         host(shape) { rng.fillNormal($0, mean: mean, std: std) }
     }
 
     /// Samples of N(mean, std²) redrawn until within two standard deviations (TensorFlow's
     /// `truncated_normal`).
     public static func randomTruncatedNormal(_ shape: [Int], mean: Float = 0, std: Float = 1,
-                                             using rng: Generator) -> Tensor {
+                                             using rng: RandomGenerator) -> Tensor {
         host(shape) { rng.fillTruncatedNormal($0, mean: mean, std: std) }
     }
 
     /// Samples uniform in [low, high).
-    public static func randomUniform(_ shape: [Int], low: Float = 0, high: Float = 1, using rng: Generator) -> Tensor {
+    public static func randomUniform(_ shape: [Int], low: Float = 0, high: Float = 1, using rng: RandomGenerator) -> Tensor {
         host(shape) { rng.fillUniform($0, low: low, high: high) }
     }
 

@@ -2,7 +2,10 @@ import ArgumentParser
 import Distributed
 import EngineBench
 import Foundation
-import GAN
+import GANEvaluation
+import GANExport
+import GANModels
+import GANTraining
 import Tensors
 
 /// Per-layer GFLOP/s of the engine next to oneDNN called directly.
@@ -152,7 +155,7 @@ struct Bench: ParsableCommand {
 
     /// Inside `mpiexec -n 2`: the all-reduce by size and the data-parallel step; rank 0 prints JSON.
     func runDistributedWorker(_ w: Workload) throws {
-        guard let world = Communicator.world else { throw ValidationError("--suite distributed-worker runs under mpiexec") }
+        guard let world = try MPICommunicator.world() else { throw ValidationError("--suite distributed-worker runs under mpiexec") }
         defer { world.finalize() }
         Engine.threads = max(1, ProcessInfo.processInfo.activeProcessorCount / world.size)
         let sizes = [4_096, 65_536, 1 << 20, 4 << 20, 16 << 20, 64 << 20]
@@ -162,7 +165,7 @@ struct Bench: ParsableCommand {
         let r = try TrainingBenchmark.training(w, steps: steps, warmup: warmup, dataParallel: DataParallel(world))
         var step = [ConvBenchmark.median(r.stepSeconds)]
         try world.allReduceSum(&step)
-        if world.isRoot {
+        if world.rank == 0 {
             let json: [String: Any] = ["sizes": sizes, "seconds": seconds, "stepSeconds": step[0] / Double(world.size), "stepBytesSeconds": stepBytes]
             print(String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self))
         }

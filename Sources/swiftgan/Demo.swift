@@ -19,7 +19,7 @@ struct Demo: ParsableCommand {
     }
 
     /// A batch of noisy images, each with one bar; label 1 for vertical bars.
-    static func bars(_ n: Int, _ rng: Generator) -> (images: Tensor, labels: Tensor) {
+    static func bars(_ n: Int, _ rng: RandomGenerator) -> (images: Tensor, labels: Tensor) {
         var pixels = [Float](repeating: 0, count: n * 16 * 16), labels = [Float](repeating: 0, count: n)
         for i in 0..<n {
             let vertical = rng.uniform() < 0.5, at = Int(rng.nextUInt32() % 12) + 2
@@ -33,7 +33,7 @@ struct Demo: ParsableCommand {
     }
 
     func run() throws {
-        let rng = Generator(seed: seed)
+        let rng = RandomGenerator(seed: seed)
         let model = Sequential(
             Conv2d(1, 16, kernelSize: 4, stride: 2, padding: .explicit(1, 1), rng: rng), LeakyReLU(0.2),
             Conv2d(16, 32, kernelSize: 4, stride: 2, padding: .explicit(1, 1), rng: rng), BatchNorm2d(32), LeakyReLU(0.2),

@@ -1,7 +1,10 @@
 import ArgumentParser
 import Datasets
 import Foundation
-import GAN
+import GANEvaluation
+import GANExport
+import GANModels
+import GANTraining
 import NN
 import Tensors
 
@@ -29,8 +32,8 @@ struct Eval: ParsableCommand {
         try reportingErrors {
             let t0 = Date()
             let sampler = try Sampler(checkpoint: checkpoint)
-            let state = try Checkpoint.readState(try Checkpoint.resolve(checkpoint))
-            let path = data ?? state.config.dataPath
+            let state = try Checkpoint.summary(try Checkpoint.resolve(checkpoint))
+            let path = data ?? state.dataPath
             let log: (String) -> Void = { if !json { say($0) } }
             let train = try DatasetLoader.load(path, imageSize: sampler.config.imageSize, channels: sampler.config.channels)
             let classifier: Classifier, accuracy: Double, test: ImageDataset
@@ -49,7 +52,7 @@ struct Eval: ParsableCommand {
                 test = try Evaluator.testSplit(of: path)
                 (classifier, accuracy) = try Classifier.forDataset(train, test: test, log: log)
             }
-            let evaluator = Evaluator(classifier: classifier, accuracy: accuracy, test: test)
+            let evaluator = try Evaluator(classifier: classifier, accuracy: accuracy, test: test)
             let generated = evaluator.evaluate(sampler, count: count, seed: seed)
             let floor = evaluator.floor(train, count: min(count, train.count))
             let seconds = Date().timeIntervalSince(t0)

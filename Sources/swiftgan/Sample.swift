@@ -1,7 +1,8 @@
 import ArgumentParser
 import Datasets
 import Foundation
-import GAN
+import GANExport
+import GANModels
 import Imaging
 import Tensors
 
@@ -54,21 +55,8 @@ struct Sample: ParsableCommand {
                     throw ValidationError("\(flag) does not apply to --compare")
                 }
                 let dataset = try DatasetLoader.load(compare, imageSize: c.imageSize, channels: c.channels)
-                guard dataset.height == c.imageSize, dataset.width == c.imageSize, dataset.channels == c.channels else {
-                    throw ValidationError("--compare: \(compare) has \(dataset.width)×\(dataset.height)×\(dataset.channels) images; the generator makes \(c.imageSize)×\(c.imageSize)×\(c.channels)")
-                }
-                if c.isConditional { _ = try dataset.requireLabels() }
-                let count = self.count ?? 64
-                let (real, rows) = Comparison.realImages(dataset, model: c, count: count, seed: seed)
-                let z = sampler.noise(count: count, seed: seed)
-                let generated: Tensor
-                if c.isConditional {
-                    let (latents, classes, _) = Sampler.classRows(z, config: c)
-                    generated = sampler.generate(latents, classes: classes)
-                } else {
-                    generated = sampler.generate(z)
-                }
-                try ImageCodec.writePNG(Comparison.figure(real: real, generated: generated, rows: rows), to: path)
+                let figure = try sampler.comparisonFigure(with: dataset, count: count ?? 64, seed: seed)
+                try ImageCodec.writePNG(figure, to: path)
                 say("wrote real images from \(compare) beside generated ones to \(path)")
                 return
             }

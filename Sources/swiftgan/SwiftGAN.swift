@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import GAN
+import GANEvaluation
+import GANExport
+import GANModels
+import GANTraining
 import NN
 import Tensors
 
@@ -67,3 +70,5 @@ func available(_ precision: Precision) throws {
 func positiveFinite(_ value: Float?, _ flag: String) throws {
     if let value, !(value.isFinite && value > 0) { throw ValidationError("\(flag) must be a positive number, got \(value)") }
 }
+
+extension Precision: ExpressibleByArgument {}

@@ -2,7 +2,10 @@ import Foundation
 import Testing
 import FuzzTargets
 import Datasets
-@testable import GAN
+@testable import GANEvaluation
+@testable import GANExport
+@testable import GANModels
+@testable import GANTraining
 import Imaging
 import NN
 import Tensors

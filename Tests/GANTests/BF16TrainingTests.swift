@@ -1,7 +1,10 @@
 import Datasets
 import Foundation
 import Testing
-@testable import GAN
+@testable import GANEvaluation
+@testable import GANExport
+@testable import GANModels
+@testable import GANTraining
 import NN
 import Tensors
 
@@ -19,8 +22,8 @@ struct BF16TrainingTests {
 
     @Test func aBF16StepIsTheFP32StepWithinBF16Rounding() throws {
         let fp32 = GANStep(config: Self.config(.fp32)), bf16 = GANStep(config: Self.config(.bf16))
-        let real = Tensor.randomUniform([8, 3, 64, 64], low: -1, high: 1, using: Generator(seed: 3))
-        let noise = Tensor.randomNormal([8, 32, 1, 1], using: Generator(seed: 4))
+        let real = Tensor.randomUniform([8, 3, 64, 64], low: -1, high: 1, using: RandomGenerator(seed: 3))
+        let noise = Tensor.randomNormal([8, 32, 1, 1], using: RandomGenerator(seed: 4))
         let a = try fp32(real: real, noise: noise), b = try bf16(real: real, noise: noise)
         #expect(abs(a.lossD - b.lossD) < 0.02 * abs(a.lossD), "D loss \(a.lossD) vs \(b.lossD)")
         #expect(abs(a.lossG! - b.lossG!) < 0.02 * abs(a.lossG!), "G loss \(a.lossG!) vs \(b.lossG!)")
@@ -45,7 +48,7 @@ struct BF16TrainingTests {
     }
 
     @Test func aBF16RunResumesInBF16() throws {
-        let rng = Generator(seed: 5)
+        let rng = RandomGenerator(seed: 5)
         let data = ImageDataset(name: "noise", count: 16, height: 64, width: 64, channels: 3,
                                 pixels: Tensor.randomUniform([16 * 64 * 64 * 3], low: 0, high: 255.99, using: rng).scalars.map { UInt8($0) })
         var c = Self.config(.bf16)

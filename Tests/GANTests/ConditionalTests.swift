@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-@testable import GAN
+@testable import GANEvaluation
+@testable import GANExport
+@testable import GANModels
+@testable import GANTraining
 import Datasets
 import Imaging
 import NN
@@ -49,7 +52,7 @@ func conditionalConfig(epochs: Int = 1, preset: ModelPreset = .dcgan) -> Trainin
         var config = conditionalConfig(epochs: 10)
         config.batchSize = 32
         let trainer = try Trainer(config: config, dataset: leftRightSquares(256), runDirectory: scratch("cond-learn"))
-        let z = config.model.noise(32, using: Generator(seed: 99))
+        let z = config.model.noise(32, using: RandomGenerator(seed: 99))
         let sampler = Sampler(generator: trainer.generator, config: config.model)
         func drawn(_ label: Int32) -> Tensor { sampler.generate(z, classes: .oneHot([Int32](repeating: label, count: 32), classes: 2)) }
         let before = (leftMinusRight(drawn(0).scalars, count: 32), leftMinusRight(drawn(1).scalars, count: 32))
@@ -122,7 +125,7 @@ func conditionalConfig(epochs: Int = 1, preset: ModelPreset = .dcgan) -> Trainin
 
     @Test func samplingChoosesClassesAsAsked() throws {
         let c = ModelConfig(preset: .dcgan, imageSize: 28, channels: 1, latent: 8, width: 4, classNames: ["a", "b", "c"])
-        let (g, _) = Models.make(c, rng: Generator(seed: 1))
+        let (g, _) = Models.make(c, rng: RandomGenerator(seed: 1))
         let sampler = Sampler(generator: g, config: c)
         #expect(sampler.labels(.cycle([2, 0]), count: 5, seed: 0) == [2, 0, 2, 0, 2])
         let uniform = sampler.labels(.uniform, count: 3000, seed: 7)!
@@ -134,7 +137,7 @@ func conditionalConfig(epochs: Int = 1, preset: ModelPreset = .dcgan) -> Trainin
         #expect(streamed == Array(uniform.prefix(130)))
         // An unconditional generator has none.
         let plain = Sampler(generator: Models.make(ModelConfig(preset: .dcgan, imageSize: 28, channels: 1, latent: 8, width: 4),
-                                                   rng: Generator(seed: 1)).0, config: ModelConfig(preset: .dcgan, imageSize: 28, channels: 1, latent: 8, width: 4))
+                                                   rng: RandomGenerator(seed: 1)).0, config: ModelConfig(preset: .dcgan, imageSize: 28, channels: 1, latent: 8, width: 4))
         #expect(plain.labels(.uniform, count: 3, seed: 0) == nil)
         #expect(throws: SamplingError.notConditional) { try plain.config.classIndex("a") }
     }
@@ -158,19 +161,19 @@ func conditionalConfig(epochs: Int = 1, preset: ModelPreset = .dcgan) -> Trainin
     @Test(arguments: [(ModelPreset.mlp, 28), (.dcgan, 28), (.dcgan, 32), (.dcgan, 64), (.catdcgan, 128), (.sngan, 32)])
     func everyPresetHasAConditionalForm(_ preset: ModelPreset, _ size: Int) throws {
         let c = ModelConfig(preset: preset, imageSize: size, channels: 1, latent: 8, width: 4, classNames: ["a", "b", "c"])
-        let (g, d) = Models.make(c, rng: Generator(seed: 2))
+        let (g, d) = Models.make(c, rng: RandomGenerator(seed: 2))
         #expect(!g.main.layers.contains { $0 is BatchNorm })
-        #expect(g.main.layers.filter { $0 is ConditionalBatchNorm }.count == Models.make(ModelConfig(preset: preset, imageSize: size, channels: 1, latent: 8, width: 4), rng: Generator(seed: 2)).0.main.layers.filter { $0 is BatchNorm }.count)
+        #expect(g.main.layers.filter { $0 is ConditionalBatchNorm }.count == Models.make(ModelConfig(preset: preset, imageSize: size, channels: 1, latent: 8, width: 4), rng: RandomGenerator(seed: 2)).0.main.layers.filter { $0 is BatchNorm }.count)
         #expect(d.embedding?.classes == 3)
         if preset == .sngan { #expect(d.namedBuffers().map(\.name).contains("embedding.weight_u")) }
         let step = GANStep(generator: g, discriminator: d, optimizerG: Adam(g, learningRate: 1e-3), optimizerD: Adam(d, learningRate: 1e-3))
-        let real = Tensor.randomUniform([4, 1, size, size], low: -1, high: 1, using: Generator(seed: 3))
-        let result = try step(real: real, noise: c.noise(4, using: Generator(seed: 4)),
+        let real = Tensor.randomUniform([4, 1, size, size], low: -1, high: 1, using: RandomGenerator(seed: 3))
+        let result = try step(real: real, noise: c.noise(4, using: RandomGenerator(seed: 4)),
                               realClasses: .oneHot([0, 1, 2, 0], classes: 3), fakeClasses: .oneHot([2, 2, 1, 0], classes: 3))
         #expect(result.lossD.isFinite && (result.lossG ?? .nan).isFinite)
         // The inference plan with its unfolded conditional norms equals the layers in evaluation mode.
         let sampler = Sampler(generator: g, config: c)
-        let z = c.noise(5, using: Generator(seed: 6)), classes = Tensor.oneHot([0, 1, 2, 1, 0], classes: 3)
+        let z = c.noise(5, using: RandomGenerator(seed: 6)), classes = Tensor.oneHot([0, 1, 2, 1, 0], classes: 3)
         let fused = sampler.generate(z, classes: classes)
         g.setTraining(false)
         let plain = withoutGrad { g(z, classes: classes) }

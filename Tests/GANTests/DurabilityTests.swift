@@ -1,7 +1,10 @@
 import DurableIO
 import Foundation
 import Testing
-@testable import GAN
+@testable import GANEvaluation
+@testable import GANExport
+@testable import GANModels
+@testable import GANTraining
 import Datasets
 import NN
 import Tensors

@@ -1,11 +1,14 @@
 import Foundation
 import Testing
-@testable import GAN
+@testable import GANEvaluation
+@testable import GANExport
+@testable import GANModels
+@testable import GANTraining
 import Tensors
 
 @Suite struct FrechetTests {
     /// A random orthogonal matrix (Gram–Schmidt on Gaussian columns), row-major.
-    static func orthogonal(_ n: Int, _ rng: Generator) -> [Double] {
+    static func orthogonal(_ n: Int, _ rng: RandomGenerator) -> [Double] {
         var cols: [[Double]] = []
         while cols.count < n {
             var v = (0..<n).map { _ in Double(Tensor.randomNormal([1], using: rng).item) }
@@ -29,7 +32,7 @@ import Tensors
     /// including eigenvalues at 0 and 1e-12 (nearly singular).
     @Test(arguments: [4, 16, 64])
     func commutingCovariancesMatchTheClosedForm(_ n: Int) {
-        let rng = Generator(seed: UInt64(n))
+        let rng = RandomGenerator(seed: UInt64(n))
         let q = Self.orthogonal(n, rng)
         var d1 = (0..<n).map { _ in Double(rng.uniform()) * 3 + 0.1 }, d2 = (0..<n).map { _ in Double(rng.uniform()) * 2 }
         d1[0] = 0; d1[1] = 1e-12; d2[2] = 1e-12
@@ -51,7 +54,7 @@ import Tensors
 
     /// Non-commuting covariances against SciPy's `sqrtm` (an independent algorithm: Schur).
     @Test func generalCovariancesMatchSciPy() throws {
-        let rng = Generator(seed: 9)
+        let rng = RandomGenerator(seed: 9)
         let n = 12, count = 50
         let fa = (0..<(count * n)).map { _ in Float(Tensor.randomNormal([1], using: rng).item) }
         let fb = (0..<(count * n)).map { i in Float(i % n) * 0.1 + 2 * Float(Tensor.randomNormal([1], using: rng).item) }

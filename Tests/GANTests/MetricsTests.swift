@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-@testable import GAN
+@testable import GANEvaluation
+@testable import GANExport
+@testable import GANModels
+@testable import GANTraining
 import Tensors
 
 @Suite struct MetricsTests {
@@ -30,7 +33,7 @@ import Tensors
 
     /// Against a brute-force Float64 implementation of the same definition.
     @Test func precisionAndRecallMatchBruteForce() {
-        let rng = Generator(seed: 4)
+        let rng = RandomGenerator(seed: 4)
         let d = 5
         let real = Tensor.randomNormal([300, d], using: rng).scalars
         // A generator that covers only part of the real distribution, plus some outliers.

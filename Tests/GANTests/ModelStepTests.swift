@@ -1,4 +1,7 @@
-import GAN
+import GANEvaluation
+import GANExport
+import GANModels
+import GANTraining
 import NN
 import Tensors
 import Testing
@@ -12,7 +15,7 @@ import Testing
         Engine.removeCachedPrimitives()
         let gan = GANStep(generator: g, discriminator: d, optimizerG: Adam(g, learningRate: 2e-4, beta1: 0.5),
                           optimizerD: Adam(d, learningRate: 2e-4, beta1: 0.5))
-        let rng = Generator(seed: 5)
+        let rng = RandomGenerator(seed: 5)
         func step() throws {
             _ = try gan(real: Tensor.randomUniform(image, low: -1, high: 1, using: rng), noise: Tensor.randomNormal(z, using: rng))
         }
@@ -48,8 +51,8 @@ import Testing
             ConvTranspose2d(128, 64, kernelSize: 5, stride: 2, padding: .same, bias: false), BatchNorm2d(64), LeakyReLU(0.2),
             ConvTranspose2d(64, 1, kernelSize: 5, stride: 2, padding: .same, bias: false), Tanh())
         let d = Sequential(
-            Conv2d(1, 64, kernelSize: 5, stride: 2, padding: .same), LeakyReLU(0.2), Dropout(0.3, rng: Generator(seed: 1)),
-            Conv2d(64, 128, kernelSize: 5, stride: 2, padding: .same), LeakyReLU(0.2), Dropout(0.3, rng: Generator(seed: 2)),
+            Conv2d(1, 64, kernelSize: 5, stride: 2, padding: .same), LeakyReLU(0.2), Dropout(0.3, rng: RandomGenerator(seed: 1)),
+            Conv2d(64, 128, kernelSize: 5, stride: 2, padding: .same), LeakyReLU(0.2), Dropout(0.3, rng: RandomGenerator(seed: 2)),
             Flatten(), Linear(128 * 7 * 7, 1))
         try Self.check("DCGAN 28", g: g, d: d, z: [4, 100], image: [4, 1, 28, 28])
     }

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-@testable import GAN
+@testable import GANEvaluation
+@testable import GANExport
+@testable import GANModels
+@testable import GANTraining
 import Datasets
 import NN
 import Tensors
@@ -93,7 +96,7 @@ import Tensors
         c.augment = [.translation, .cutout]
         let gan = GANStep(config: c)
         let real = brightSquares(16).images(Array(0..<16))
-        let z = c.model.noise(16, using: Generator(seed: 4))
+        let z = c.model.noise(16, using: RandomGenerator(seed: 4))
         let before = gan.generator.parameters.map { $0.value.scalars }
         _ = try gan(real: real, noise: z)
         #expect(gan.criticCalls == 3)  // D on real, D on fake, D on fake in G's update
@@ -105,8 +108,8 @@ import Tensors
     func snganAtEverySize(_ size: Int) throws {
         let m = ModelConfig(preset: .sngan, imageSize: size, channels: 3, width: 4)
         #expect(m.problem == nil && m.latent == 128 && m.spectralNorm == .d)
-        let (g, d) = Models.make(m, rng: Generator(seed: 1))
-        let images = g(m.noise(2, using: Generator(seed: 2)))
+        let (g, d) = Models.make(m, rng: RandomGenerator(seed: 1))
+        let images = g(m.noise(2, using: RandomGenerator(seed: 2)))
         #expect(images.shape == [2, 3, size, size])
         #expect(d(images).shape == [2, 1])
         #expect(d.hasSpectralNorm && !g.hasSpectralNorm)
@@ -114,7 +117,7 @@ import Tensors
         let c = TrainingConfig(model: m, dataPath: "x")
         #expect(c.loss == .hinge && c.ema == 0.999 && c.augment.isEmpty)
         var small = c
-        small.adapt(toDatasetOf: 2_000, augmentGiven: false)
+        small.adapt(toDatasetOf: 2_000)
         #expect(small.augment == DiffAugment.Operation.allCases)
         #expect(ModelConfig(preset: .sngan, imageSize: 48, channels: 3).problem != nil)
     }

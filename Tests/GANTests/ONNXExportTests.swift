@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-@testable import GAN
+@testable import GANEvaluation
+@testable import GANExport
+@testable import GANModels
+@testable import GANTraining
 import Imaging
 import NN
 import Tensors
@@ -29,10 +32,10 @@ import Tensors
     }
 
     func check(_ c: ModelConfig, options: ONNXExport.Options = .init(), name: String) throws -> Result {
-        let (g, _) = Models.make(c, rng: Generator(seed: 5))
+        let (g, _) = Models.make(c, rng: RandomGenerator(seed: 5))
         // Weights at the scale that keeps activations O(1) (the presets' N(0, 0.02) would make the
         // images nearly flat, and an absolute comparison meaningless); batch-norm tables varied.
-        let rng = Generator(seed: 9)
+        let rng = RandomGenerator(seed: 9)
         for (name, p) in g.namedParameters() {
             let s = p.shape
             if s.count >= 2 && !(g.namedModules().contains { $0.module is ConditionalBatchNorm && name.hasPrefix($0.name + ".") }) {
@@ -45,11 +48,11 @@ import Tensors
         let classes = c.isConditional ? Tensor.oneHot((0..<5).map { Int32($0 % c.classes) }, classes: c.classes) : nil
         // Two training-mode passes move the running statistics away from (0, 1).
         for s in 0..<2 {
-            let z = c.noise(5, using: Generator(seed: UInt64(10 + s)))
+            let z = c.noise(5, using: RandomGenerator(seed: UInt64(10 + s)))
             _ = withoutGrad { classes.map { g(z, classes: $0) } ?? g(z) }
         }
         let dir = scratch("onnx-\(name)")
-        let z = c.noise(5, using: Generator(seed: 3))
+        let z = c.noise(5, using: RandomGenerator(seed: 3))
         let images = Sampler(generator: g, config: c).generate(z, classes: classes)
         var expected = images.scalars
         if options.uint8 { expected = expected.map { Float(Image.byte(fromSigned: $0)) } }

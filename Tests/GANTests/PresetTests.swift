@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-@testable import GAN
+@testable import GANEvaluation
+@testable import GANExport
+@testable import GANModels
+@testable import GANTraining
 import NN
 import Tensors
 
@@ -9,8 +12,8 @@ import Tensors
     func everyPresetBuildsAndRoundTripsShapes(_ preset: ModelPreset, _ size: Int) {
         let c = ModelConfig(preset: preset, imageSize: size, channels: size >= 64 ? 3 : 1, latent: 10, width: 4)
         #expect(c.problem == nil)
-        let (g, d) = Models.make(c, rng: Generator(seed: 1))
-        let images = withoutGrad { g(c.noise(2, using: Generator(seed: 2))) }
+        let (g, d) = Models.make(c, rng: RandomGenerator(seed: 1))
+        let images = withoutGrad { g(c.noise(2, using: RandomGenerator(seed: 2))) }
         #expect(images.shape == [2, c.channels, size, size])
         #expect(images.scalars.allSatisfy { $0 >= -1 && $0 <= 1 })
         #expect(withoutGrad { d(images) }.shape == [2, 1])
@@ -23,9 +26,9 @@ import Tensors
     }
 
     /// Parameter names and shapes of PyTorch's reference DCGAN (examples/dcgan/main.py), so its
-    /// `Generator().load_state_dict(...)` accepts our file.
+    /// `RandomGenerator().load_state_dict(...)` accepts our file.
     @Test func canonicalDCGANHasPyTorchsStateDict() {
-        let (g, d) = Models.make(ModelConfig(preset: .dcgan, imageSize: 64, channels: 3), rng: Generator(seed: 0))
+        let (g, d) = Models.make(ModelConfig(preset: .dcgan, imageSize: 64, channels: 3), rng: RandomGenerator(seed: 0))
         let gShapes = Dictionary(uniqueKeysWithValues: g.namedParameters().map { ($0.name, $0.parameter.shape) })
         #expect(gShapes == ["main.0.weight": [100, 512, 4, 4], "main.1.weight": [512], "main.1.bias": [512],
                             "main.3.weight": [512, 256, 4, 4], "main.4.weight": [256], "main.4.bias": [256],
@@ -68,11 +71,11 @@ import Tensors
     @Test(arguments: [(ModelPreset.mlp, 28), (.dcgan, 28), (.dcgan, 32), (.dcgan, 64), (.catdcgan, 128)])
     func samplerMatchesTheUnfusedGenerator(_ preset: ModelPreset, _ size: Int) {
         let c = ModelConfig(preset: preset, imageSize: size, channels: size >= 64 ? 3 : 1, latent: 12, width: 4)
-        let (g, _) = Models.make(c, rng: Generator(seed: 1))
+        let (g, _) = Models.make(c, rng: RandomGenerator(seed: 1))
         // Two training-mode passes move the running statistics away from (0, 1).
-        for s in 0..<2 { _ = withoutGrad { g(c.noise(8, using: Generator(seed: UInt64(10 + s)))) } }
+        for s in 0..<2 { _ = withoutGrad { g(c.noise(8, using: RandomGenerator(seed: UInt64(10 + s)))) } }
         let sampler = Sampler(generator: g, config: c)
-        let z = c.noise(Sampler.batchSize + 3, using: Generator(seed: 3))  // two batches
+        let z = c.noise(Sampler.batchSize + 3, using: RandomGenerator(seed: 3))  // two batches
         let fused = sampler.generate(z)
         g.setTraining(false)
         let plain = withoutGrad { g(z) }

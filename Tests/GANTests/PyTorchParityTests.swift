@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-@testable import GAN
+@testable import GANEvaluation
+@testable import GANExport
+@testable import GANModels
+@testable import GANTraining
 import NN
 import Tensors
 
@@ -45,7 +48,7 @@ import Tensors
                                               _ classes: Int) throws {
         let c = ModelConfig(preset: preset, imageSize: size, channels: channels, latent: 12, width: width,
                             classNames: (0..<classes).map { "class \($0)" })
-        let (g, _) = Models.make(c, rng: Generator(seed: 1))
+        let (g, _) = Models.make(c, rng: RandomGenerator(seed: 1))
         let conditional = Set(g.namedModules().filter { $0.module is ConditionalBatchNorm }.map(\.name))
         var mine: [String: [Int]] = [:]
         func key(_ tensorName: String) -> String {

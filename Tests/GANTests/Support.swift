@@ -1,6 +1,9 @@
 import Datasets
 import Foundation
-import GAN
+import GANEvaluation
+import GANExport
+import GANModels
+import GANTraining
 import Testing
 import Tensors
 @_exported import TestSupport
@@ -25,7 +28,7 @@ func tinyConfig(_ data: String = "memory", preset: ModelPreset = .dcgan, size: I
 /// 0.85, background ≈ −0.77): the proof that something was learned.
 func squareContrastBeforeAndAfterTraining(_ config: TrainingConfig, directory: String) throws -> (before: Float, after: Float) {
     let trainer = try Trainer(config: config, dataset: brightSquares(256), runDirectory: scratch(directory))
-    let z = trainer.config.model.noise(64, using: Generator(seed: 99))
+    let z = trainer.config.model.noise(64, using: RandomGenerator(seed: 99))
     let sampler = Sampler(generator: trainer.generator, config: trainer.config.model)
     let before = squareContrast(sampler.generate(z).scalars, count: 64, size: 32)
     _ = try trainer.run()

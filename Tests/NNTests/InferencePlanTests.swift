@@ -7,7 +7,7 @@ import Tensors
 @Suite struct InferencePlanTests {
     /// Gives every batch norm non-trivial running statistics and affine parameters, as after training.
     static func randomizeStatistics(_ m: Module, seed: UInt64) {
-        let rng = Generator(seed: seed)
+        let rng = RandomGenerator(seed: seed)
         for case let bn as BatchNorm in m.namedModules().map(\.module) {
             let c = bn.weight.shape[0]
             bn.weight.assign(.randomUniform([c], low: 0.5, high: 1.5, using: rng))
@@ -23,7 +23,7 @@ import Tensors
     }
 
     @Test func convolutionStacksFoldAndFuse() {
-        let rng = Generator(seed: 1)
+        let rng = RandomGenerator(seed: 1)
         let net = Sequential(
             ConvTranspose2d(6, 8, kernelSize: 4, stride: 1, bias: false, rng: rng), BatchNorm2d(8), ReLU(),
             ConvTranspose2d(8, 5, kernelSize: 5, stride: 2, padding: .same, rng: rng), BatchNorm2d(5), LeakyReLU(0.2),
@@ -33,7 +33,7 @@ import Tensors
         net.setTraining(false)
         let plan = InferencePlan(net.layers)
         #expect(plan.fusedLayers == 7)
-        let x = Tensor.randomNormal([3, 6, 1, 1], using: Generator(seed: 3))
+        let x = Tensor.randomNormal([3, 6, 1, 1], using: RandomGenerator(seed: 3))
         let expected = withoutGrad { net(x) }
         let got = plan(x)
         #expect(got.shape == [3, 3, 4, 4])
@@ -41,7 +41,7 @@ import Tensors
     }
 
     @Test func denseStackWithReshapeAndBatchNorm1d() {
-        let rng = Generator(seed: 4)
+        let rng = RandomGenerator(seed: 4)
         let net = Sequential(Linear(10, 32, rng: rng), LeakyReLU(0.2),
                              Linear(32, 48, bias: false, rng: rng), BatchNorm1d(48, epsilon: 0.8), LeakyReLU(0.2),
                              Reshape([3, 4, 4]), Conv2d(3, 2, kernelSize: 3, rng: rng), Sigmoid())
@@ -49,19 +49,19 @@ import Tensors
         net.setTraining(false)
         let plan = InferencePlan(net.layers)
         #expect(plan.fusedLayers == 4)
-        let x = Tensor.randomNormal([5, 10], using: Generator(seed: 6))
+        let x = Tensor.randomNormal([5, 10], using: RandomGenerator(seed: 6))
         #expect(Self.maxRelativeError(plan(x), withoutGrad { net(x) }) < 1e-5)
     }
 
     /// A batch norm in training mode normalizes with the batch's own statistics: it cannot be
     /// folded and runs as itself, so the plan still computes the same function.
     @Test func trainingModeBatchNormIsNotFolded() {
-        let rng = Generator(seed: 7)
+        let rng = RandomGenerator(seed: 7)
         let net = Sequential(Conv2d(2, 4, kernelSize: 3, rng: rng), BatchNorm2d(4), ReLU())
         Self.randomizeStatistics(net, seed: 8)
         let plan = InferencePlan(net.layers)
         #expect(plan.fusedLayers == 0)
-        let x = Tensor.randomNormal([4, 2, 5, 5], using: Generator(seed: 9))
+        let x = Tensor.randomNormal([4, 2, 5, 5], using: RandomGenerator(seed: 9))
         let expected = withoutGrad { net(x) }
         #expect(Self.maxRelativeError(plan(x), expected) < 1e-5)
     }

@@ -4,7 +4,7 @@ import Tensors
 
 @Suite struct LearningTests {
     @Test func anMLPLearnsXOR() {
-        let rng = Generator(seed: 1)
+        let rng = RandomGenerator(seed: 1)
         let model = Sequential(Linear(2, 8, rng: rng), Tanh(), Linear(8, 1, rng: rng))
         let x = Tensor([Float(0), 0, 0, 1, 1, 0, 1, 1], shape: [4, 2])
         let y = Tensor([Float(0), 1, 1, 0], shape: [4, 1])
@@ -25,7 +25,7 @@ import Tensors
 
     /// A small conv net with batch norm and dropout overfits 8 images to their labels.
     @Test func aConvNetOverfitsAFewImages() {
-        let rng = Generator(seed: 2)
+        let rng = RandomGenerator(seed: 2)
         let model = Sequential(Conv2d(1, 8, kernelSize: 3, stride: 2, padding: .explicit(1, 1), rng: rng),
                                BatchNorm2d(8), LeakyReLU(0.2), Dropout(0.1, rng: rng),
                                Conv2d(8, 16, kernelSize: 3, stride: 2, padding: .explicit(1, 1), rng: rng),
@@ -49,7 +49,7 @@ import Tensors
     /// Same seed, same thread count: bitwise the same parameters after a few GAN-like steps.
     @Test func trainingIsBitwiseReproducible() {
         func train() -> [[Float]] {
-            let rng = Generator(seed: 42)
+            let rng = RandomGenerator(seed: 42)
             let g = Sequential(Linear(4, 32, rng: rng), BatchNorm1d(32), ReLU(), Reshape([2, 4, 4]),
                                ConvTranspose2d(2, 1, kernelSize: 4, stride: 2, padding: .explicit(1, 1), rng: rng), Tanh())
             let d = Sequential(Conv2d(1, 8, kernelSize: 4, stride: 2, padding: .explicit(1, 1), rng: rng),

@@ -19,14 +19,14 @@ final class TinyGenerator: Module {
         #expect(g.namedBuffers().map(\.name) == ["main.1.running_mean", "main.1.running_var", "main.1.num_batches_tracked"])
         #expect(g.namedParameters()[0].parameter.shape == [8, 16, 4, 4])  // ConvTranspose2d: [in, out, k, k]
         #expect(g.parameterCount == 8 * 16 * 16 + 16 + 16 + 16 * 3 * 16)
-        let y = g(Tensor.randomNormal([2, 8, 1, 1], using: Generator(seed: 1)))
+        let y = g(Tensor.randomNormal([2, 8, 1, 1], using: RandomGenerator(seed: 1)))
         #expect(y.shape == [2, 3, 8, 8])
     }
 
     @Test func freezingStopsGradientsButNotTheInputGradient() {
         let d = Sequential(Linear(4, 3), LeakyReLU(0.2), Linear(3, 1))
         d.setRequiresGrad(false)
-        let x = Tensor.randomNormal([5, 4], using: Generator(seed: 2)).requiringGrad()
+        let x = Tensor.randomNormal([5, 4], using: RandomGenerator(seed: 2)).requiringGrad()
         d(x).sum().backward()
         #expect(d.parameters.allSatisfy { $0.grad == nil })
         #expect(x.grad != nil)
@@ -37,7 +37,7 @@ final class TinyGenerator: Module {
 
     @Test func batchNormRunningStatisticsAndEvaluationMode() {
         let bn = BatchNorm(3, momentum: 0.1)
-        let rng = Generator(seed: 3)
+        let rng = RandomGenerator(seed: 3)
         let x = Tensor.randomNormal([4, 3, 2, 2], mean: 2, std: 3, using: rng)
         _ = bn(x)
         let v = x.scalars.map(Double.init)
@@ -59,7 +59,7 @@ final class TinyGenerator: Module {
     }
 
     @Test func dropoutIsIdentityInEvaluation() {
-        let d = Dropout(0.5, rng: Generator(seed: 1))
+        let d = Dropout(0.5, rng: RandomGenerator(seed: 1))
         let x = Tensor.ones([10, 10])
         #expect(d(x).scalars.contains(0))
         d.setTraining(false)
@@ -67,7 +67,7 @@ final class TinyGenerator: Module {
     }
 
     @Test func initializersDrawFromTheirDistributions() {
-        let rng = Generator(seed: 4)
+        let rng = RandomGenerator(seed: 4)
         let shape = [64, 32, 5, 5]  // fan_in 800, fan_out 1600
         let he = Initializer.heUniform.make(shape, using: rng).scalars
         let heLimit = (6.0 / 800).squareRoot()
@@ -94,7 +94,7 @@ final class TinyGenerator: Module {
         cbn.bias.assign(Tensor([0, 0, 0, 0.1, 0.2, 0.3], shape: [2, 3]))
         bn.weight.assign(Tensor([2, 0.5, -1], shape: [3]))
         bn.bias.assign(Tensor([0.1, 0.2, 0.3], shape: [3]))
-        let x = Tensor.randomNormal([4, 3, 2, 2], using: Generator(seed: 1))
+        let x = Tensor.randomNormal([4, 3, 2, 2], using: RandomGenerator(seed: 1))
         let ones = Tensor.oneHot([1, 1, 1, 1], classes: 2)
         let a = cbn(x, classes: ones), b = bn(x)
         #expect(zip(a.scalars, b.scalars).allSatisfy { abs($0 - $1) < 1e-5 })
@@ -107,11 +107,11 @@ final class TinyGenerator: Module {
     }
 
     @Test func embeddingUnderSpectralNormHasPyTorchsNames() {
-        let e = Embedding(4, 6, rng: Generator(seed: 2))
+        let e = Embedding(4, 6, rng: RandomGenerator(seed: 2))
         #expect(e.namedParameters().map(\.name) == ["weight"])
         let rows = e(Tensor.oneHot([2, 0], classes: 4))
         #expect(Array(rows.scalars[0..<6]) == Array(e.weight.value.scalars[12..<18]))
-        e.enableSpectralNorm(rng: Generator(seed: 3))
+        e.enableSpectralNorm(rng: RandomGenerator(seed: 3))
         #expect(e.namedParameters().map(\.name) == ["weight_orig"] && e.namedBuffers().map(\.name) == ["weight_u", "weight_v"])
     }
 }

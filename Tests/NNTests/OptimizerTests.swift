@@ -46,7 +46,7 @@ import Tensors
     /// One step over many tensors at once (split across the cores in parts that cut through
     /// tensors, odd sizes included) equals the paper's update on each element, in Float64.
     @Test func adamOverManyTensorsAtOnceMatchesTheElementwiseUpdate() {
-        let rng = Generator(seed: 8)
+        let rng = RandomGenerator(seed: 8)
         let shapes = [[3], [1000, 37], [8191], [5, 7, 11, 13], [1], [40_000]]
         let params = shapes.enumerated().map { ("p\($0.offset)", Parameter(Tensor.randomNormal($0.element, using: rng))) }
         let targets = shapes.map { Tensor.randomNormal($0, using: rng) }

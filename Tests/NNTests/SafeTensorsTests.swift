@@ -13,10 +13,10 @@ let scratchFolder = scratch("safetensors")
     @Test func moduleRoundTripsExactly() throws {
         let path = temporaryPath("g.safetensors")
         let g = TinyGenerator()
-        _ = g(Tensor.randomNormal([4, 8, 1, 1], using: Generator(seed: 1)))  // move the running stats
+        _ = g(Tensor.randomNormal([4, 8, 1, 1], using: RandomGenerator(seed: 1)))  // move the running stats
         try g.save(to: path, metadata: ["format": "pt"])
         let h = TinyGenerator()
-        for p in h.parameters { Initializer.zeros.apply(to: p, using: Generator(seed: 0)) }
+        for p in h.parameters { Initializer.zeros.apply(to: p, using: RandomGenerator(seed: 0)) }
         try h.load(from: path)
         for ((n1, p1), (_, p2)) in zip(g.namedParameters(), h.namedParameters()) {
             #expect(p1.value.scalars == p2.value.scalars, "\(n1)")

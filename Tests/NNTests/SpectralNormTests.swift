@@ -27,7 +27,7 @@ import Tensors
     func matchesPyTorch(_ name: String) throws {
         let g = { (key: String) in Self.golden[name + "." + key]! }
         let layer = Self.layer(name)
-        layer.enableSpectralNorm(rng: Generator(seed: 0))
+        layer.enableSpectralNorm(rng: RandomGenerator(seed: 0))
         // PyTorch's names: weight_orig, bias; buffers weight_u, weight_v.
         #expect(layer.namedParameters().map(\.name) == ["weight_orig", "bias"])
         #expect(layer.namedBuffers().map(\.name) == ["weight_u", "weight_v"])

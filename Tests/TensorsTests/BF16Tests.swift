@@ -21,7 +21,7 @@ struct BF16Tests {
 
     /// Output, input gradient and weight gradient of one layer under a random linear loss.
     static func pass(_ c: ConvCase, transposed: Bool, _ precision: Precision) -> (y: [Double], dx: [Double], dw: [Double]) {
-        let rng = Generator(seed: 21)
+        let rng = RandomGenerator(seed: 21)
         let x = Tensor.randomNormal([c.batch, c.inC, c.size.0, c.size.1], using: rng).requiringGrad()
         let wShape = transposed ? [c.inC, c.outC, c.kernel, c.kernel] : [c.outC, c.inC, c.kernel, c.kernel]
         let w = Tensor.randomNormal(wShape, std: 0.1, using: rng).requiringGrad()
@@ -30,7 +30,7 @@ struct BF16Tests {
             transposed ? Tensor.convTranspose2d(x, weight: w, stride: s, padding: c.padding)
                        : Tensor.conv2d(x, weight: w, stride: s, padding: c.padding)
         }
-        let r = Tensor.randomNormal(y.shape, using: Generator(seed: 22))
+        let r = Tensor.randomNormal(y.shape, using: RandomGenerator(seed: 22))
         let (dx, dw) = { (g: [Tensor]) in (g[0], g[1]) }((y * r).sum().gradients(wrt: [x, w]))
         func d(_ t: Tensor) -> [Double] { t.scalars.map(Double.init) }
         return (d(y), d(dx), d(dw))
@@ -59,12 +59,12 @@ struct BF16Tests {
     /// A host loop (dropout) after a bf16 convolution reads its values, not its bf16 bytes as floats:
     /// each output is the convolution's value times 0 or 1/keep.
     @Test func dropoutAfterABF16ConvolutionSeesItsValues() {
-        let rng = Generator(seed: 31)
+        let rng = RandomGenerator(seed: 31)
         let x = Tensor.randomNormal([2, 16, 8, 8], using: rng).requiringGrad()
         let w = Tensor.randomNormal([32, 16, 3, 3], std: 0.1, using: rng).requiringGrad()
         let (y, dropped) = Engine.withPrecision(.bf16) { () -> (Tensor, Tensor) in
             let y = Tensor.conv2d(x, weight: w, padding: .explicit(1, 1))
-            return (y, y.dropout(0.5, using: Generator(seed: 32)))
+            return (y, y.dropout(0.5, using: RandomGenerator(seed: 32)))
         }
         let ys = y.scalars, ds = dropped.scalars
         #expect(ys.count == ds.count)

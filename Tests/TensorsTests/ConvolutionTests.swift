@@ -43,7 +43,7 @@ struct ConvCase: CustomTestStringConvertible, Sendable {
 
     @Test(arguments: convCases)
     func conv2dMatchesReferenceAndFiniteDifferences(_ c: ConvCase) {
-        let rng = Generator(seed: 1)
+        let rng = RandomGenerator(seed: 1)
         let x = Ref.random([c.batch, c.inC, c.size.0, c.size.1], rng)
         let w = Ref.random([c.outC, c.inC, c.kernel, c.kernel], rng, scale: 0.5)
         let b = Ref.random([c.outC], rng)
@@ -55,7 +55,7 @@ struct ConvCase: CustomTestStringConvertible, Sendable {
 
     @Test(arguments: transposedCases)
     func convTranspose2dMatchesReferenceAndFiniteDifferences(_ c: ConvCase) {
-        let rng = Generator(seed: 2)
+        let rng = RandomGenerator(seed: 2)
         let x = Ref.random([c.batch, c.inC, c.size.0, c.size.1], rng)
         let w = Ref.random([c.inC, c.outC, c.kernel, c.kernel], rng, scale: 0.5)
         let b = Ref.random([c.outC], rng)
@@ -67,7 +67,7 @@ struct ConvCase: CustomTestStringConvertible, Sendable {
     }
 
     @Test func tensorFlowSameDoublesTheSize() {
-        let rng = Generator(seed: 3)
+        let rng = RandomGenerator(seed: 3)
         var x = Tensor.randomNormal([2, 8, 7, 7], using: rng)
         for (c, size) in [(4, 14), (2, 28)] {
             let w = Tensor.randomNormal([x.shape[1], c, 5, 5], std: 0.1, using: rng)
@@ -77,7 +77,7 @@ struct ConvCase: CustomTestStringConvertible, Sendable {
     }
 
     @Test func convWithoutBiasAndFrozenWeightGivesOnlyInputGradient() {
-        let rng = Generator(seed: 4)
+        let rng = RandomGenerator(seed: 4)
         let x = Tensor.randomNormal([2, 3, 6, 6], using: rng).requiringGrad()
         let w = Tensor.randomNormal([4, 3, 3, 3], using: rng)  // frozen: no gradient wanted
         let y = Tensor.conv2d(x, weight: w, padding: .explicit(1, 1))
@@ -91,7 +91,7 @@ struct ConvCase: CustomTestStringConvertible, Sendable {
 @Suite struct RandomConvolutionTests {
     @Test(arguments: 0..<6)
     func randomGeometry(_ trial: Int) {
-        let rng = Generator(seed: 100 + UInt64(trial))
+        let rng = RandomGenerator(seed: 100 + UInt64(trial))
         func pick(_ r: ClosedRange<Int>) -> Int { r.lowerBound + Int(rng.nextUInt32() % UInt32(r.count)) }
         let k = pick(1...5), s = pick(1...3)
         let pad = (pick(0...(k - 1)), pick(0...(k - 1)), pick(0...(k - 1)), pick(0...(k - 1)))

@@ -7,7 +7,7 @@ import Testing
     /// G: z → dense 7·7·32 → BN → LReLU → deconv 5×5/2 'same' 16 → BN → LReLU → deconv 5×5/2 'same' 1 → tanh;
     /// D: conv 5×5/2 16 → LReLU → conv 5×5/2 32 → BN → LReLU → flatten → dense 1.
     final class TinyGAN {
-        let rng = Generator(seed: 21)
+        let rng = RandomGenerator(seed: 21)
         var g: [Tensor] = [], d: [Tensor] = []
         init() {
             func p(_ s: [Int], _ std: Float = 0.05) -> Tensor { Tensor.randomNormal(s, std: std, using: rng).requiringGrad() }
@@ -56,7 +56,7 @@ import Testing
     }
 
     @Test func activationsStayBlockedBetweenLayers() {
-        let rng = Generator(seed: 1)
+        let rng = RandomGenerator(seed: 1)
         let x = Tensor.randomNormal([4, 16, 8, 8], using: rng)
         let y = Tensor.conv2d(x, weight: .randomNormal([32, 16, 3, 3], using: rng), padding: .explicit(1, 1))
         let z = Tensor.batchNorm(y, scale: .ones([32]), shift: .zeros([32]), epsilon: 1e-5).y.relu()
@@ -69,7 +69,7 @@ import Testing
     }
 
     @Test func weightReorderIsCachedUntilTheWeightChanges() {
-        let rng = Generator(seed: 2)
+        let rng = RandomGenerator(seed: 2)
         let x = Tensor.randomNormal([2, 8, 6, 6], using: rng)
         let w = Tensor.randomNormal([16, 8, 3, 3], using: rng)
         let first = Tensor.conv2d(x, weight: w).scalars
@@ -85,7 +85,7 @@ import Testing
     /// Weights of 4 MiB and more are reordered at each use instead (no copy kept per layout):
     /// nothing is cached on them, and an update is seen by the next use.
     @Test func largeWeightsAreReorderedAtEachUse() {
-        let rng = Generator(seed: 3)
+        let rng = RandomGenerator(seed: 3)
         let x = Ref.random([1, 256, 4, 4], rng)
         let w = Ref.random([512, 256, 3, 3], rng, scale: 0.1)  // 4.7 MB
         let wt = w.tensor
@@ -109,7 +109,7 @@ import Testing
     }
 
     @Test func gradientsWithRespectToAnInputLeaveLeavesUntouched() {
-        let rng = Generator(seed: 3)
+        let rng = RandomGenerator(seed: 3)
         let w = Tensor.randomNormal([3, 4], using: rng).requiringGrad()
         let x = Tensor.randomNormal([2, 4], using: rng).requiringGrad()
         let loss = Tensor.linear(x, weight: w, bias: nil).tanh().sum()

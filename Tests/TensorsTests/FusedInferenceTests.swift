@@ -19,7 +19,7 @@ import Testing
 
     @Test(arguments: ConvolutionTests.convCases, activations)
     func convolutionWithFusedActivation(_ c: ConvCase, _ op: EltwiseOp) {
-        let rng = Generator(seed: 11)
+        let rng = RandomGenerator(seed: 11)
         let x = Ref.random([c.batch, c.inC, c.size.0, c.size.1], rng)
         let w = Ref.random([c.outC, c.inC, c.kernel, c.kernel], rng, scale: 0.5)
         let b = Ref.random([c.outC], rng)
@@ -37,7 +37,7 @@ import Testing
 
     @Test(arguments: ConvolutionTests.transposedCases, activations)
     func transposedConvolutionWithActivation(_ c: ConvCase, _ op: EltwiseOp) {
-        let rng = Generator(seed: 12)
+        let rng = RandomGenerator(seed: 12)
         let x = Ref.random([c.batch, c.inC, c.size.0, c.size.1], rng)
         let w = Ref.random([c.inC, c.outC, c.kernel, c.kernel], rng, scale: 0.5)
         let b = Ref.random([c.outC], rng)
@@ -56,7 +56,7 @@ import Testing
 
     @Test(arguments: activations)
     func linearWithFusedActivation(_ op: EltwiseOp) {
-        let rng = Generator(seed: 13)
+        let rng = RandomGenerator(seed: 13)
         let x = Ref.random([5, 7], rng), w = Ref.random([3, 7], rng), b = Ref.random([3], rng)
         let fused = withoutGrad { Tensor.linear(x.tensor, weight: w.tensor, bias: b.tensor, activation: op) }
         let plain = Tensor.linear(x.tensor, weight: w.tensor.requiringGrad(), bias: b.tensor, activation: op)
@@ -70,7 +70,7 @@ import Testing
 
     /// The activation is part of the function: its gradient flows when recorded.
     @Test func recordedActivationIsDifferentiated() {
-        let rng = Generator(seed: 14)
+        let rng = RandomGenerator(seed: 14)
         let x = Ref.random([2, 3, 6, 6], rng), w = Ref.random([4, 3, 3, 3], rng, scale: 0.5)
         gradCheck([x, w], engine: {
             Tensor.conv2d($0[0], weight: $0[1], stride: (1, 1), padding: .explicit(1, 1), activation: .tanh)

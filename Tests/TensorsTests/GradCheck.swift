@@ -9,7 +9,7 @@ import Testing
 func gradCheck(_ inputs: [Ref], seed: UInt64 = 7, forwardTolerance: Double = 1e-5, tolerance: Double = 1e-5,
                engine: ([Tensor]) -> Tensor, reference: ([Ref]) -> Ref,
                sourceLocation: SourceLocation = #_sourceLocation) -> Double {
-    let rng = Generator(seed: seed)
+    let rng = RandomGenerator(seed: seed)
     let leaves = inputs.map { $0.tensor.requiringGrad() }
     let y = engine(leaves)
     let yRef = reference(inputs)

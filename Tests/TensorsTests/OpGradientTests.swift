@@ -4,7 +4,7 @@ import Testing
 
 /// Every differentiable op other than the convolutions, against Float64 references.
 @Suite struct OpGradientTests {
-    let rng = Generator(seed: 11)
+    let rng = RandomGenerator(seed: 11)
 
     @Test(arguments: [(1, 5, 3), (4, 7, 2), (3, 1, 6)])
     func linearWithBias(_ n: Int, _ inF: Int, _ outF: Int) {
@@ -232,14 +232,14 @@ import Testing
 
     @Test func dropoutKeepsExpectationAndMasksTheGradient() {
         let x = Tensor.ones([100, 100]).requiringGrad()
-        let y = x.dropout(0.3, using: Generator(seed: 5))
+        let y = x.dropout(0.3, using: RandomGenerator(seed: 5))
         let values = y.scalars
         let kept = values.filter { $0 != 0 }
         #expect(kept.allSatisfy { abs($0 - 1 / 0.7) < 1e-6 })
         #expect(abs(Double(kept.count) / 10_000 - 0.7) < 0.03)
         y.sum().backward()
         #expect(x.grad!.scalars == values)  // dy/dx is exactly the scaled mask
-        let again = Tensor.ones([100, 100]).dropout(0.3, using: Generator(seed: 5)).scalars
+        let again = Tensor.ones([100, 100]).dropout(0.3, using: RandomGenerator(seed: 5)).scalars
         #expect(again == values)
     }
 }

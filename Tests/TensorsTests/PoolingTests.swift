@@ -3,7 +3,7 @@ import Testing
 @testable import Tensors
 
 @Suite struct PoolingAndSoftmaxTests {
-    let rng = Generator(seed: 31)
+    let rng = RandomGenerator(seed: 31)
 
     @Test(arguments: [([2, 3, 8, 8], (2, 2), (2, 2), (0, 0)), ([1, 17, 7, 6], (3, 3), (2, 2), (1, 1)), ([3, 2, 5, 5], (2, 3), (1, 2), (0, 1))])
     func poolingMatchesReferenceAndFiniteDifferences(_ shape: [Int], _ k: (Int, Int), _ s: (Int, Int), _ p: (Int, Int)) {

@@ -5,7 +5,7 @@ import Testing
 /// floating-point work computed from its geometry; it records nothing while off.
 @Suite struct ProfilerTests {
     @Test func recordsKernelsWithTheirWork() {
-        let rng = Generator(seed: 1)
+        let rng = RandomGenerator(seed: 1)
         let x = Tensor.randomNormal([2, 3, 8, 8], using: rng), w = Tensor.randomNormal([4, 3, 3, 3], using: rng)
         let profiler = Profiler.shared
         profiler.reset()

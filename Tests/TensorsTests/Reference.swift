@@ -11,7 +11,7 @@ struct Ref {
         precondition(values.count == shape.reduce(1, *))
         self.values = values; self.shape = shape
     }
-    static func random(_ shape: [Int], _ rng: Generator, scale: Double = 1) -> Ref {
+    static func random(_ shape: [Int], _ rng: RandomGenerator, scale: Double = 1) -> Ref {
         Ref((0..<shape.reduce(1, *)).map { _ in scale * (Double(rng.uniform()) * 2 - 1) }, shape)
     }
     var tensor: Tensor { Tensor(values, shape: shape) }

@@ -9,7 +9,7 @@ import Testing
     /// (axis 1) and a dense layer.
     @Test(arguments: [([3, 2, 3, 3], 0), ([2, 3, 3, 3], 1), ([4, 5], 0)])
     func spectralNormMatchesReferenceAndFiniteDifferences(_ shape: [Int], _ axis: Int) {
-        let rng = Generator(seed: 11)
+        let rng = RandomGenerator(seed: 11)
         let state = SpectralNormState(weightShape: shape, outputAxis: axis, rng: rng)
         let w = Ref.random(shape, rng)
         gradCheck([w], engine: { $0[0].spectrallyNormalized(state).weight }, reference: { r in
@@ -37,20 +37,20 @@ import Testing
     /// Power iteration converges to the largest singular value: 3 for diag(3, 1, 0.5) laid out as a
     /// 1×1 convolution, |a|·|b| for a rank-one a bᵀ.
     @Test func powerIterationFindsTheLargestSingularValue() {
-        var state = SpectralNormState(weightShape: [3, 3, 1, 1], outputAxis: 0, rng: Generator(seed: 2))
+        var state = SpectralNormState(weightShape: [3, 3, 1, 1], outputAxis: 0, rng: RandomGenerator(seed: 2))
         let diagonal = Tensor([3, 0, 0, 0, 1, 0, 0, 0, 0.5] as [Float], shape: [3, 3, 1, 1])
         for _ in 0..<30 { state.iterate(diagonal) }
         #expect(abs(diagonal.spectrallyNormalized(state).sigma.scalars[0] - 3) < 1e-4)
         let a: [Float] = [1, -2, 2], b: [Float] = [0.5, 0.5, 0.5, 0.5]
         let rankOne = Tensor(a.flatMap { x in b.map { x * $0 } }, shape: [3, 4])
-        var s2 = SpectralNormState(weightShape: [3, 4], outputAxis: 0, rng: Generator(seed: 3))
+        var s2 = SpectralNormState(weightShape: [3, 4], outputAxis: 0, rng: RandomGenerator(seed: 3))
         s2.iterate(rankOne)  // one iteration is exact for rank one
         #expect(abs(rankOne.spectrallyNormalized(s2).sigma.scalars[0] - 3) < 1e-5)
         #expect(abs(s2.u.map { Double($0 * $0) }.reduce(0, +) - 1) < 1e-6)
     }
 
     @Test func translationMovesEachImageByItsOffset() {
-        let x = Ref.random([3, 2, 5, 4], Generator(seed: 5))
+        let x = Ref.random([3, 2, 5, 4], RandomGenerator(seed: 5))
         let offsets = [(dy: 1, dx: -2), (dy: 0, dx: 0), (dy: -3, dx: 1)]
         gradCheck([x], engine: { $0[0].translated(offsets) }, reference: { r in
             var y = [Double](repeating: 0, count: r[0].values.count)
@@ -66,7 +66,7 @@ import Testing
     }
 
     @Test func cutoutZeroesARectanglePerImage() {
-        let x = Ref.random([2, 3, 4, 5], Generator(seed: 6))
+        let x = Ref.random([2, 3, 4, 5], RandomGenerator(seed: 6))
         let corners = [(-1, 2), (2, 0)], size = (2, 3)
         gradCheck([x], engine: { DiffAugment.cutout($0[0], corners: corners, size: size) }, reference: { r in
             var y = r[0].values
@@ -81,7 +81,7 @@ import Testing
     /// Brightness, saturation and contrast: gradients with respect to the images and to the
     /// per-image random factors.
     @Test func colourOperationsMatchTheirDefinitions() {
-        let rng = Generator(seed: 8)
+        let rng = RandomGenerator(seed: 8)
         let x = Ref.random([2, 3, 3, 2], rng), r = Ref((0..<2).map { _ in Double(rng.uniform()) }, [2, 1, 1, 1])
         func perImage(_ f: @escaping (_ v: Double, _ b: Int, _ c: Int, _ p: Int, _ x: Ref, _ r: Ref) -> Double) -> ([Ref]) -> Ref {
             { refs in
@@ -105,11 +105,11 @@ import Testing
 
     /// The same generator state gives the same augmentation; the policy parses and refuses.
     @Test func augmentationIsAFunctionOfItsRandomStream() throws {
-        let x = Tensor.randomNormal([4, 3, 8, 8], using: Generator(seed: 1))
+        let x = Tensor.randomNormal([4, 3, 8, 8], using: RandomGenerator(seed: 1))
         let policy = try DiffAugment(parsing: "cutout, translation,color")
         #expect(policy.description == "color,translation,cutout")
-        let a = policy.apply(x, using: Generator(seed: 9)).scalars, b = policy.apply(x, using: Generator(seed: 9)).scalars
-        let c = policy.apply(x, using: Generator(seed: 10)).scalars
+        let a = policy.apply(x, using: RandomGenerator(seed: 9)).scalars, b = policy.apply(x, using: RandomGenerator(seed: 9)).scalars
+        let c = policy.apply(x, using: RandomGenerator(seed: 10)).scalars
         #expect(a == b && a != c)
         #expect(throws: DiffAugmentError.unknown("flip")) { try DiffAugment(parsing: "color,flip") }
     }

@@ -12,24 +12,27 @@ public struct CommandResult {
 }
 
 /// Runs the CLI with arguments (bounded by `timeout` seconds).
-public func runCLI(_ args: [String], timeout: Double = 300) throws -> CommandResult {
-    try runProcess(swiftgan(), args, timeout: timeout)
+public func runCLI(_ args: [String], timeout: Double = 300, environment: [String: String] = [:]) throws -> CommandResult {
+    try runProcess(swiftgan(), args, timeout: timeout, environment: environment)
 }
 
 /// `mpiexec -n N swiftgan ARGS` (MPICH's Hydra; `segments` adds further `: -n K swiftgan ARGS`).
-public func runMPI(_ n: Int, _ args: [String], segments: [(Int, [String])] = [], timeout: Double = 300) throws -> CommandResult {
+public func runMPI(_ n: Int, _ args: [String], segments: [(Int, [String])] = [], timeout: Double = 300,
+                   environment: [String: String] = [:]) throws -> CommandResult {
     var all = ["-n", "\(n)", swiftgan()] + args
     for (k, more) in segments { all += [":", "-n", "\(k)", swiftgan()] + more }
-    return try runProcess("/usr/bin/mpiexec", all, timeout: timeout)
+    return try runProcess("/usr/bin/mpiexec", all, timeout: timeout, environment: environment)
 }
 
-/// Runs an executable with arguments (bounded by `timeout` seconds).
-public func runProcess(_ executable: String, _ args: [String], timeout: Double = 300) throws -> CommandResult {
+/// Runs an executable with arguments (bounded by `timeout` seconds), with `environment` added to
+/// this process's.
+public func runProcess(_ executable: String, _ args: [String], timeout: Double = 300,
+                       environment: [String: String] = [:]) throws -> CommandResult {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = args
     // Caches (image folders, evaluation classifiers) go to this test run's scratch space.
-    p.environment = ProcessInfo.processInfo.environment.merging(["XDG_CACHE_HOME": scratchCache]) { $1 }
+    p.environment = ProcessInfo.processInfo.environment.merging(["XDG_CACHE_HOME": scratchCache]) { $1 }.merging(environment) { $1 }
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err

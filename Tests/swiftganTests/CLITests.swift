@@ -2,7 +2,10 @@ import Foundation
 import Testing
 import TestSupport
 import Tensors
-@testable import GAN
+@testable import GANEvaluation
+@testable import GANExport
+@testable import GANModels
+@testable import GANTraining
 import Imaging
 
 /// The command line as a user meets it: the built `swiftgan` in a subprocess.
@@ -90,19 +93,21 @@ import Imaging
     @Test func badFlagsGetOneLineNamingTheFlag() throws {
         let out = scratch("cli-bad") + "/run"
         var cases: [([String], String)] = [
-            (["train", "--epochs=-1"], "--epochs must be a positive integer, got -1"),
-            (["train", "--epochs", "-1"], "Missing value for '--epochs <epochs>'"),
-            (["train", "--batch-size", "0"], "--batch-size must be a positive integer, got 0"),
-            (["train", "--lr-g", "nan"], "--lr-g must be a positive number, got nan"),
-            (["train", "--loss", "wgan"], "'wgan'"),
-            (["train", "--frobnicate"], "Unknown option '--frobnicate'"),
-            (["train", "--precision", "fp16"], "'fp16'"),
+            (["train", "--epochs=-1"], "error: --epochs must be positive, got -1"),
+            (["train", "--epochs", "-1"], "error: --epochs must be positive, got -1"),
+            (["train", "--batch-size", "0"], "error: --batch-size must be positive, got 0"),
+            (["train", "--lr-g", "nan"], "error: --lr-g must be a positive number, got nan"),
+            (["train", "--loss", "wgan"], "error: --loss expects one of bce, lsgan, hinge, got wgan"),
+            (["train", "--frobnicate"], "error: unknown option '--frobnicate'"),
+            (["train", "--bach-size", "8"], "error: unknown option '--bach-size'; did you mean --batch-size?"),
+            (["train", "--sample-every", "2epochs"], "error: --sample-every counts steps, not epochs; got 2epochs"),
+            (["train", "--precision", "fp16"], "error: --precision expects one of fp32, bf16, got fp16"),
             (["sample", "--count", "0", "x", "--out", "y.png"], "--count must be a positive integer, got 0"),
         ]
         // Without bf16 dot products, bf16 is refused naming what is needed and what this CPU is
         // (with them it trains: BF16TrainingTests).
         if !CPUFeatures.hasBF16 {
-            cases.append((["train", "--precision", "bf16"], "--precision bf16 needs a CPU with AVX512-BF16 or AMX-BF16; "))
+            cases.append((["train", "--precision", "bf16"], "error: --precision needs a CPU with AVX512-BF16 or AMX-BF16 ("))
         }
         for (args, expected) in cases {
             let r = try runCLI(args + ["--out", out].filter { _ in args[0] == "train" })
@@ -129,21 +134,21 @@ import Imaging
             (["train", "--data", Self.data, "--image-size", "7", "--out", o + "/r1"],
              "error: --image-size applies only to folders of photos; \(Self.data) is an IDX dataset, whose images keep their own size and channels"),
             (["train", "--data", Self.data, "--channels", "3", "--out", o + "/r2"], "error: --channels applies only to folders of photos"),
-            (["train", "--data", Self.data, "--model", "mlp", "--width", "8", "--out", o + "/r3"], "error: --width does not apply to --model mlp"),
-            (["train", "--data", Self.data, "--eval-count", "100", "--out", o + "/r4"], "error: --eval-count applies only with --eval-every N"),
+            (["train", "--data", Self.data, "--model", "mlp", "--width", "8", "--out", o + "/r3"], "error: --width does not apply to the mlp model"),
+            (["train", "--data", Self.data, "--eval-count", "100", "--out", o + "/r4"], "error: --eval-count applies only with evaluations during training"),
             (["train", "--data", Self.data, "--loss", "hinge", "--label-smoothing", "0.9", "--out", o + "/r5"],
-             "error: --label-smoothing does not apply to --loss hinge"),
+             "error: --label-smoothing does not apply to the hinge loss"),
             (["train", "--data", Self.data, "--model", "sngan", "--label-smoothing", "0.9", "--out", o + "/r6"],
-             "error: --label-smoothing does not apply to --loss hinge"),
-            (["train", "--data", Self.data, "--limit-random", "--out", o + "/r7"], "error: --limit-random applies only with --limit N"),
+             "error: --label-smoothing does not apply to the hinge loss"),
+            (["train", "--data", Self.data, "--limit-random", "--out", o + "/r7"], "error: --limit-random applies only with an image limit"),
             (["train", "--data", Self.data, "--augment", "color,flip", "--out", o + "/r8"],
-             "Error: --augment: 'flip' is not an augmentation; expected a list of color, translation, cutout"),
-            (["train", "--data", Self.data, "--ema", "1", "--out", o + "/r9"], "Error: --ema must be in [0, 1), got 1.0"),
+             "error: --augment expects a list of color, translation, cutout or none, got color,flip"),
+            (["train", "--data", Self.data, "--ema", "1", "--out", o + "/r9"], "error: --ema must be in [0, 1), got 1"),
             (["train", "--resume", run, "--lr-g", "0.1", "--seed", "3"],
              "error: --lr-g, --seed cannot change when resuming: a run keeps the settings it started with; only --epochs and --max-steps can change"),
             (["train", "--data", Self.data, "--batch-size", "8", "--out", "/etc/hostname"], "error: /etc/hostname: cannot write: it is a file, not a directory"),
             (["sample", run, "--count", "4", "--out", "/etc/hostname/"], "error: /etc/hostname: is a file, not a directory"),
-            (["train", "--checkpoint-minutes=-1"], "Error: --checkpoint-minutes must be 0 or more, got -1.0"),
+            (["train", "--checkpoint-minutes=-1"], "error: --checkpoint-minutes must be 0 or more, got -1"),
         ]
         for (args, expected) in cases {
             let r = try runCLI(args)

@@ -1,7 +1,10 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GAN
+@testable import GANEvaluation
+@testable import GANExport
+@testable import GANModels
+@testable import GANTraining
 import Imaging
 
 /// `--conditional` and `--class` as a user meets them.

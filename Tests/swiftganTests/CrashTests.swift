@@ -1,7 +1,10 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import GAN
+@testable import GANEvaluation
+@testable import GANExport
+@testable import GANModels
+@testable import GANTraining
 
 /// Nothing lost whatever happens to the process: `kill -9` at random moments (some in the middle
 /// of a checkpoint), the order of the system calls that make a file durable, a second trainer on

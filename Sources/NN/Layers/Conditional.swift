@@ -92,7 +92,7 @@ public final class Embedding: Module, SpectrallyNormalizable, ModeDependent, Cus
     public var features: Int { weight.shape[1] }
 
     /// Glorot-uniform initialisation, U(±√(6 / (K + F))), as Miyato & Koyama's projection.
-    public init(_ classes: Int, _ features: Int, rng: Generator = Generator(seed: 0)) {
+    public init(_ classes: Int, _ features: Int, rng: RandomGenerator = RandomGenerator(seed: 0)) {
         precondition(classes > 0 && features > 0, "Embedding(\(classes), \(features)): sizes must be positive")
         let bound = (6 / Float(classes + features)).squareRoot()
         weight = Parameter(.randomUniform([classes, features], low: -bound, high: bound, using: rng))

@@ -18,7 +18,7 @@ public final class Conv2d: Module, SpectrallyNormalizable, ModeDependent, Custom
     public var childNames: [String: String] { spectralNormNames }
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Padding = .valid,
-                bias: Bool = true, rng: Generator = Generator(seed: 0)) {
+                bias: Bool = true, rng: RandomGenerator = RandomGenerator(seed: 0)) {
         let bound = 1 / Float(inChannels * kernelSize * kernelSize).squareRoot()
         weight = Parameter(.randomUniform([outChannels, inChannels, kernelSize, kernelSize], low: -bound, high: bound,
                                           using: rng))
@@ -50,7 +50,7 @@ public final class ConvTranspose2d: Module, SpectrallyNormalizable, ModeDependen
     public var childNames: [String: String] { spectralNormNames }
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Padding = .valid,
-                outputPadding: Int = 0, bias: Bool = true, rng: Generator = Generator(seed: 0)) {
+                outputPadding: Int = 0, bias: Bool = true, rng: RandomGenerator = RandomGenerator(seed: 0)) {
         // PyTorch computes fan_in from weight.size(1) · k², i.e. the output channels here.
         let bound = 1 / Float(outChannels * kernelSize * kernelSize).squareRoot()
         weight = Parameter(.randomUniform([inChannels, outChannels, kernelSize, kernelSize], low: -bound, high: bound,

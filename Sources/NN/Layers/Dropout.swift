@@ -5,8 +5,8 @@ import Tensors
 public final class Dropout: Module, ModeDependent {
     public let p: Float
     public var training = true
-    let rng: Generator
-    public init(_ p: Float = 0.5, rng: Generator) {
+    let rng: RandomGenerator
+    public init(_ p: Float = 0.5, rng: RandomGenerator) {
         precondition(p >= 0 && p < 1, "Dropout(\(p)): probability must be in [0, 1)")
         self.p = p; self.rng = rng
     }

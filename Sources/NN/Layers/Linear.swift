@@ -14,7 +14,7 @@ public final class Linear: Module, SpectrallyNormalizable, ModeDependent, Custom
     public var training = true
     public var childNames: [String: String] { spectralNormNames }
 
-    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, rng: Generator = Generator(seed: 0)) {
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, rng: RandomGenerator = RandomGenerator(seed: 0)) {
         precondition(inFeatures > 0 && outFeatures > 0, "Linear(\(inFeatures), \(outFeatures)): sizes must be positive")
         let bound = 1 / Float(inFeatures).squareRoot()
         weight = Parameter(.randomUniform([outFeatures, inFeatures], low: -bound, high: bound, using: rng))

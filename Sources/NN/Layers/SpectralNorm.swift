@@ -25,7 +25,7 @@ public struct SpectralNormBuffers: InlineChildren {
 
 extension SpectrallyNormalizable {
     /// Turns spectral normalisation on, with u and v drawn from `rng` as PyTorch does.
-    public func enableSpectralNorm(rng: Generator) {
+    public func enableSpectralNorm(rng: RandomGenerator) {
         let state = SpectralNormState(weightShape: weight.shape, outputAxis: outputAxis, rng: rng)
         spectralNorm = SpectralNormBuffers(u: Buffer(Tensor(state.u, shape: [state.u.count])),
                                            v: Buffer(Tensor(state.v, shape: [state.v.count])))
@@ -54,7 +54,7 @@ extension SpectrallyNormalizable {
 extension Module {
     /// Turns spectral normalisation on for every convolution, transposed convolution and dense
     /// layer inside this module (PyTorch: `spectral_norm` applied to each).
-    public func enableSpectralNorm(rng: Generator) {
+    public func enableSpectralNorm(rng: RandomGenerator) {
         for (_, m) in namedModules() { (m as? any SpectrallyNormalizable)?.enableSpectralNorm(rng: rng) }
     }
 

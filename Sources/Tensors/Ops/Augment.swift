@@ -57,7 +57,7 @@ public struct DiffAugment: Sendable, Equatable {
     public var description: String { operations.map(\.rawValue).joined(separator: ",") }
 
     /// The augmented batch [N, C, H, W], with every random draw taken from `rng`.
-    public func apply(_ x: Tensor, using rng: Generator) -> Tensor {
+    public func apply(_ x: Tensor, using rng: RandomGenerator) -> Tensor {
         let n = x.shape[0], (h, w) = (x.shape[2], x.shape[3])
         func uniforms() -> Tensor { Tensor((0..<n).map { _ in rng.uniform() }, shape: [n, 1, 1, 1]) }
         var y = x

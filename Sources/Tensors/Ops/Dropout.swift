@@ -1,7 +1,7 @@
 extension Tensor {
     /// Zeroes each element with probability `p` and scales the rest by 1/(1−p) (inverted dropout,
     /// as PyTorch), with the mask drawn from `rng`.
-    public func dropout(_ p: Float, using rng: Generator) -> Tensor {
+    public func dropout(_ p: Float, using rng: RandomGenerator) -> Tensor {
         precondition(p >= 0 && p < 1, "dropout: probability must be in [0, 1), got \(p)")
         if p == 0 { return self }
         var u = [Float](repeating: 0, count: backend.physicalCount(storage))

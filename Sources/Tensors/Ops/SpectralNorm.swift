@@ -20,7 +20,7 @@ public struct SpectralNormState: Sendable, Equatable {
     }
 
     /// Random unit vectors for a weight of `shape`, drawn as PyTorch does (normal, then normalised).
-    public init(weightShape shape: [Int], outputAxis: Int, rng: Generator) {
+    public init(weightShape shape: [Int], outputAxis: Int, rng: RandomGenerator) {
         precondition(outputAxis < shape.count, "SpectralNormState: output axis \(outputAxis) of a weight \(shape)")
         let rows = shape[outputAxis], cols = shape.reduce(1, *) / max(rows, 1)
         var u = [Float](repeating: 0, count: rows), v = [Float](repeating: 0, count: cols)

@@ -126,7 +126,7 @@ final class EnginePath {
     init(_ layer: ConvLayer, updateWeights: Bool) {
         self.layer = layer
         self.updateWeights = updateWeights
-        let rng = Generator(seed: 1)
+        let rng = RandomGenerator(seed: 1)
         let w = Tensor.randomNormal(layer.wShape, std: 0.02, using: rng).storage
         let x0 = Tensor.randomNormal(layer.xShape, using: rng).storage
         // In a network, activations arrive in the layout the previous kernel chose: take the

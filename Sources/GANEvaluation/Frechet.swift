@@ -50,8 +50,19 @@ public enum Frechet {
         return max(meanTerm + traceA + traceB - 2 * traceRoot, 0)
     }
 
+    /// Loads LAPACK, which only the Fréchet distance needs (at run time, so that a process that
+    /// computes none maps no LAPACK or BLAS), with its BLAS held to one thread. Throws
+    /// `EvaluationError.linearAlgebraUnavailable` when the library is missing.
+    public static func loadLinearAlgebra() throws {
+        var buffer = [CChar](repeating: 0, count: 512)
+        guard sg_linear_algebra_load(&buffer, buffer.count) == 0 else {
+            throw EvaluationError.linearAlgebraUnavailable(reason: String(cString: buffer))
+        }
+    }
+
     /// Eigenvalues (ascending) and eigenvectors (columns, row-major) of a symmetric matrix.
     static func eigen(_ matrix: [Double], _ n: Int) -> (values: [Double], vectors: [Double]) {
+        do { try loadLinearAlgebra() } catch { preconditionFailure("Frechet: \(error)") }
         var a = matrix, w = [Double](repeating: 0, count: n)
         let info = sg_symmetric_eigen(Int32(n), &a, &w)
         precondition(info == 0, "Frechet: LAPACK dsyevd failed with info \(info) on a \(n)×\(n) matrix")
@@ -136,6 +147,19 @@ extension FeatureStatistics {
                 cov[b * d + a] = v
             } }
             return FeatureStatistics(dimension: d, count: count, mean: mean, covariance: cov)
+        }
+    }
+}
+
+/// What keeps an evaluation from running.
+public enum EvaluationError: Error, Equatable, CustomStringConvertible {
+    /// LAPACK (`liblapacke.so.3`, Debian's liblapacke) could not be loaded.
+    case linearAlgebraUnavailable(reason: String)
+
+    public var description: String {
+        switch self {
+        case .linearAlgebraUnavailable(let reason):
+            return "the Fréchet distance needs LAPACK (liblapacke.so.3; Debian: apt install liblapacke): \(reason)"
         }
     }
 }

@@ -1,3 +1,4 @@
+import GANModels
 import Datasets
 import Foundation
 import NN
@@ -14,7 +15,7 @@ public final class Classifier: Module {
     public let classes: Int
     public let imageSize: Int, channels: Int
 
-    public init(imageSize: Int, channels: Int, classes: Int = 10, rng: Generator = Generator(seed: 0)) {
+    public init(imageSize: Int, channels: Int, classes: Int = 10, rng: RandomGenerator = RandomGenerator(seed: 0)) {
         precondition(imageSize >= 4, "Classifier: images of \(imageSize)×\(imageSize) are too small")
         self.classes = classes; self.imageSize = imageSize; self.channels = channels
         let pooled = imageSize / 4
@@ -54,16 +55,14 @@ public final class Classifier: Module {
     /// exactly these pixels and labels before, else trained (and cached) now.
     public static func forDataset(_ train: ImageDataset, test: ImageDataset, epochs: Int = 5, seed: UInt64 = 0,
                                   cacheDirectory: String? = defaultCacheDirectory, log: (String) -> Void = { _ in }) throws -> (Classifier, accuracy: Double) {
-        guard let labels = train.labels, let testLabels = test.labels else {
-            throw TrainingError.datasetMismatch(path: train.name, detail: "the dataset has no labels to train a classifier on")
-        }
+        let (labels, _) = try train.requireLabels(), (testLabels, _) = try test.requireLabels()
         let classes = Int((labels.max() ?? 0) + 1)
         var hash = FNV1a()
         hash.add(bytes: train.pixels)
         hash.add(bytes: labels.map { UInt8(truncatingIfNeeded: $0) })
-        let key = Generator.derivedSeed(hash.value, UInt64(epochs), seed, UInt64(train.height), UInt64(train.channels))
+        let key = RandomGenerator.derivedSeed(hash.value, UInt64(epochs), seed, UInt64(train.height), UInt64(train.channels))
         let file = cacheDirectory.map { "\($0)/classifier-\(String(key, radix: 16)).safetensors" }
-        let model = Classifier(imageSize: train.height, channels: train.channels, classes: classes, rng: Generator(seed: seed))
+        let model = Classifier(imageSize: train.height, channels: train.channels, classes: classes, rng: RandomGenerator(seed: seed))
         if let file, let cached = try? SafeTensors(contentsOf: file), let acc = cached.metadata["test_accuracy"].flatMap(Double.init) {
             try model.load(from: cached)
             log("classifier from the cache \(file) (test accuracy \(String(format: "%.2f", 100 * acc))%)")

@@ -1,3 +1,5 @@
+import GANEvaluation
+import GANModels
 import Tensors
 
 /// The adversarial objective.

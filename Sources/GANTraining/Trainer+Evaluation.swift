@@ -1,3 +1,5 @@
+import GANEvaluation
+import GANModels
 import Tensors
 
 extension Trainer {
@@ -7,12 +9,12 @@ extension Trainer {
     /// Scores the generator, logs the report, warns on mode collapse (fewer than half the classes
     /// covered, or the Fréchet distance rising three evaluations in a row) and keeps the
     /// checkpoint with the best Fréchet distance as `checkpoints/best`.
-    func evaluate(_ evaluator: Evaluator, metrics: MetricsLog, message: (String) -> Void) throws {
+    func evaluate(_ evaluator: Evaluator, message: (String) -> Void) throws {
         let report = evaluator.evaluate(Sampler(generator: samplingGenerator, config: config.model), count: config.evalCount,
-                                        seed: Generator.derivedSeed(config.seed, 0x6576616c))
+                                        seed: RandomGenerator.derivedSeed(config.seed, 0x6576616c))
         let history = (state.frechetHistory ?? []) + [report.frechetDistance]
         state.frechetHistory = history
-        try metrics.append(MetricsLine(report, step: state.step, epoch: state.epoch))
+        try metrics?.append(MetricsLine(report, step: state.step, epoch: state.epoch))
         try logEvaluation(report)
         let byClass = report.classAccuracy.map { accuracy in
             String(format: ", class accuracy %.1f%%, intra-class Fréchet %.3f", 100 * accuracy, report.meanIntraClassFrechetDistance ?? .nan)

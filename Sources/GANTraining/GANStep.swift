@@ -1,3 +1,5 @@
+import GANEvaluation
+import GANModels
 import NN
 import Tensors
 
@@ -11,8 +13,21 @@ public struct GANStepResult: Sendable, Equatable {
     public var dReal: Float, dFake: Float
 }
 
-/// One of the two networks of a GAN.
-public enum GANNetwork: String, Sendable { case generator, discriminator }
+/// What one training step consumes: real images, the generator's latents, and for a conditional
+/// GAN the classes of the real images and the classes the fakes are drawn as.
+public struct GANBatch {
+    /// [N, C, H, W] in [-1, 1].
+    public var real: Tensor
+    /// [N, latent] (or [N, latent, 1, 1]).
+    public var noise: Tensor
+    public var realLabels: [Int32]?
+    public var fakeLabels: [Int32]?
+
+    public init(real: Tensor, noise: Tensor, realLabels: [Int32]? = nil, fakeLabels: [Int32]? = nil) {
+        precondition((realLabels == nil) == (fakeLabels == nil), "GANBatch: labels given for only one of the real and the fake images")
+        self.real = real; self.noise = noise; self.realLabels = realLabels; self.fakeLabels = fakeLabels
+    }
+}
 
 /// A training step that cannot continue.
 public enum GANStepError: Error, Equatable {
@@ -107,6 +122,13 @@ public final class GANStep<G: Module, D: Module> {
         }
     }
 
+    /// One step on `batch`; the classes of a conditional GAN as one-hot class weights.
+    public func callAsFunction(_ batch: GANBatch) throws(GANStepError) -> GANStepResult {
+        let classes = (discriminator as? any ClassConditional)?.classes ?? 0
+        func weights(_ labels: [Int32]?) -> Tensor? { labels.map { Tensor.oneHot($0, classes: classes) } }
+        return try self(real: batch.real, noise: batch.noise, realClasses: weights(batch.realLabels), fakeClasses: weights(batch.fakeLabels))
+    }
+
     /// `network(x)`, or `network(x, classes:)` when classes are given.
     static func apply(_ network: Module, _ x: Tensor, _ classes: Tensor?) -> Tensor {
         guard let classes else { return network(x) }
@@ -143,7 +165,7 @@ public final class GANStep<G: Module, D: Module> {
     func critic(_ images: Tensor, _ classes: Tensor? = nil) -> Tensor {
         guard !augment.isEmpty else { return Self.apply(discriminator, images, classes) }
         criticCalls += 1
-        let rng = Generator(seed: Generator.derivedSeed(augmentSeed, UInt64(optimizerD.stepCount), UInt64(criticCalls)))
+        let rng = RandomGenerator(seed: RandomGenerator.derivedSeed(augmentSeed, UInt64(optimizerD.stepCount), UInt64(criticCalls)))
         return Self.apply(discriminator, augment.apply(images, using: rng), classes)
     }
 
@@ -163,15 +185,15 @@ extension GANStep where G == GANGenerator, D == GANDiscriminator {
     /// The networks of `config.model`, initialised from `config.seed` as their tutorial does, with
     /// Adam and the loss settings of `config`.
     public convenience init(config c: TrainingConfig) {
-        let (g, d) = Models.make(c.model, rng: Generator(seed: c.seed))
+        let (g, d) = Models.make(c.model, rng: RandomGenerator(seed: c.seed))
         self.init(generator: g, discriminator: d,
                   optimizerG: Adam(g, learningRate: c.learningRateG, beta1: c.beta1, beta2: c.beta2),
                   optimizerD: Adam(d, learningRate: c.learningRateD, beta1: c.beta1, beta2: c.beta2),
                   loss: c.loss, realLabel: c.realLabel, dSteps: c.dSteps, precision: c.precision)
         augment = DiffAugment(c.augment)
-        augmentSeed = Generator.derivedSeed(c.seed, 0x61756720)
+        augmentSeed = RandomGenerator.derivedSeed(c.seed, 0x61756720)
         if c.ema > 0 {
-            let (copy, _) = Models.make(c.model, rng: Generator(seed: c.seed))
+            let (copy, _) = Models.make(c.model, rng: RandomGenerator(seed: c.seed))
             average = ModuleAverage(of: g, into: copy, decay: c.ema)
         }
     }

@@ -1,3 +1,4 @@
+import GANModels
 import DurableIO
 import Foundation
 import NN

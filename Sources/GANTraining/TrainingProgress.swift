@@ -1,3 +1,5 @@
+import GANModels
+
 /// What a training run reports as it goes.
 public struct TrainingProgress: Sendable {
     public var epoch: Int, epochs: Int
@@ -26,6 +28,8 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
     case datasetMismatch(path: String, detail: String)
     /// The settings cannot train (`TrainingConfig.problem`).
     case invalidConfiguration(String)
+    /// The processes of a data-parallel job hold different datasets (one line per rank).
+    case datasetsDiffer([String])
 
     public var description: String {
         switch self {
@@ -35,6 +39,7 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
                 + ". Try lower learning rates or another loss."
         case .datasetMismatch(let p, let d): return "\(p): \(d)"
         case .invalidConfiguration(let problem): return "cannot train: \(problem)"
+        case .datasetsDiffer(let ranks): return "the processes' datasets differ (\(ranks.joined(separator: "; "))); give every host the same files"
         }
     }
 }

@@ -1,3 +1,4 @@
+import GANModels
 import Foundation
 import Tensors
 

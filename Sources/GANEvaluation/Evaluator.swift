@@ -1,3 +1,4 @@
+import GANModels
 import Datasets
 import Foundation
 import Tensors
@@ -49,7 +50,10 @@ public final class Evaluator {
     /// has other classes than the classifier).
     let realClassStatistics: [FeatureStatistics]?
 
-    public init(classifier: Classifier, accuracy: Double, test: ImageDataset) {
+    /// Throws `EvaluationError.linearAlgebraUnavailable` when LAPACK (for the Fréchet distance)
+    /// cannot be loaded.
+    public init(classifier: Classifier, accuracy: Double, test: ImageDataset) throws {
+        try Frechet.loadLinearAlgebra()
         self.classifier = classifier
         self.classifierAccuracy = accuracy
         self.test = test

@@ -1,148 +1,6 @@
 import NN
 import Tensors
 
-/// The classic GAN architectures, by name.
-public enum ModelPreset: String, Codable, Sendable, CaseIterable {
-    /// The Keras Fashion-MNIST GAN: dense layers only.
-    case mlp
-    /// DCGAN: TensorFlow's 5×5 design at 28 and 32 pixels, the canonical 4×4 design (PyTorch's
-    /// reference, same parameter names) at 64 to 256.
-    case dcgan
-    /// The TensorFlow 1 CatDCGAN at 128×128.
-    case catdcgan
-    /// SNGAN (Miyato et al. 2018): the standard CNN with spectral norm in D, hinge loss; at 28,
-    /// 32, 64 and 128 pixels.
-    case sngan
-
-    /// The size photos are resized to for this preset unless told otherwise (datasets of a fixed
-    /// size keep theirs): 28 for the MLP (Fashion-MNIST's), 64 for the DCGAN, 128 for CatDCGAN.
-    public var defaultImageSize: Int {
-        switch self {
-        case .mlp: return 28
-        case .dcgan: return 64
-        case .catdcgan: return 128
-        case .sngan: return 64
-        }
-    }
-}
-
-/// How latent vectors are drawn.
-public enum NoiseDistribution: String, Codable, Sendable, CaseIterable {
-    /// N(0, 1), as PyTorch's DCGAN.
-    case normal
-    /// U(−1, 1), as the TensorFlow 1 tutorials.
-    case uniform
-}
-
-/// Which networks are spectrally normalised.
-public enum SpectralNormPlacement: String, Codable, Sendable, CaseIterable {
-    case none, d, g, both
-    public var discriminator: Bool { self == .d || self == .both }
-    public var generator: Bool { self == .g || self == .both }
-}
-
-/// Everything that fixes a model's architecture.
-public struct ModelConfig: Codable, Sendable, Equatable {
-    public var preset: ModelPreset
-    public var imageSize: Int
-    public var channels: Int
-    /// Latent vector length (z).
-    public var latent: Int
-    /// Base width: filters of the first D layer / last G layer (DCGAN's ngf = ndf).
-    public var width: Int
-    public var noise: NoiseDistribution
-    /// Spectral normalisation of every convolution and dense layer of D, G, both or neither
-    /// (sngan: D; the tutorial presets: none).
-    public var spectralNorm: SpectralNormPlacement
-    /// The classes of a class-conditional model, by index (empty: unconditional). Their number
-    /// fixes the architecture: G reads its class twice — as a one-hot vector appended to z, and
-    /// through its batch norms, which become class-conditional (per-class γ and β) — and D gains a
-    /// projection embedding (Miyato & Koyama 2018).
-    public var classNames: [String]
-
-    public init(preset: ModelPreset, imageSize: Int, channels: Int, latent: Int? = nil, width: Int? = nil,
-                noise: NoiseDistribution? = nil, spectralNorm: SpectralNormPlacement? = nil, classNames: [String] = []) {
-        self.preset = preset; self.imageSize = imageSize; self.channels = channels
-        self.classNames = classNames
-        self.latent = latent ?? (preset == .sngan ? 128 : 100)
-        self.width = width ?? Self.defaultWidth(preset, imageSize: imageSize)
-        self.noise = noise ?? (preset == .catdcgan ? .uniform : .normal)
-        self.spectralNorm = spectralNorm ?? (preset == .sngan ? .d : .none)
-    }
-
-    /// 64 (DCGAN's ngf = ndf), except SNGAN at 28 pixels: 32, which makes its step cost what the
-    /// tutorial DCGAN's does (its 4×4 transposed convolutions from 512 channels cost 4× more).
-    public static func defaultWidth(_ preset: ModelPreset, imageSize: Int) -> Int {
-        preset == .sngan && imageSize == 28 ? 32 : 64
-    }
-
-    /// The number of classes of a conditional model; 0 for an unconditional one.
-    public var classes: Int { classNames.count }
-    public var isConditional: Bool { !classNames.isEmpty }
-
-    enum CodingKeys: String, CodingKey { case preset, imageSize, channels, latent, width, noise, spectralNorm, classNames }
-
-    /// Files written before spectral norm existed decode to `.none`; before conditional models,
-    /// to an unconditional model.
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(preset: try c.decode(ModelPreset.self, forKey: .preset), imageSize: try c.decode(Int.self, forKey: .imageSize),
-                  channels: try c.decode(Int.self, forKey: .channels), latent: try c.decode(Int.self, forKey: .latent),
-                  width: try c.decode(Int.self, forKey: .width), noise: try c.decode(NoiseDistribution.self, forKey: .noise),
-                  spectralNorm: try c.decodeIfPresent(SpectralNormPlacement.self, forKey: .spectralNorm) ?? SpectralNormPlacement.none,
-                  classNames: try c.decodeIfPresent([String].self, forKey: .classNames) ?? [])
-    }
-
-    /// The index of the class a user names: its name (exactly, or ignoring case and spaces) or
-    /// its index. Throws `SamplingError.unknownClass` listing the valid names.
-    public func classIndex(_ name: String) throws -> Int {
-        guard isConditional else { throw SamplingError.notConditional }
-        if let exact = classNames.firstIndex(of: name) { return exact }
-        func folded(_ s: String) -> String { s.lowercased().filter { !$0.isWhitespace } }
-        let matches = classNames.indices.filter { folded(classNames[$0]) == folded(name) }
-        if matches.count == 1 { return matches[0] }
-        if let i = Int(name), classNames.indices.contains(i) { return i }
-        throw SamplingError.unknownClass(name, valid: classNames)
-    }
-
-    /// Why this architecture cannot be built, or nil when it can.
-    public var problem: String? {
-        guard latent > 0 else { return "the latent size must be positive, got \(latent)" }
-        guard width > 0 else { return "the width must be positive, got \(width)" }
-        guard channels == 1 || channels == 3 else { return "images must have 1 or 3 channels, got \(channels)" }
-        guard classes != 1 else { return "a conditional model needs at least 2 classes, got 1 (\(classNames[0]))" }
-        switch preset {
-        case .mlp: return imageSize > 0 ? nil : "the image size must be positive"
-        case .dcgan:
-            let ok = imageSize == 28 || (imageSize >= 32 && imageSize <= 256 && imageSize & (imageSize - 1) == 0)
-            return ok ? nil : "dcgan is built for 28×28 or a power of two from 32 to 256, not \(imageSize)×\(imageSize)"
-        case .catdcgan:
-            return imageSize == 128 ? nil : "catdcgan is built for 128×128, not \(imageSize)×\(imageSize)"
-        case .sngan:
-            return [28, 32, 64, 128].contains(imageSize) ? nil : "sngan is built for 28, 32, 64 or 128 pixels, not \(imageSize)×\(imageSize)"
-        }
-    }
-
-    /// The generator's input shape for `n` samples.
-    public func latentShape(_ n: Int) -> [Int] {
-        preset == .dcgan && imageSize >= 64 ? [n, latent, 1, 1] : [n, latent]
-    }
-
-    /// `n` latent vectors from `rng`.
-    public func noise(_ n: Int, using rng: Generator) -> Tensor {
-        switch noise {
-        case .normal: return .randomNormal(latentShape(n), using: rng)
-        case .uniform: return .randomUniform(latentShape(n), low: -1, high: 1, using: rng)
-        }
-    }
-}
-
-/// A generator: latent vectors → images in [-1, 1], [N, C, H, W]. Parameters are named
-/// `main.<index>.<name>` as in PyTorch's reference DCGAN.
-///
-/// A conditional generator is called with the classes of its samples,
-/// `generator(z, classes: .oneHot(labels, classes: k))`: they are appended to z (its first layer
-/// reads latent + K values, the class columns of its weight a learned class embedding, as
 /// BigGAN's shared embedding), and its batch norms are `ConditionalBatchNorm`s.
 public final class GANGenerator: ClassConditional {
     public let main: Sequential
@@ -204,7 +62,7 @@ public enum Models {
     /// The generator and discriminator of `config`, initialised from `rng` as their tutorial does.
     /// Spectral norm's vectors come from a stream derived from `rng`'s seed, so the weights are
     /// those of the same model without it.
-    public static func make(_ c: ModelConfig, rng: Generator) -> (GANGenerator, GANDiscriminator) {
+    public static func make(_ c: ModelConfig, rng: RandomGenerator) -> (GANGenerator, GANDiscriminator) {
         precondition(c.problem == nil, "Models.make: \(c.problem!)")
         let seed = rng.seed
         var (g, d): (GANGenerator, GANDiscriminator)
@@ -220,8 +78,8 @@ public enum Models {
         g = GANGenerator(c, g.main.layers)
         d = GANDiscriminator(c, d.main.layers)
         if c.isConditional { (g, d) = conditional(g, d, seed: seed) }
-        if c.spectralNorm.generator { g.enableSpectralNorm(rng: Generator(seed: Generator.derivedSeed(seed, 0x736e67))) }
-        if c.spectralNorm.discriminator { d.enableSpectralNorm(rng: Generator(seed: Generator.derivedSeed(seed, 0x736e64))) }
+        if c.spectralNorm.generator { g.enableSpectralNorm(rng: RandomGenerator(seed: RandomGenerator.derivedSeed(seed, 0x736e67))) }
+        if c.spectralNorm.discriminator { d.enableSpectralNorm(rng: RandomGenerator(seed: RandomGenerator.derivedSeed(seed, 0x736e64))) }
         return (g, d)
     }
 
@@ -236,7 +94,7 @@ public enum Models {
         }
         let last = d.main.layers.last!.namedParameters().first { $0.name == "weight" }!.parameter
         precondition(last.shape.first == 1, "Models.conditional: D's last layer has weight \(last.shape), not one output")
-        let embedding = Embedding(c.classes, last.value.count, rng: Generator(seed: Generator.derivedSeed(seed, 0x656d62)))
+        let embedding = Embedding(c.classes, last.value.count, rng: RandomGenerator(seed: RandomGenerator.derivedSeed(seed, 0x656d62)))
         return (GANGenerator(c, layers), GANDiscriminator(c, d.main.layers, embedding: embedding))
     }
 
@@ -247,7 +105,7 @@ public enum Models {
     /// (w, 2w, 4w, … capped at 8w), then a 3×3 convolution to 8w and a dense layer to one logit;
     /// LeakyReLU 0.1 and no batch norm (spectral norm in its place). PyTorch's default
     /// initialisation.
-    static func sngan(_ c: ModelConfig, _ rng: Generator) -> (GANGenerator, GANDiscriminator) {
+    static func sngan(_ c: ModelConfig, _ rng: RandomGenerator) -> (GANGenerator, GANDiscriminator) {
         let base = c.imageSize == 28 ? 7 : 4
         var halvings = 0
         while base << halvings < c.imageSize { halvings += 1 }
@@ -275,7 +133,7 @@ public enum Models {
 
     /// Keras Fashion-MNIST GAN: G 100→128→256→512→1024→H·W·C (BN with Keras momentum 0.1 = 0.9
     /// here, ε 0.8), LeakyReLU 0.2, tanh; D H·W·C→512→256→1, LeakyReLU 0.2. He-uniform kernels.
-    static func mlp(_ c: ModelConfig, _ rng: Generator) -> (GANGenerator, GANDiscriminator) {
+    static func mlp(_ c: ModelConfig, _ rng: RandomGenerator) -> (GANGenerator, GANDiscriminator) {
         let pixels = c.imageSize * c.imageSize * c.channels
         func linear(_ i: Int, _ o: Int) -> Linear { Linear(i, o, rng: rng) }
         func bn(_ n: Int) -> BatchNorm { BatchNorm1d(n, momentum: 0.9, epsilon: 0.8) }
@@ -300,7 +158,7 @@ public enum Models {
     /// TensorFlow's DCGAN at 28 (7→14→28) and 32 (4→8→16→32): G dense → base×base×4w, BN, LReLU;
     /// 5×5 transposed convolutions ('same'), BN + LReLU between, tanh; D 5×5 stride-2 convolutions
     /// w, 2w, 4w with BN except on the first, LReLU 0.2, dense → 1.
-    static func tensorFlowDCGAN(_ c: ModelConfig, _ rng: Generator) -> (GANGenerator, GANDiscriminator) {
+    static func tensorFlowDCGAN(_ c: ModelConfig, _ rng: RandomGenerator) -> (GANGenerator, GANDiscriminator) {
         let base = c.imageSize == 28 ? 7 : 4
         let ups = c.imageSize == 28 ? 2 : 3
         let top = 4 * c.width
@@ -336,7 +194,7 @@ public enum Models {
     /// The canonical DCGAN (Radford et al.; PyTorch's example), generalised to any power of two
     /// from 64 to 256: G 1×1 → 4×4 (k4 s1) then ×2 per layer (k4 s2 p1), BN + ReLU, tanh;
     /// D the mirror with LeakyReLU 0.2, BN on all but the first layer, k4 s1 to one logit.
-    static func canonicalDCGAN(_ c: ModelConfig, _ rng: Generator) -> (GANGenerator, GANDiscriminator) {
+    static func canonicalDCGAN(_ c: ModelConfig, _ rng: RandomGenerator) -> (GANGenerator, GANDiscriminator) {
         var doublings = 0
         while 4 << doublings < c.imageSize { doublings += 1 }
         var ch = c.width << (doublings - 1)
@@ -364,7 +222,7 @@ public enum Models {
     /// 8w, 4w, 2w, w (BN + LReLU), last 5×5 stride 1 to 3 channels, tanh. D 5×5 convolutions w, 2w,
     /// 4w (stride 2), 8w (stride 1), 16w (stride 2), each BN + LReLU 0.2, dense → 1.
     /// Truncated-normal 0.02 initialisation.
-    static func catDCGAN(_ c: ModelConfig, _ rng: Generator) -> (GANGenerator, GANDiscriminator) {
+    static func catDCGAN(_ c: ModelConfig, _ rng: RandomGenerator) -> (GANGenerator, GANDiscriminator) {
         let w = c.width
         var g: [Module] = [Linear(c.latent, 8 * 8 * 16 * w, rng: rng), LeakyReLU(0.2), Reshape([16 * w, 8, 8])]
         var ch = 16 * w
@@ -386,7 +244,7 @@ public enum Models {
     }
 
     /// Weights of convolutions and dense layers from `weights`, biases zero, BN γ ~ N(1, 0.02), β 0.
-    static func initialize(_ g: GANGenerator, _ d: GANDiscriminator, _ weights: Initializer, _ rng: Generator)
+    static func initialize(_ g: GANGenerator, _ d: GANDiscriminator, _ weights: Initializer, _ rng: RandomGenerator)
         -> (GANGenerator, GANDiscriminator) {
         for m in [g as Module, d] {
             for (_, module) in m.namedModules() {

@@ -1,3 +1,5 @@
+import GANEvaluation
+import GANModels
 import DurableIO
 import Foundation
 import Imaging
@@ -32,7 +34,7 @@ public struct RunDirectory: Sendable, Equatable {
     public var lossPlotFile: String { path + "/loss.png" }
     public var progressFile: String { path + "/progress.gif" }
     public var samplesDirectory: String { path + "/samples" }
-    public var checkpointsDirectory: String { path + "/checkpoints" }
+    public var checkpointsDirectory: String { path + "/" + Checkpoint.runSubdirectory }
 
     /// Which grid of the fixed noise batch.
     public enum SampleGrid: Sendable {

@@ -10,7 +10,7 @@ public enum Comparison {
     /// conditional model: `columns` of each class, in class order).
     public static func realImages(_ dataset: ImageDataset, model: ModelConfig, count: Int = 64, columns: Int = 8,
                                   seed: UInt64 = 0) -> (images: Tensor, rows: [String]?) {
-        let order = Batcher(dataset, batchSize: 1, seed: Generator.derivedSeed(seed, 0x636d70)).order(epoch: 0)
+        let order = Batcher(dataset, batchSize: 1, seed: RandomGenerator.derivedSeed(seed, 0x636d70)).order(epoch: 0)
         guard model.isConditional, let labels = dataset.labels else {
             return (dataset.images(Array(order.prefix(min(count, dataset.count)))), nil)
         }
@@ -41,23 +41,26 @@ public enum Comparison {
     }
 }
 
-extension Trainer {
-    /// The fixed noise through the sampling generator in evaluation mode: the images and, for a
-    /// conditional model, the class of each row (the first 8 latents drawn as every class, so a
-    /// column shows one latent as each class).
-    public func fixedNoiseImages() -> (images: Tensor, rows: [String]?) {
-        let m = config.model
-        let sampler = Sampler(generator: samplingGenerator, config: m)
-        guard m.isConditional else { return (sampler.generate(fixedNoise), nil) }
-        let (latents, classes, _) = Sampler.classRows(fixedNoise, config: m)
-        return (sampler.generate(latents, classes: classes), m.classNames)
+
+extension Sampler {
+    /// The latents of `latents` as the rows of a figure: for a conditional generator its first 8
+    /// drawn as every class (a row per class, a column per latent), else as they are.
+    public func rowImages(_ latents: Tensor) -> (images: Tensor, rows: [String]?) {
+        guard config.isConditional else { return (generate(latents), nil) }
+        let (z, classes, _) = Sampler.classRows(latents, config: config)
+        return (generate(z, classes: classes), config.classNames)
     }
 
-    /// The comparison figure of the run: its real images beside the fixed noise's images
-    /// (`generated`, from `fixedNoiseImages`, or generated now).
-    public func comparisonFigure(generated: (images: Tensor, rows: [String]?)? = nil) -> Image {
-        let (images, rows) = generated ?? fixedNoiseImages()
-        let (real, _) = Comparison.realImages(dataset, model: config.model, count: fixedNoise.shape[0], seed: config.seed)
-        return Comparison.figure(real: real, generated: images, rows: rows)
+    /// Real images of `dataset` beside `count` generated ones from `seed`, at the same scale (a row
+    /// per class for a conditional generator). Throws when the data is not the generator's kind of
+    /// image, or lacks the labels a conditional generator's rows need.
+    public func comparisonFigure(with dataset: ImageDataset, count: Int = 64, seed: UInt64 = 0) throws -> Image {
+        let c = config
+        guard dataset.height == c.imageSize, dataset.width == c.imageSize, dataset.channels == c.channels else {
+            throw SamplingError.dataMismatch(path: dataset.name, detail: "its images are \(dataset.width)×\(dataset.height)×\(dataset.channels); the generator makes \(c.imageSize)×\(c.imageSize)×\(c.channels)")
+        }
+        if c.isConditional { _ = try dataset.requireLabels() }
+        let (real, rows) = Comparison.realImages(dataset, model: c, count: count, seed: seed)
+        return Comparison.figure(real: real, generated: rowImages(noise(count: count, seed: seed)).images, rows: rows)
     }
 }

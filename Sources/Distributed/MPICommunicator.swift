@@ -1,19 +1,31 @@
 import CMPI
 import Foundation
 
-/// The processes of a data-parallel job started by `mpiexec`, over MPI. A process started
-/// without `mpiexec` has no communicator (`Communicator.world` is nil) and never touches MPI.
-public final class Communicator: @unchecked Sendable {
+/// The processes of a data-parallel job started by `mpiexec`, over MPI. The MPI library is loaded
+/// at run time, only here: a process started without a launcher never maps it.
+public final class MPICommunicator: Collective, @unchecked Sendable {
     public let rank: Int
     public let size: Int
 
-    /// The job this process belongs to, when started by an MPI launcher (MPICH's Hydra sets
-    /// `PMI_RANK`; Open MPI `OMPI_COMM_WORLD_RANK`); MPI is initialised on first use.
-    public static let world: Communicator? = {
+    /// Whether an MPI launcher started this process (MPICH's Hydra sets `PMI_RANK`, Open MPI
+    /// `OMPI_COMM_WORLD_RANK`).
+    public static var launched: Bool {
         let env = ProcessInfo.processInfo.environment
-        guard env["PMI_RANK"] != nil || env["OMPI_COMM_WORLD_RANK"] != nil else { return nil }
-        return try? Communicator()
-    }()
+        return env["PMI_RANK"] != nil || env["OMPI_COMM_WORLD_RANK"] != nil
+    }
+
+    /// The job this process belongs to: nil when no launcher started it; a communicator over MPI
+    /// (loaded now, from `SWIFTGAN_MPI_LIBRARY` or MPICH's ABI names) when one did. Throws
+    /// `CollectiveError.libraryUnavailable` when the library cannot be loaded, `.failed` when MPI
+    /// cannot start.
+    public static func world() throws -> MPICommunicator? {
+        guard launched else { return nil }
+        var buffer = [CChar](repeating: 0, count: 512)
+        guard sg_mpi_load(ProcessInfo.processInfo.environment["SWIFTGAN_MPI_LIBRARY"], &buffer, buffer.count) == 0 else {
+            throw CollectiveError.libraryUnavailable(reason: String(cString: buffer))
+        }
+        return try MPICommunicator()
+    }
 
     init() throws {
         var rank: Int32 = 0, size: Int32 = 0
@@ -21,9 +33,6 @@ public final class Communicator: @unchecked Sendable {
         self.rank = Int(rank); self.size = Int(size)
     }
 
-    public var isRoot: Bool { rank == 0 }
-
-    /// Sums `values` over every rank, in place.
     public func allReduceSum(_ values: inout [Float]) throws {
         try values.withUnsafeMutableBufferPointer { buffer in
             try Self.check { sg_mpi_allreduce_sum_float(buffer.baseAddress, buffer.count, $0, $1) }
@@ -36,14 +45,12 @@ public final class Communicator: @unchecked Sendable {
         }
     }
 
-    /// Rank `root`'s `values` on every rank (every rank passes an array of the same length).
     public func broadcast(_ values: inout [Float], root: Int = 0) throws {
         try values.withUnsafeMutableBytes { raw in
             try Self.check { sg_mpi_broadcast(raw.baseAddress, raw.count, Int32(root), $0, $1) }
         }
     }
 
-    /// Rank `root`'s bytes on every rank, whatever their length on the others.
     public func broadcast(_ data: Data, root: Int = 0) throws -> Data {
         var length = UInt64(rank == root ? data.count : 0)
         try withUnsafeMutableBytes(of: &length) { raw in
@@ -56,7 +63,6 @@ public final class Communicator: @unchecked Sendable {
         return Data(bytes)
     }
 
-    /// Every rank's string, in rank order (each at most 255 UTF-8 bytes).
     public func allGather(_ text: String) throws -> [String] {
         var mine = [UInt8](repeating: 0, count: 256)
         for (i, b) in text.utf8.prefix(255).enumerated() { mine[i] = b }
@@ -71,31 +77,35 @@ public final class Communicator: @unchecked Sendable {
 
     public func barrier() { _ = sg_mpi_barrier() }
 
-    /// Ends every process of the job with `code`.
     public func abort(code: Int32) -> Never {
         sg_mpi_abort(code)
         exit(code)
     }
 
-    /// This host's name.
     public var hostName: String {
         var buffer = [CChar](repeating: 0, count: 256)
         sg_mpi_processor_name(&buffer, buffer.count)
         return String(cString: buffer)
     }
 
+    /// Ends MPI in this process (after the last collective call).
     public func finalize() { _ = sg_mpi_finalize() }
 
     static func check(_ call: (UnsafeMutablePointer<CChar>, Int) -> Int32) throws {
         var buffer = [CChar](repeating: 0, count: 512)
         let code = buffer.withUnsafeMutableBufferPointer { call($0.baseAddress!, $0.count) }
-        guard code == 0 else { throw CommunicatorError.failed(code: Int(code), message: String(cString: buffer)) }
+        guard code == 0 else { throw CollectiveError.failed(code: Int(code), message: String(cString: buffer)) }
     }
 }
 
-public enum CommunicatorError: Error, Equatable, CustomStringConvertible {
-    case failed(code: Int, message: String)
-    public var description: String {
-        switch self { case .failed(let code, let message): return "MPI error \(code): \(message)" }
+/// The constants of MPICH's ABI that the C layer declares by hand, for the test that compares them
+/// with the installed `mpi.h`.
+public enum MPIABI {
+    public static var constants: [String: Int] {
+        let c = sg_mpi_abi_constants()
+        return ["MPI_COMM_WORLD": Int(c.comm_world), "MPI_FLOAT": Int(c.type_float), "MPI_DOUBLE": Int(c.type_double),
+                "MPI_BYTE": Int(c.type_byte), "MPI_SUM": Int(c.op_sum), "MPI_ERRORS_RETURN": Int(c.errors_return),
+                "MPI_THREAD_FUNNELED": Int(c.thread_funneled), "MPI_MAX_ERROR_STRING": Int(c.max_error_string),
+                "MPI_MAX_PROCESSOR_NAME": Int(c.max_processor_name)]
     }
 }

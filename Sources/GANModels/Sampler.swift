@@ -27,12 +27,12 @@ public struct Sampler {
 
     /// Loads the generator of a checkpoint or of a run directory's latest checkpoint.
     public init(checkpoint path: String) throws {
-        let (g, state) = try Checkpoint.loadGenerator(path)
-        self.init(generator: g, config: state.config.model)
+        let (g, summary) = try Checkpoint.loadGenerator(path)
+        self.init(generator: g, config: summary.model)
     }
 
     /// `count` latent vectors; the same seed gives the same vectors on every run.
-    public func noise(count: Int, seed: UInt64) -> Tensor { config.noise(count, using: Generator(seed: seed)) }
+    public func noise(count: Int, seed: UInt64) -> Tensor { config.noise(count, using: RandomGenerator(seed: seed)) }
 
     /// The classes of a conditional generator, by index (empty for an unconditional one).
     public var classNames: [String] { config.classNames }
@@ -40,11 +40,11 @@ public struct Sampler {
     /// The class labels of images `first..<first + count` under `choice`, for `seed`; nil for an
     /// unconditional generator. Uniform draws come from a stream of their own, derived from the
     /// seed, so the latents of a seed are the same with or without classes.
-    public func labels(_ choice: ClassChoice, count: Int, seed: UInt64, from stream: Generator? = nil, first: Int = 0) -> [Int32]? {
+    public func labels(_ choice: ClassChoice, count: Int, seed: UInt64, from stream: RandomGenerator? = nil, first: Int = 0) -> [Int32]? {
         guard config.isConditional else { return nil }
         switch choice {
         case .uniform:
-            let rng = stream ?? Generator(seed: Generator.derivedSeed(seed, 0x636c6173))
+            let rng = stream ?? RandomGenerator(seed: RandomGenerator.derivedSeed(seed, 0x636c6173))
             return (0..<count).map { _ in Int32(rng.integer(in: 0...(config.classes - 1))) }
         case .cycle(let list):
             precondition(!list.isEmpty && list.allSatisfy { config.classNames.indices.contains($0) },
@@ -108,7 +108,7 @@ public struct Sampler {
         precondition(batchSize > 0 && batchSize % 2 == 0, "Sampler.generate: the batch size must be even and positive, got \(batchSize)")
         precondition(latents == nil || latents!.shape == config.latentShape(count),
                      "Sampler.generate: latents \(latents?.shape ?? []) for \(count) images of latent shape \(config.latentShape(count))")
-        let rng = Generator(seed: seed), classStream = Generator(seed: Generator.derivedSeed(seed, 0x636c6173))
+        let rng = RandomGenerator(seed: seed), classStream = RandomGenerator(seed: RandomGenerator.derivedSeed(seed, 0x636c6173))
         var first = 0
         while first < count {
             let n = min(batchSize, count - first)
@@ -215,6 +215,8 @@ public enum SamplingError: Error, Equatable, CustomStringConvertible {
     case unknownClass(String, valid: [String])
     case notConditional
     case badLatents(file: String, shape: [Int], latent: Int)
+    /// Data compared with the generator's images is not of their kind.
+    case dataMismatch(path: String, detail: String)
 
     public var description: String {
         switch self {
@@ -223,6 +225,7 @@ public enum SamplingError: Error, Equatable, CustomStringConvertible {
         case .notConditional: return "the generator is not class-conditional: it was trained without classes"
         case .badLatents(let file, let shape, let latent):
             return "\(file): latents of shape \(shape); this generator takes [N, \(latent)] (N ≥ 1 rows of \(latent) float32 or float64 values)"
+        case .dataMismatch(let path, let detail): return "\(path): \(detail)"
         }
     }
 }

@@ -1,2 +1,0 @@
-// MPICH (Debian's libmpich-dev): only the CMPI C layer includes it.
-#include <mpi.h>

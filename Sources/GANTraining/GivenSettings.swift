@@ -1,0 +1,86 @@
+import Datasets
+import GANModels
+import Tensors
+
+/// The settings a user gave for a run (on the command line, or in code), checked one by one, not
+/// yet combined with the data: what turns them into a `TrainingConfig`, and what refuses the ones
+/// that would have no effect.
+public struct GivenSettings: Sendable {
+    /// The given values by setting key, and the keys in the order given.
+    var values: [String: any SettingValue] = [:]
+    public private(set) var keys: [String] = []
+
+    public init() {}
+
+    /// A setting given twice takes its last value (as command lines do: a script may append an
+    /// override).
+    public init(_ assignments: [SettingAssignment]) {
+        for a in assignments { add(a) }
+    }
+
+    public mutating func add(_ assignment: SettingAssignment) {
+        if values.updateValue(assignment.value, forKey: assignment.key) == nil { keys.append(assignment.key) }
+    }
+
+    /// The given value of `setting`, if any.
+    public subscript<Value>(setting: Setting<Value>) -> Value? { values[setting.key].map { $0 as! Value } }
+
+    public func contains(_ setting: any AnySetting) -> Bool { values[setting.key] != nil }
+
+    /// The model preset: given, or the default.
+    public var preset: ModelPreset { self[ModelSettings.model] ?? .dcgan }
+    public var dataPath: String { self[TrainingSettings.dataPath] ?? DatasetLoader.defaultPath }
+    /// The size and channels a folder of photos is loaded at.
+    public var imageSize: Int { self[ModelSettings.imageSize] ?? preset.defaultImageSize }
+    public var channels: Int { self[ModelSettings.channels] ?? 3 }
+
+    /// Refuses settings that would have no effect on data of `format` or with the other settings,
+    /// rather than train silently without them.
+    public func refuseIgnored(format: DatasetFormat) throws(SettingError) {
+        if !format.isResizable {
+            for s in [ModelSettings.imageSize, ModelSettings.channels] where contains(s) {
+                throw SettingError(key: s.key, problem: "applies only to folders of photos; \(dataPath) is \(format.name), whose images keep their own size and channels")
+            }
+        }
+        if preset == .mlp, contains(ModelSettings.width) {
+            throw SettingError(key: ModelSettings.width.key, problem: "does not apply to the mlp model (its layers have fixed sizes: 128, 256, 512, 1024)")
+        }
+        if self[TrainingSettings.limitRandom] == true && self[TrainingSettings.limit] == nil {
+            throw SettingError(key: TrainingSettings.limitRandom.key, problem: "applies only with an image limit")
+        }
+        let loss = self[TrainingSettings.loss] ?? (preset == .sngan ? .hinge : .bce)
+        if contains(TrainingSettings.realLabel), loss == .hinge {
+            throw SettingError(key: TrainingSettings.realLabel.key, problem: "does not apply to the hinge loss (its margins have no target label)")
+        }
+        if contains(TrainingSettings.evalCount), (self[TrainingSettings.evalEvery] ?? 0) == 0 {
+            throw SettingError(key: TrainingSettings.evalCount.key, problem: "applies only with evaluations during training (off by default)")
+        }
+    }
+
+    /// The given settings a resumed run cannot change (it keeps the settings it started with):
+    /// every one but those marked `changesOnResume`.
+    public var fixedOnResume: [any AnySetting] {
+        keys.compactMap(TrainingSettings.named).filter { !$0.changesOnResume }
+    }
+
+    /// A new run's configuration on `dataset`: the model's settings from the given ones and the
+    /// data (its size, channels and, when conditional, its classes), every other setting given or
+    /// its default; then the data-dependent defaults (`adapt`).
+    public func configuration(for dataset: ImageDataset) throws -> TrainingConfig {
+        var classNames: [String] = []
+        if self[ModelSettings.conditional] == true { classNames = try dataset.requireLabels().classNames }
+        let model = ModelConfig(preset: preset, imageSize: dataset.height, channels: dataset.channels, latent: self[ModelSettings.latent],
+                                width: self[ModelSettings.width], noise: self[ModelSettings.noise],
+                                spectralNorm: self[ModelSettings.spectralNorm], classNames: classNames)
+        if let problem = model.problem {
+            throw TrainingError.datasetMismatch(path: dataset.name, detail: "\(preset.rawValue) cannot train on its \(dataset.width)×\(dataset.height) images: \(problem)")
+        }
+        var config = TrainingConfig(model: model, dataPath: dataPath)
+        for key in keys {
+            guard let setting = TrainingSettings.named(key), setting.location == .training else { continue }
+            setting.assign(values[key]!, to: &config)
+        }
+        config.adapt(toDatasetOf: min(config.limit ?? dataset.count, dataset.count))
+        return config
+    }
+}

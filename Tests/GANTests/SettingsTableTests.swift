@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+@testable import GANModels
+@testable import GANTraining
+import Tensors
+
+/// The settings table is the one declaration of every setting: these tests fail when a setting
+/// escapes it, when a file loses one, or when the README's table drifts from it.
+@Suite struct SettingsTableTests {
+    static let model = ModelConfig(preset: .dcgan, imageSize: 28, channels: 1)
+
+    /// Every setting of `TrainingSettings` set to a value other than its default (its `example`,
+    /// parsed as a user would write it) survives config.json and state.json.
+    @Test func everySettingRoundTripsThroughTheFiles() throws {
+        var config = TrainingConfig(model: Self.model, dataPath: "x")
+        for setting in TrainingSettings.stored {
+            if setting.key == TrainingSettings.precision.key, let reason = Precision.bf16.unavailableReason {
+                print("SettingsTableTests: precision keeps its default here (bf16: \(reason))")
+                continue
+            }
+            let assignment = try setting.parse(setting.example)
+            #expect(assignment.key == setting.key)
+            #expect(setting.example != setting.defaultText(for: Self.model), "\(setting.key): its example is its default")
+            setting.assign(assignment.value, to: &config)
+            #expect(setting.value(in: config).settingText == setting.example, "\(setting.key)")
+        }
+        #expect(config != TrainingConfig(model: Self.model, dataPath: "x"))
+        let decoded = try JSONDecoder().decode(TrainingConfig.self, from: JSONEncoder.readable.encode(config))
+        #expect(decoded == config)
+        for setting in TrainingSettings.stored {
+            #expect(setting.value(in: decoded).settingText == setting.value(in: config).settingText, "\(setting.key)")
+        }
+        var state = TrainingState(config: config)
+        state.step = 9
+        #expect(try JSONDecoder().decode(TrainingState.self, from: JSONEncoder().encode(state)) == state)
+    }
+
+    /// The JSON of a configuration holds exactly the model and the table's keys: a setting cannot
+    /// be stored without being declared.
+    @Test func theFilesHoldExactlyTheTablesSettings() throws {
+        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingConfig(model: Self.model, dataPath: "x"))) as! [String: Any]
+        #expect(Set(json.keys) == Set(["model"] + TrainingSettings.stored.map(\.key)))
+        let modelKeys = try JSONSerialization.jsonObject(with: JSONEncoder().encode(Self.model)) as! [String: Any]
+        // Every field of the model but its class names (from the data, with --conditional) is a setting.
+        #expect(Set(modelKeys.keys).subtracting(["classNames"]) == Set(ModelSettings.all.map(\.key)).subtracting(["conditional"]))
+        // Keys and flags are unique.
+        #expect(Set(TrainingSettings.all.map(\.key)).count == TrainingSettings.all.count)
+        #expect(Set(TrainingSettings.all.map(\.flag)).count == TrainingSettings.all.count)
+    }
+
+    /// Defaults that depend on the model come from the table, and set values stay set when the
+    /// model changes.
+    @Test func defaultsFollowThePresetUntilSet() {
+        var config = TrainingConfig(model: Self.model, dataPath: "x")
+        #expect(config.loss == .bce && config.realLabel == 0.9 && config.ema == 0)
+        config.model = ModelConfig(preset: .sngan, imageSize: 28, channels: 1)
+        #expect(config.loss == .hinge && config.realLabel == 1 && config.ema == 0.999)
+        config.loss = .lsgan
+        config.model = Self.model
+        #expect(config.loss == .lsgan && config.isSet(TrainingSettings.loss) && !config.isSet(TrainingSettings.ema))
+    }
+
+    /// Each check speaks of the value in the library and is the same rule the CLI applies.
+    @Test func checksNameTheSettingAndTheValue() throws {
+        var config = TrainingConfig(model: Self.model, dataPath: "x")
+        config.batchSize = 0
+        #expect(config.problem == "the batch size must be positive, got 0")
+        config.batchSize = 8
+        config.checkpointMinutes = -1
+        #expect(config.problem == "the minutes between checkpoints must be 0 or more, got -1")
+        #expect(throws: SettingError(key: "batchSize", problem: "must be positive, got 0")) { try TrainingSettings.batchSize.parse("0") }
+        #expect(throws: SettingError(key: "ema", problem: "must be in [0, 1), got 1")) { try TrainingSettings.ema.parse("1") }
+    }
+
+    /// Intervals name their unit; a value may carry it, and a checkpoint interval in another unit
+    /// sets that unit's setting.
+    @Test func intervalsTakeTheirUnit() throws {
+        #expect(try TrainingSettings.sampleEvery.parse("250steps").value.settingText == "250")
+        #expect(try TrainingSettings.sampleEvery.parse("250 steps").value.settingText == "250")
+        #expect(throws: SettingError.self) { try TrainingSettings.sampleEvery.parse("2epochs") }
+        let bySteps = try TrainingSettings.checkpointEvery.parse("1000steps")
+        #expect(bySteps.key == "checkpointSteps" && bySteps.value.settingText == "1000")
+        let byTime = try TrainingSettings.checkpointEvery.parse("15min")
+        #expect(byTime.key == "checkpointMinutes" && byTime.value.settingText == "15")
+        #expect(try TrainingSettings.checkpointEvery.parse("2").key == "checkpointEvery")
+        for setting in [TrainingSettings.sampleEvery, TrainingSettings.logEvery, TrainingSettings.checkpointSteps] { #expect(setting.unit == .steps) }
+        #expect(TrainingSettings.checkpointEvery.unit == .epochs && TrainingSettings.evalEvery.unit == .epochs)
+    }
+
+    /// A resumed run may change only its length; everything else given is listed.
+    @Test func givenSettingsThatCannotChangeOnResumeAreListed() throws {
+        let given = GivenSettings([try TrainingSettings.epochs.parse("3"), try TrainingSettings.seed.parse("4"),
+                                   try TrainingSettings.learningRateG.parse("0.1")])
+        #expect(given.fixedOnResume.map(\.flag) == ["seed", "lr-g"])
+        // Given twice, the last value counts (a script may append an override).
+        let twice = GivenSettings([try TrainingSettings.seed.parse("1"), try TrainingSettings.seed.parse("2")])
+        #expect(twice[TrainingSettings.seed] == 2 && twice.keys == ["seed"])
+    }
+
+    /// The README's table of flags is the table's own rendering.
+    @Test func theReadmeListsEverySettingAsTheTableDoes() throws {
+        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../README.md").standardized
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        let begin = "<!-- settings-table: begin -->\n", end = "\n<!-- settings-table: end -->"
+        guard let start = text.range(of: begin), let stop = text.range(of: end) else {
+            Issue.record("README.md has no settings-table markers")
+            return
+        }
+        let inReadme = String(text[start.upperBound..<stop.lowerBound])
+        #expect(inReadme == TrainingSettings.markdownTable,
+                "README.md's settings table differs from TrainingSettings.markdownTable; paste `swift run swiftgan train --settings-table` there")
+    }
+}
