@@ -7,7 +7,7 @@ TensorFlow, TensorFlow with XLA for the MLP, SwiftGAN bf16 where the CPU has it:
 in fresh processes, one process per measurement, so each side's peak memory is its own. It prints a
 table at the end, headed by the CPU and its vector extensions; ratios are against the best framework.
 
-Each workload is written here layer for layer as SwiftGAN's preset (Sources/GAN/Presets.swift), in
+Each workload is written here layer for layer as SwiftGAN's preset (Sources/GANModels/Networks.swift), in
 PyTorch and in Keras, and trained with PyTorch's reference DCGAN step: one G forward per step,
 reused detached for D's fake batch and again for G's update through the updated D; BCE with
 logits, real label 0.9, Adam(2e-4, β 0.5, 0.999).

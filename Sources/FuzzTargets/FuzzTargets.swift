@@ -52,6 +52,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             case .npy:
                 let (shape, values) = try NPY.decode(data, file: "input")
                 precondition(values.count == shape.reduce(1, *))
+                // What `sample --noise` does next: find the first non-finite row, and map values to pixels.
+                _ = Sampler.firstNonFiniteRow(values, columns: shape.last ?? 1)
+                for v in values.prefix(4096) { _ = Image.byte(fromSigned: v) }
                 return true
             default:
                 break

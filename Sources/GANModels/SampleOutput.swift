@@ -111,8 +111,13 @@ extension Sampler {
     /// class (named as `SampleOutput.folderName(ofClass:)`), the layout a labelled image folder has.
     ///
     /// `latents` ([count, …]) replaces the latents of the seed.
+    ///
+    /// Returns the range of the values written (an array's; a grid's or directory's before their
+    /// mapping to bytes), so that what is said about them is what was written.
+    @discardableResult
     public func write(count: Int, seed: UInt64, to output: SampleOutput, columns: Int = 8, classes: ClassChoice = .uniform,
-                      latents: Tensor? = nil) throws {
+                      latents: Tensor? = nil) throws -> ValueRange {
+        var range = ValueRange()
         let c = config
         let needed = output.bytesNeeded(count: count, config: c)
         if let free = DurableFile.freeBytes(at: output.path), needed > free {
@@ -129,7 +134,10 @@ extension Sampler {
             }
             var values: [Float] = []
             values.reserveCapacity(count * h * w * ch)
-            generate(count: count, seed: seed, classes: classes, latents: latents) { images, _, _ in values += images.scalars }
+            generate(count: count, seed: seed, classes: classes, latents: latents) { images, _, _ in
+                values += images.scalars
+                range.add(images.scalars)
+            }
             let grid = Grid.make(values, count: count, channels: ch, height: h, width: w, columns: columns,
                                  padding: padding, scale: scale)
             try ImageCodec.writePNG(grid, to: path)
@@ -140,6 +148,7 @@ extension Sampler {
                 if let labels { try labelWriter?.append(labels.map(Int64.init)) }
                 // N×C×H×W → N×H×W×C, as image arrays are usually laid out in NumPy.
                 let v = images.scalars, n = images.shape[0]
+                range.add(v)
                 var nhwc = [Float](repeating: 0, count: v.count)
                 for i in 0..<n { for k in 0..<ch { for y in 0..<h { for x in 0..<w {
                     nhwc[((i * h + y) * w + x) * ch + k] = v[((i * ch + k) * h + y) * w + x]
@@ -156,6 +165,7 @@ extension Sampler {
             let folders = c.classNames.map { path + "/" + SampleOutput.folderName(ofClass: $0) }
             var made = Set<Int>()
             try generate(count: count, seed: seed, classes: classes, latents: latents) { images, labels, first in
+                range.add(images.scalars)
                 for (i, image) in toImages(images).enumerated() {
                     var folder = path
                     if let label = labels.map({ Int($0[i]) }) {
@@ -176,5 +186,30 @@ extension Sampler {
                 throw ImagingError.unwritable(file: path, reason: error.reason)
             }
         }
+        return range
     }
+}
+
+/// The smallest and largest of a stream of values, and how many were not finite.
+public struct ValueRange: Sendable, Equatable, CustomStringConvertible {
+    public private(set) var minimum = Float.infinity, maximum = -Float.infinity
+    public private(set) var nonFinite = 0
+
+    public init() {}
+
+    public mutating func add(_ values: [Float]) {
+        for v in values {
+            guard v.isFinite else { nonFinite += 1; continue }
+            if v < minimum { minimum = v }
+            if v > maximum { maximum = v }
+        }
+    }
+
+    /// "[-0.998, 1]", with the count of NaN or infinite values when there are any.
+    public var description: String {
+        let finite = minimum <= maximum ? "[\(Self.format(minimum)), \(Self.format(maximum))]" : "no finite values"
+        return finite + (nonFinite > 0 ? " and \(nonFinite) NaN or infinite" : "")
+    }
+
+    static func format(_ v: Float) -> String { String(format: "%.4g", v) }
 }

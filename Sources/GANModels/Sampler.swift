@@ -198,7 +198,16 @@ extension Sampler {
         guard shape.count == 2, shape[1] == config.latent, shape[0] > 0 else {
             throw SamplingError.badLatents(file: path, shape: shape, latent: config.latent)
         }
+        if let (row, value) = Self.firstNonFiniteRow(values, columns: shape[1]) {
+            throw SamplingError.nonFiniteLatents(file: path, row: row, value: value)
+        }
         return Tensor(values, shape: config.latentShape(shape[0]))
+    }
+
+    /// The first row of a row-major [N, columns] array holding NaN or ±infinity, and that value.
+    public static func firstNonFiniteRow(_ values: [Float], columns: Int) -> (row: Int, value: Float)? {
+        guard let i = values.firstIndex(where: { !$0.isFinite }) else { return nil }
+        return (i / max(columns, 1), values[i])
     }
 
     /// Writes latent vectors [N, latent] as a float32 `.npy` file (what `latents(fromFile:)` reads).
@@ -217,6 +226,8 @@ public enum SamplingError: Error, Equatable, CustomStringConvertible {
     case badLatents(file: String, shape: [Int], latent: Int)
     /// Data compared with the generator's images is not of their kind.
     case dataMismatch(path: String, detail: String)
+    /// Latents from a file hold NaN or ±infinity (the first such row, 0-based, and its value).
+    case nonFiniteLatents(file: String, row: Int, value: Float)
 
     public var description: String {
         switch self {
@@ -226,6 +237,8 @@ public enum SamplingError: Error, Equatable, CustomStringConvertible {
         case .badLatents(let file, let shape, let latent):
             return "\(file): latents of shape \(shape); this generator takes [N, \(latent)] (N ≥ 1 rows of \(latent) float32 or float64 values)"
         case .dataMismatch(let path, let detail): return "\(path): \(detail)"
+        case .nonFiniteLatents(let file, let row, let value):
+            return "\(file): row \(row) holds \(value); latent vectors must be finite numbers"
         }
     }
 }

@@ -14,9 +14,12 @@ public struct Image: Equatable, Sendable {
     public subscript(x: Int, y: Int, c: Int) -> UInt8 { pixels[(y * width + x) * channels + c] }
 
     /// A value in [-1, 1] as a byte, the way torchvision saves images: `(v + 1) / 2`, clamped,
-    /// `·255 + 0.5` truncated.
+    /// `·255 + 0.5` truncated. Total: values beyond ±1 (±infinity too) clamp to 0 and 255, and NaN
+    /// is 0, so no value can trap.
     @inline(__always) public static func byte(fromSigned v: Float) -> UInt8 {
-        UInt8(min(max((v + 1) / 2, 0), 1) * 255 + 0.5)
+        let t = (v + 1) / 2
+        // `t > 0` is false for NaN: NaN goes to 0 with the negatives.
+        return t >= 1 ? 255 : t > 0 ? UInt8(t * 255 + 0.5) : 0
     }
 
     /// The images of an NCHW batch of values in [-1, 1].

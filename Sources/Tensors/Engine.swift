@@ -19,6 +19,17 @@ public enum Engine {
     /// Returns pooled buffers that no tensor holds to the system.
     public static func releaseCachedMemory() { Tensor.backend.releaseCachedMemory() }
 
+    /// What happens when memory runs out (a tensor's buffer or a kernel's scratch memory cannot be
+    /// had, after the pool's idle buffers were returned): the handler gets the bytes asked for (0
+    /// when a kernel does not say). Without one the process stops with a message naming them; a
+    /// program that speaks to a user (the CLI) sets its own, as C++'s `std::set_new_handler`.
+    nonisolated(unsafe) public static var outOfMemoryHandler: ((_ bytes: Int) -> Never)?
+
+    static func outOfMemory(_ bytes: Int) -> Never {
+        if let outOfMemoryHandler { outOfMemoryHandler(bytes) }
+        fatalError("SwiftGAN: out of memory allocating \(bytes) bytes")
+    }
+
     /// The arithmetic of the convolutions recorded for training now (fp32
     /// unless inside `withPrecision`). Their backward passes keep the precision of their forward.
     public static var precision: Precision { current }

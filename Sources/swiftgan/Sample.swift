@@ -63,7 +63,7 @@ struct Sample: ParsableCommand {
             let choice = try classChoice(classes, for: c, flag: "--class")
             let latents = try noise.map { try sampler.latents(fromFile: $0) }
             let count = latents?.shape[0] ?? self.count ?? 64
-            try sampler.write(count: count, seed: seed, to: output, columns: columns ?? 8, classes: choice, latents: latents)
+            let range = try sampler.write(count: count, seed: seed, to: output, columns: columns ?? 8, classes: choice, latents: latents)
             if let saveNoise {
                 try sampler.saveLatents(latents ?? sampler.noise(count: count, seed: seed), to: saveNoise)
                 say("wrote the \(count) latent vectors to \(saveNoise)")
@@ -72,7 +72,7 @@ struct Sample: ParsableCommand {
             switch output {
             case .grid(let path): say("wrote a grid of \(count) images\(drawn) to \(path)")
             case .array(let path):
-                say("wrote \(count)×\(c.imageSize)×\(c.imageSize)×\(c.channels) float32 values in [-1, 1]\(drawn) to \(path)"
+                say("wrote \(count)×\(c.imageSize)×\(c.imageSize)×\(c.channels) float32 values in \(range)\(drawn) to \(path)"
                     + (c.isConditional ? ", their class indices to \(SampleOutput.labelsPath(ofArray: path))" : ""))
             case .directory(let path): say("wrote \(count) PNG files\(drawn) to \(path)" + (c.isConditional ? " (a sub-folder per class)" : ""))
             }

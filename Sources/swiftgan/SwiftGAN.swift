@@ -15,6 +15,11 @@ struct SwiftGAN: ParsableCommand {
         discussion: "Start with `swiftgan train`: it trains a DCGAN on Fashion-MNIST into a new run directory.",
         version: "0.7.0",
         subcommands: [Train.self, Sample.self, Interpolate.self, Export.self, Eval.self, Demo.self, Bench.self])
+
+    static func main() {
+        Memory.installHandlers()
+        main(nil)
+    }
 }
 
 /// Writes a line to standard output immediately (progress must show even through a pipe).

@@ -31,7 +31,8 @@ import TestSupport
         for r in 0..<2 { cifar.append(UInt8(r)); cifar += (0..<3072).map { UInt8(($0 * 7 + r) % 256) } }
         seeds[.cifar] = [("two-records", Data(cifar))]
         seeds[.idxLabels] = [("three-labels", Data([0, 0, 8, 1, 0, 0, 0, 3, 7, 0, 9]))]
-        seeds[.npy] = [("latents", NPY.encode([1, -2, 3.5, 0], shape: [2, 2]))]
+        seeds[.npy] = [("latents", NPY.encode([1, -2, 3.5, 0], shape: [2, 2])),
+                       ("non-finite-latents", NPY.encode([1, .nan, .infinity, -.infinity], shape: [2, 2]))]
         seeds[.classNames] = [("cifar-10", Data((CIFAR.classes.joined(separator: "\n") + "\n").utf8))]
         for compressed in [false, true] {
             let path = work + "/svhn-\(compressed).mat"

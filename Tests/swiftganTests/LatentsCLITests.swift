@@ -71,3 +71,74 @@ import Imaging
         }
     }
 }
+
+/// Non-finite numbers are input errors or defined pixels, never traps.
+@Suite(.serialized) struct NonFiniteCLITests {
+    /// Latents holding NaN or ±infinity are refused in one line naming the file and the first bad
+    /// row, whatever the output; huge finite latents are fine.
+    @Test func nonFiniteLatentsAreRefusedNamingTheRow() throws {
+        let run = scratch("cli-nonfinite") + "/run"
+        #expect(try runCLI(["train", "--data", CLITests.data, "--max-steps", "1", "--batch-size", "8", "--width", "4", "--latent", "8",
+                            "--out", run]).status == 0)
+        let dir = scratch("cli-nonfinite-out")
+        try python("""
+        import sys, numpy as np
+        d = sys.argv[1]
+        z = np.ones((4, 8), np.float32)
+        for name, row, value in [("nan", 2, np.nan), ("inf", 1, np.inf), ("-inf", 3, -np.inf)]:
+            bad = z.copy(); bad[row, 5] = value; np.save(d + "/" + name + ".npy", bad)
+        bad = z.astype(np.float64); bad[0, 0] = np.nan; np.save(d + "/nan64.npy", bad)
+        np.save(d + "/huge.npy", np.full((4, 8), 1e30, np.float32))
+        """, [dir])
+        for (file, row, value) in [("nan", 2, "nan"), ("inf", 1, "inf"), ("-inf", 3, "-inf"), ("nan64", 0, "nan")] {
+            for out in ["x.png", "x.npy", "d/"] {
+                let s = try runCLI(["sample", run, "--noise", "\(dir)/\(file).npy", "--out", "\(dir)/\(out)"])
+                #expect(s.status == 1 && s.stderr == "error: \(dir)/\(file).npy: row \(row) holds \(value); latent vectors must be finite numbers\n",
+                        "\(file) → \(out): \(s.status) \(s.stderr)")
+            }
+        }
+        let huge = try runCLI(["sample", run, "--noise", dir + "/huge.npy", "--out", dir + "/huge.npy.out.npy"])
+        #expect(huge.status == 0, "\(huge.stderr)")
+    }
+
+    /// A generator whose weights hold NaN (a diverged run) still writes every kind of output:
+    /// NaN pixels are black, the array's message counts them, nothing traps.
+    @Test func nonFiniteImagesBecomeDefinedPixels() throws {
+        let run = scratch("cli-nanweights") + "/run"
+        #expect(try runCLI(["train", "--data", CLITests.data, "--max-steps", "1", "--batch-size", "8", "--width", "4", "--latent", "8",
+                            "--out", run]).status == 0)
+        let checkpoint = run + "/checkpoints/step-00000001"
+        // Half of the last layer's weights NaN, the rest +inf: every pixel NaN or ±inf before tanh.
+        try python("""
+        import sys, numpy as np
+        from safetensors.numpy import load_file, save_file
+        from safetensors import safe_open
+        path = sys.argv[1]
+        with safe_open(path, "np") as f: meta = f.metadata()
+        t = load_file(path)
+        last = sorted(k for k in t if k.endswith(".weight"))[-1]
+        w = t[last].copy(); w.flat[::2] = np.nan; w.flat[1::2] = np.inf; t[last] = w
+        save_file(t, path, metadata=meta)
+        """, [checkpoint + "/generator.safetensors"])
+        let dir = scratch("cli-nanweights-out")
+        let grid = try runCLI(["sample", run, "--count", "4", "--out", dir + "/g.png"])
+        #expect(grid.status == 0, "\(grid.stderr)")
+        let array = try runCLI(["sample", run, "--count", "4", "--out", dir + "/a.npy"])
+        #expect(array.status == 0 && array.stdout.contains("NaN or infinite"), "\(array.stdout) \(array.stderr)")
+        let folder = try runCLI(["sample", run, "--count", "2", "--out", dir + "/d/"])
+        #expect(folder.status == 0, "\(folder.stderr)")
+        let gif = try runCLI(["interpolate", run, "--steps", "3", "--out", dir + "/w.gif"])
+        #expect(gif.status == 0, "\(gif.stderr)")
+        let image = try ImageCodec.read(dir + "/g.png")
+        #expect(image.width > 0 && image.height > 0)
+    }
+
+    /// The float-to-byte mapping every picture goes through is total.
+    @Test func everyFloatHasAByte() {
+        #expect(Image.byte(fromSigned: .nan) == 0 && Image.byte(fromSigned: -.nan) == 0)
+        #expect(Image.byte(fromSigned: .infinity) == 255 && Image.byte(fromSigned: -.infinity) == 0)
+        #expect(Image.byte(fromSigned: 7) == 255 && Image.byte(fromSigned: -7) == 0)
+        #expect(Image.byte(fromSigned: 1) == 255 && Image.byte(fromSigned: -1) == 0 && Image.byte(fromSigned: 0) == 128)
+        #expect(Image.byte(fromSigned: .greatestFiniteMagnitude) == 255 && Image.byte(fromSigned: .leastNonzeroMagnitude) == 128)
+    }
+}

@@ -32,17 +32,20 @@ final class BufferPool: Sendable {
 
     func take(_ bytes: Int) -> UnsafeMutableRawPointer {
         let size = Swift.max(bytes, 64)
-        return state.withLock { s in
+        let pooled = state.withLock { s -> UnsafeMutableRawPointer? in
             s.stats.bytesInUse += size
             s.stats.peakBytesInUse = Swift.max(s.stats.peakBytesInUse, s.stats.bytesInUse)
             if let p = s.free[size]?.popLast() { return p }
             s.stats.allocations += 1
             s.stats.bytesReserved += size
-            guard let p = aligned_alloc(64, (size + 63) & ~63) else {
-                fatalError("SwiftGAN: out of memory allocating \(size) bytes")
-            }
-            return p
+            return nil
         }
+        if let pooled { return pooled }
+        if let p = aligned_alloc(64, (size + 63) & ~63) { return p }
+        // Out of memory: the idle buffers of other sizes go back to the system, and one more try.
+        trim()
+        if let p = aligned_alloc(64, (size + 63) & ~63) { return p }
+        Engine.outOfMemory(size)
     }
 
     func give(_ p: UnsafeMutableRawPointer, _ bytes: Int) {

@@ -5,10 +5,12 @@ import CDNNL
 // functions) touches only these two files.
 
 /// Stops on a oneDNN failure: every call here is with arguments the engine built itself, so a
-/// failure is a bug, reported with the call that failed.
+/// failure is a bug, reported with the call that failed — except running out of memory, which is
+/// the engine's out-of-memory handler's.
 @inline(__always)
 func dnnlCheck(_ status: dnnl_status_t, _ what: @autoclosure () -> String) {
     if status != dnnl_success {
+        if status == dnnl_out_of_memory { Engine.outOfMemory(0) }
         preconditionFailure("oneDNN \(what()) failed with status \(status.rawValue)")
     }
 }
