@@ -13,8 +13,10 @@ train: deps
 demo: deps
 	swift run -c release swiftgan demo
 
+# The suite under a watchdog (SWIFTGAN_TEST_WATCHDOG_SECONDS, default 1500): it prints the wall
+# time and the slowest tests, or, past the limit, the tests still running and their processes.
 test: deps
-	SWIFTGAN_PYTHON="$$(./scripts/test-venv)" swift test --no-parallel
+	SWIFTGAN_PYTHON="$$(./scripts/test-venv)" ./scripts/test-watchdog stdbuf -oL -eL swift test --no-parallel
 
 bench: deps
 	swift run -c release swiftgan bench

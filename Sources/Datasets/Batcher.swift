@@ -107,7 +107,7 @@ public final class EpochBatches: Sequence, IteratorProtocol {
         end = batcher.batchesPerEpoch
         cursor = Swift.min(Swift.max(start, 0), end)
         let (first, end, queue, size) = (cursor, end, queue, batcher.batchSize)
-        let thread = Thread {
+        let started = Self.startThread {
             for b in first..<end {
                 let floats = batcher.prepare(Batcher.slice(order, batch: b, size: size), epoch: epoch, batch: b)
                 queue.condition.lock()
@@ -118,8 +118,32 @@ public final class EpochBatches: Sequence, IteratorProtocol {
                 queue.condition.unlock()
             }
         }
-        thread.name = "swiftgan-batches"
-        thread.start()
+        // Without a thread (the system would not give one: a memory limit), batches are prepared
+        // when asked for; the same batches, only not ahead of time.
+        inline = !started
+        self.epoch = epoch
+    }
+
+    private var inline = false
+    private var epoch = 0
+
+    /// Starts `body` on a new thread with a small stack (1 MiB); false when the system refuses
+    /// one, which `Thread.start()` would not say (the consumer would wait forever).
+    static func startThread(_ body: @escaping @Sendable () -> Void) -> Bool {
+        final class Work { let body: @Sendable () -> Void; init(_ body: @escaping @Sendable () -> Void) { self.body = body } }
+        let work = Unmanaged.passRetained(Work(body)).toOpaque()
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        pthread_attr_setstacksize(&attributes, 1 << 20)
+        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+        var thread = pthread_t()
+        let status = pthread_create(&thread, &attributes, { context in
+            Unmanaged<Work>.fromOpaque(context!).takeRetainedValue().body()
+            return nil
+        }, work)
+        if status != 0 { Unmanaged<Work>.fromOpaque(work).release() }
+        return status == 0
     }
 
     deinit {
@@ -134,13 +158,18 @@ public final class EpochBatches: Sequence, IteratorProtocol {
         let b = cursor
         cursor += 1
         let t0 = Date()
-        queue.condition.lock()
-        while queue.ready[b] == nil { queue.condition.wait() }
-        let floats = queue.ready.removeValue(forKey: b)!
-        queue.condition.broadcast()
-        queue.condition.unlock()
-        waitSeconds += Date().timeIntervalSince(t0)
         let idx = Batcher.slice(order, batch: b, size: batcher.batchSize)
+        let floats: [Float]
+        if inline {
+            floats = batcher.prepare(idx, epoch: epoch, batch: b)
+        } else {
+            queue.condition.lock()
+            while queue.ready[b] == nil { queue.condition.wait() }
+            floats = queue.ready.removeValue(forKey: b)!
+            queue.condition.broadcast()
+            queue.condition.unlock()
+        }
+        waitSeconds += Date().timeIntervalSince(t0)
         let d = batcher.dataset
         let labels = d.labels.map { l in idx.map { l[$0] } }
         return Batch(images: Tensor(floats, shape: [idx.count, d.channels, d.height, d.width]), labels: labels, indices: idx)

@@ -82,6 +82,14 @@ public enum ImageFolder {
             log("\(absolute): \(cached.count) images from the cache \(cacheFile)")
             return labelled(cached, files: files.map(\.relative), layout: layout)
         }
+        // One converter at a time per cache file: a second process waits for the first's cache
+        // rather than decoding the same photos beside it.
+        let conversion = cacheFile.flatMap { CacheLock($0 + ".lock", waiting: { log("\(absolute): waiting for another process converting it") }) }
+        defer { withExtendedLifetime(conversion) {} }
+        if conversion?.waited == true, let cacheFile, let cached = readCache(cacheFile, name: absolute, size: size, channels: channels) {
+            log("\(absolute): \(cached.count) images from the cache \(cacheFile), made meanwhile by another process")
+            return labelled(cached, files: files.map(\.relative), layout: layout)
+        }
 
         // Decode in parallel, one image per worker at a time: at most a few full-size photos are
         // in memory at once, however large they are.
@@ -184,6 +192,27 @@ public enum ImageFolder {
         return ImageDataset(name: name, count: counts[0], height: size, width: size, channels: channels,
                             pixels: Array(bytes[offset...]), skipped: skipped)
     }
+}
+
+/// An exclusive lock (flock) on a file beside a cache, held until released; nil where the file
+/// cannot be made (a read-only cache directory: then there is nothing to share either).
+final class CacheLock {
+    let fd: Int32
+    /// Whether another process held it first.
+    private(set) var waited = false
+
+    init?(_ path: String, waiting: () -> Void) {
+        try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return nil }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            waiting()
+            waited = true
+            while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
+        }
+    }
+
+    deinit { close(fd) }
 }
 
 /// 64-bit FNV-1a: a stable hash for cache keys (Swift's `Hasher` is seeded per process).

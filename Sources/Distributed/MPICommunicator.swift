@@ -22,7 +22,11 @@ public final class MPICommunicator: Collective, @unchecked Sendable {
         guard launched else { return nil }
         var buffer = [CChar](repeating: 0, count: 512)
         guard sg_mpi_load(ProcessInfo.processInfo.environment["SWIFTGAN_MPI_LIBRARY"], &buffer, buffer.count) == 0 else {
-            throw CollectiveError.libraryUnavailable(reason: String(cString: buffer))
+            let reason = String(cString: buffer)
+            if reason.contains("failed to map segment") || reason.contains("Cannot allocate memory") {
+                throw CollectiveError.failed(code: -1, message: "out of memory: the MPI library cannot be mapped (\(reason))")
+            }
+            throw CollectiveError.libraryUnavailable(reason: reason)
         }
         return try MPICommunicator()
     }

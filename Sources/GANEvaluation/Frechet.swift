@@ -1,4 +1,5 @@
 import CLinearAlgebra
+import Tensors
 
 /// Mean and covariance of a set of feature vectors, in Float64.
 public struct FeatureStatistics: Sendable {
@@ -56,7 +57,10 @@ public enum Frechet {
     public static func loadLinearAlgebra() throws {
         var buffer = [CChar](repeating: 0, count: 512)
         guard sg_linear_algebra_load(&buffer, buffer.count) == 0 else {
-            throw EvaluationError.linearAlgebraUnavailable(reason: String(cString: buffer))
+            let reason = String(cString: buffer)
+            // Present but not mappable: the address space is used up, not the library missing.
+            if reason.contains("failed to map segment") || reason.contains("Cannot allocate memory") { Engine.outOfMemory(0) }
+            throw EvaluationError.linearAlgebraUnavailable(reason: reason)
         }
     }
 

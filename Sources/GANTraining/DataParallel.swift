@@ -165,7 +165,8 @@ public struct DataParallel {
             defer { offset += Int(length) }
             return bundle[offset..<(offset + Int(length))]
         }
-        let directory = NSTemporaryDirectory() + "swiftgan-rank-\(rank)-\(getpid())-\(UUID().uuidString.prefix(8))"
+        Self.removeAbandonedCopies()
+        let directory = NSTemporaryDirectory() + Self.copyPrefix + "\(rank)-\(getpid())-\(UUID().uuidString.prefix(8))"
         let checkpoint = directory + "/" + String(decoding: next(), as: UTF8.self)
         try FileManager.default.createDirectory(atPath: checkpoint, withIntermediateDirectories: true)
         while offset < bundle.endIndex {
@@ -173,5 +174,18 @@ public struct DataParallel {
             try next().write(to: URL(fileURLWithPath: checkpoint + "/" + file))
         }
         return checkpoint
+    }
+
+    /// Temporary copies of a checkpoint on ranks other than 0: `swiftgan-rank-R-PID-…`.
+    static let copyPrefix = "swiftgan-rank-"
+
+    /// Removes the copies that ranks killed before they could remove their own left behind (their
+    /// process is gone).
+    static func removeAbandonedCopies(in directory: String = NSTemporaryDirectory()) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasPrefix(copyPrefix) {
+            let fields = name.dropFirst(copyPrefix.count).split(separator: "-")
+            guard fields.count >= 2, let pid = Int32(fields[1]), pid != getpid(), kill(pid, 0) != 0 && errno == ESRCH else { continue }
+            try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))
+        }
     }
 }

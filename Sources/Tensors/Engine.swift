@@ -25,7 +25,10 @@ public enum Engine {
     /// program that speaks to a user (the CLI) sets its own, as C++'s `std::set_new_handler`.
     nonisolated(unsafe) public static var outOfMemoryHandler: ((_ bytes: Int) -> Never)?
 
-    static func outOfMemory(_ bytes: Int) -> Never {
+    /// Reports memory running out to `outOfMemoryHandler` (`bytes` asked for; 0 when not known):
+    /// for the engine's own allocations, and for code that finds memory short elsewhere (a
+    /// library that could not be mapped).
+    public static func outOfMemory(_ bytes: Int) -> Never {
         if let outOfMemoryHandler { outOfMemoryHandler(bytes) }
         fatalError("SwiftGAN: out of memory allocating \(bytes) bytes")
     }

@@ -40,7 +40,7 @@ import Tensors
         let expected = try ImageCodec.read(dir + "/sub/b.png").centerCroppedSquare().resized(width: 16, height: 16)
         #expect(d.image(1) == expected)
 
-        let cached = try FileManager.default.contentsOfDirectory(atPath: cache)
+        let cached = try FileManager.default.contentsOfDirectory(atPath: cache).filter { $0.hasSuffix(".u8") }
         #expect(cached.count == 1)
         logs = []
         let again = try DatasetLoader.load(dir, imageSize: 16, cacheDirectory: cache) { logs.append($0) }
@@ -51,9 +51,39 @@ import Tensors
         logs = []
         let changed = try DatasetLoader.load(dir, imageSize: 16, cacheDirectory: cache) { logs.append($0) }
         #expect(changed.count == 5 && !logs.contains { $0.contains("from the cache") })
-        #expect(try FileManager.default.contentsOfDirectory(atPath: cache).count == 2)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cache).filter { $0.hasSuffix(".u8") }.count == 2)
         // Another size is another dataset.
         #expect(try DatasetLoader.load(dir, imageSize: 8, channels: 1, cacheDirectory: nil).channels == 1)
+    }
+
+    /// Two converters of one folder: the second waits for the first's lock, then takes the cache
+    /// the first made instead of decoding the photos again.
+    @Test func aSecondConverterWaitsForTheFirstsCache() throws {
+        let dir = scratch("folder-lock"), reference = scratch("folder-lock-reference"), cache = scratch("folder-lock-cache")
+        try Self.makeFolder(dir)
+        let expected = try DatasetLoader.load(dir, imageSize: 16, cacheDirectory: reference)
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: reference).first { $0.hasSuffix(".u8") })
+        // This test holds the lock, as a first converter would.
+        var holder: CacheLock? = try #require(CacheLock(cache + "/" + name + ".lock", waiting: {}))
+        final class Logs: @unchecked Sendable { var lines: [String] = []; let lock = NSLock()
+            func add(_ s: String) { lock.withLock { lines.append(s) } }
+            func has(_ s: String) -> Bool { lock.withLock { lines.contains { $0.contains(s) } } } }
+        let logs = Logs(), done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var loaded: ImageDataset?
+        Thread.detachNewThread {
+            loaded = try? DatasetLoader.load(dir, imageSize: 16, cacheDirectory: cache) { logs.add($0) }
+            done.signal()
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while !logs.has("waiting for another process converting it") && Date() < deadline { usleep(10_000) }
+        #expect(logs.has("waiting for another process converting it"))
+        // The "first converter" finishes: its cache appears, then the lock is released.
+        try FileManager.default.copyItem(atPath: reference + "/" + name, toPath: cache + "/" + name)
+        holder = nil
+        _ = holder
+        #expect(done.wait(timeout: .now() + 60) == .success, "the second converter did not finish")
+        #expect(logs.has("made meanwhile by another process"), "\(logs.lines)")
+        #expect(loaded?.pixels == expected.pixels)
     }
 
     @Test func emptyBrokenAndMostlyBrokenFoldersFailClearly() throws {

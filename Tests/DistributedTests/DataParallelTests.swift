@@ -100,6 +100,19 @@ import Tensors
         #expect(try Checkpoint.readState(try Checkpoint.resolve(directory)).step == 5)
     }
 
+    /// Copies left by ranks that were killed (their process gone) are removed by the next rank
+    /// that receives one; a live process's copy stays.
+    @Test func copiesOfKilledRanksAreRemoved() throws {
+        let directory = scratch("dp-abandoned")
+        let gone = try TestProcess("/bin/true", [])
+        gone.finish(within: 30)
+        let abandoned = directory + "/" + DataParallel.copyPrefix + "1-\(gone.pid)-deadbeef"
+        let live = directory + "/" + DataParallel.copyPrefix + "1-1-cafebabe"  // PID 1 lives as long as the system
+        for d in [abandoned, live] { try FileManager.default.createDirectory(atPath: d + "/checkpoints/step-00000003", withIntermediateDirectories: true) }
+        DataParallel.removeAbandonedCopies(in: directory)
+        #expect(!FileManager.default.fileExists(atPath: abandoned) && FileManager.default.fileExists(atPath: live))
+    }
+
     /// Ranks holding different data are refused, each rank named with its image count.
     @Test func differentDatasetsAreRefused() throws {
         let outcomes = try LocalCollective.run(ranks: 2) { c -> String in

@@ -164,13 +164,7 @@ import Tensors
     }
 }
 
-/// Runs a program and throws when it fails.
+/// Runs a program (bounded: 60 s) and throws when it fails.
 func run(_ program: String, _ args: [String]) throws {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: program)
-    p.arguments = args
-    p.standardError = Pipe()
-    try p.run()
-    p.waitUntilExit()
-    if p.terminationStatus != 0 { throw CocoaError(.fileWriteUnknown) }
+    if try runProcess(program, args, timeout: 60).status != 0 { throw CocoaError(.fileWriteUnknown) }
 }

@@ -19,27 +19,14 @@ public func pythonPath() -> String {
     return FileManager.default.isExecutableFile(atPath: venv) ? venv : "/usr/bin/python3"
 }
 
-/// Runs a Python script with arguments and returns its standard output; a non-zero exit is
-/// recorded as a test failure with the script's standard error.
+/// Runs a Python script with arguments (bounded by `timeout` seconds) and returns its standard
+/// output; a non-zero exit is recorded as a test failure with the script's standard error.
 @discardableResult
-public func python(_ script: String, _ args: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: pythonPath())
-    process.arguments = ["-c", script] + args
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    // Read both pipes concurrently so neither can fill up and stall the child.
-    nonisolated(unsafe) var errors = Data()
-    let group = DispatchGroup()
-    DispatchQueue.global().async(group: group) { errors = err.fileHandleForReading.readDataToEndOfFile() }
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0, "python failed: \(String(decoding: errors, as: UTF8.self))",
-            sourceLocation: sourceLocation)
-    return String(decoding: data, as: UTF8.self)
+public func python(_ script: String, _ args: [String] = [], timeout: Double = 300,
+                   sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+    let r = try runProcess(pythonPath(), ["-c", script] + args, timeout: timeout, sourceLocation: sourceLocation)
+    #expect(r.status == 0, "python failed: \(r.stderr)", sourceLocation: sourceLocation)
+    return r.stdout
 }
 
 /// Parses JSON printed by a script.

@@ -90,27 +90,16 @@ import TestSupport
     /// no MPI, UCX or LAPACK.
     @Test func aTrainingProcessMapsNoMPIOrLAPACK() throws {
         let out = scratch("arch-maps") + "/run"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: swiftgan())
-        p.arguments = ["train", "--data", CLITests.data, "--epochs", "1000", "--batch-size", "8", "--width", "4", "--latent", "8",
-                       "--sample-every", "0", "--out", out]
-        let log = scratch("arch-maps-log") + "/stderr"
-        FileManager.default.createFile(atPath: log, contents: nil)
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        try p.run()
-        defer { if p.isRunning { p.terminate() }; p.waitUntilExit() }
+        let p = try TestProcess(swiftgan(), ["train", "--data", CLITests.data, "--epochs", "1000", "--batch-size", "8", "--width", "4",
+                                             "--latent", "8", "--sample-every", "0", "--out", out])
+        defer { p.killTree(SIGKILL); p.finish(within: 30) }
         // Training has begun once the first metrics line is written (bounded: 120 s).
-        let deadline = Date().addingTimeInterval(120)
-        while p.isRunning && Date() < deadline && (try? String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8))?.isEmpty ?? true {
-            usleep(50_000)
-        }
+        p.wait(upTo: 120) { !((try? String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8)) ?? "").isEmpty }
         // Read to the end (procfs files report no size; a sized read stops short).
-        let maps = FileHandle(forReadingAtPath: "/proc/\(p.processIdentifier)/maps").map {
+        let maps = FileHandle(forReadingAtPath: "/proc/\(p.pid)/maps").map {
             String(decoding: $0.readDataToEndOfFile(), as: UTF8.self)
         } ?? ""
-        try #require(p.isRunning && !maps.isEmpty,
-                     "swiftgan train ended before it could be inspected: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        try #require(p.isRunning && !maps.isEmpty, "swiftgan train ended before it could be inspected: \(p.stderr)")
         let libraries = Set(maps.split(separator: "\n").compactMap { line in line.contains("/") ? line.split(separator: "/").last.map(String.init) : nil })
         #expect(libraries.contains { $0.hasPrefix("libdnnl") }, "\(libraries.sorted())")
         #expect(Self.mapped(libraries, Self.mpi + Self.lapack).isEmpty, "a training process maps \(Self.mapped(libraries, Self.mpi + Self.lapack))")

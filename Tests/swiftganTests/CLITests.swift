@@ -243,29 +243,14 @@ import Imaging
 
     @Test func ctrlCCheckpointsAndSaysHowToResume() throws {
         let run = scratch("cli-int") + "/run"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: swiftgan())
-        p.arguments = ["train", "--data", Self.data, "--batch-size", "8", "--width", "4", "--latent", "8", "--epochs", "1000",
-                       "--sample-every", "0", "--out", run]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = Pipe()
-        try p.run()
+        let p = try TestProcess(swiftgan(), ["train", "--data", Self.data, "--batch-size", "8", "--width", "4", "--latent", "8",
+                                             "--epochs", "1000", "--sample-every", "0", "--out", run])
         // Wait (bounded) until the first step has run, then interrupt.
-        let deadline = Date().addingTimeInterval(120)
-        while !FileManager.default.fileExists(atPath: run + "/metrics.jsonl") && Date() < deadline { usleep(20_000) }
-        while ((try? String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8)) ?? "").isEmpty && Date() < deadline { usleep(20_000) }
-        kill(p.processIdentifier, SIGINT)
-        let stopBy = Date().addingTimeInterval(60)
-        while p.isRunning && Date() < stopBy { usleep(20_000) }
-        if p.isRunning {
-            kill(p.processIdentifier, SIGKILL)
-            Issue.record("swiftgan train did not stop within 60 s of SIGINT")
-        }
-        p.waitUntilExit()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(p.terminationStatus == 130)
-        #expect(text.contains("resume with: swiftgan train --resume \(run)"), "\(text)")
+        p.wait(upTo: 120) { !((try? String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8)) ?? "").isEmpty }
+        kill(p.pid, SIGINT)
+        let r = p.finish(within: 60)
+        #expect(r.status == 130)
+        #expect(r.stdout.contains("resume with: swiftgan train --resume \(run)"), "\(r.stdout)")
         #expect(Checkpoint.list(run + "/checkpoints").count == 2)  // the initial state and the interrupted one
     }
 }

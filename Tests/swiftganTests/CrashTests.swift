@@ -14,18 +14,9 @@ import TestSupport
     static let common = ["--data", CLITests.data, "--batch-size", "8", "--width", "4", "--latent", "8", "--sample-every", "0",
                          "--log-every", "1", "--checkpoint-every", "0", "--checkpoint-minutes", "0"]
 
-    /// Starts `swiftgan` with `args`; output goes to files in `logs` (no pipe to fill).
-    static func start(_ args: [String], logs: String, environment: [String: String] = [:]) throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: swiftgan())
-        p.arguments = args
-        p.environment = ProcessInfo.processInfo.environment.merging(environment.merging(["XDG_CACHE_HOME": scratchCache]) { $1 }) { $1 }
-        FileManager.default.createFile(atPath: logs + ".out", contents: nil)
-        FileManager.default.createFile(atPath: logs + ".err", contents: nil)
-        p.standardOutput = FileHandle(forWritingAtPath: logs + ".out")
-        p.standardError = FileHandle(forWritingAtPath: logs + ".err")
-        try p.run()
-        return p
+    /// Starts `swiftgan` with `args` (bounded where it is waited for: `finish(within:)`).
+    static func start(_ args: [String], environment: [String: String] = [:]) throws -> TestProcess {
+        try TestProcess(swiftgan(), args, environment: environment)
     }
 
     static func lastLoggedStep(_ run: String) -> Int {
@@ -53,7 +44,7 @@ import TestSupport
             let args = moment == 0
                 ? ["train"] + Self.common + ["--checkpoint-steps", "\(interval)", "--epochs", "\(epochs)", "--out", run]
                 : ["train", "--resume", run]
-            let p = try Self.start(args, logs: logs + "/\(moment)", environment: ["SWIFTGAN_TEST_CHECKPOINT_DELAY_MS": "40"])
+            let p = try Self.start(args, environment: ["SWIFTGAN_TEST_CHECKPOINT_DELAY_MS": "40"])
             let deadline = Date().addingTimeInterval(60)
             if moment % 3 == 1 {
                 // In the middle of a checkpoint: as soon as a temporary checkpoint directory appears.
@@ -68,8 +59,8 @@ import TestSupport
                 usleep(UInt32.random(in: 0...300_000, using: &rng))
             }
             guard p.isRunning else { break }  // it finished first: nothing left to kill
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
+            kill(p.pid, SIGKILL)
+            p.finish(within: 30)
             kills += 1
             let reached = Self.lastLoggedStep(run)
             let latest = Checkpoint.list(run + "/checkpoints").last.map(Self.step) ?? 0
@@ -86,23 +77,42 @@ import TestSupport
         for file in ["generator.safetensors", "discriminator.safetensors", "optimizer.safetensors"] {
             #expect(try Data(contentsOf: URL(fileURLWithPath: a + "/" + file)) == Data(contentsOf: URL(fileURLWithPath: b + "/" + file)), "\(file)")
         }
+        // The logs lost only lines after each kill's last checkpoint, and kept no half line: every
+        // line of metrics.jsonl is whole, each step once and in order, as in the straight run; and
+        // TensorBoard's reader sees each step once.
+        func steps(_ run: String) throws -> [Int] {
+            try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").map { line in
+                let object = try #require(try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "a broken line: \(line)")
+                return try #require(object["step"] as? Int)
+            }
+        }
+        let killedSteps = try steps(run)
+        #expect(killedSteps == (try steps(straight)), "metrics.jsonl of the killed run: \(killedSteps)")
+        let tensorboard = try python("""
+        import sys
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+        ea = EventAccumulator(sys.argv[1], size_guidance={'scalars': 0}); ea.Reload()
+        print(" ".join(str(e.step) for e in ea.Scalars('loss/D')))
+        """, [run])
+        #expect(tensorboard.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } == killedSteps,
+                "TensorBoard's steps: \(tensorboard)")
     }
 
     /// While one `swiftgan train` runs, a second on the same directory is refused, naming the
     /// first; once the first is killed, its lock is free and `--resume` takes it.
     @Test func aSecondTrainerIsRefusedAndADeadOnesLockIsTakenOver() throws {
         let run = scratch("lock") + "/run", logs = scratch("lock-logs")
-        let p = try Self.start(["train"] + Self.common + ["--checkpoint-steps", "2", "--epochs", "100", "--out", run], logs: logs + "/first")
+        let p = try Self.start(["train"] + Self.common + ["--checkpoint-steps", "2", "--epochs", "100", "--out", run])
         let deadline = Date().addingTimeInterval(60)
         while p.isRunning && Date() < deadline && Checkpoint.list(run + "/checkpoints").isEmpty { usleep(5_000) }
         let second = try runCLI(["train", "--resume", run])
         #expect(second.status == 1)
-        #expect(second.stderr.hasPrefix("error: \(run): another process is training this run (process \(p.processIdentifier): "),
+        #expect(second.stderr.hasPrefix("error: \(run): another process is training this run (process \(p.pid): "),
                 "\(second.stderr)")
         let fresh = try runCLI(["train"] + Self.common + ["--out", run])
         #expect(fresh.status == 1 && fresh.stderr.contains("another process is training this run"), "\(fresh.stderr)")
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+        kill(p.pid, SIGKILL)
+        p.finish(within: 30)
         let taken = try runCLI(["train", "--resume", run, "--epochs", "1"])
         #expect(taken.status == 0, "\(taken.stderr)")
     }
@@ -151,7 +161,7 @@ import TestSupport
         import resource, subprocess, sys
         limit = int(sys.argv[1])
         def cap(): resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        r = subprocess.run(sys.argv[2:], preexec_fn=cap, capture_output=True, text=True)
+        r = subprocess.run(sys.argv[2:], preexec_fn=cap, capture_output=True, text=True, timeout=120)
         print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024, r.stderr.strip().replace("\\n", " | "))
         """
         let baseline = try python(script, ["\(64 << 30)", swiftgan(), "sample", run, "--count", "64", "--out", scratch("small") + "/s.npy"])
@@ -168,17 +178,60 @@ import TestSupport
         print("generation of \(count) images: peak RSS \(peak >> 20) MiB (64 images: \(baseRSS >> 20) MiB; the array is \(arrayBytes >> 20) MiB; address space capped at \(limit >> 20) MiB)")
     }
 
+    /// Under address-space limits from far too small to enough, every command returns within
+    /// seconds: success, or one line naming memory (after at most one line of the Swift runtime's
+    /// own, for an allocation of its that failed) and exit code 1 — never a signal, never a hang.
+    /// Below what the shared libraries take, the system's loader refuses before swiftgan runs
+    /// (exit 127, its one line).
+    @Test func everyCommandEndsCleanlyUnderAnyMemoryLimit() throws {
+        let directory = scratch("memory-limits"), run = directory + "/run"
+        #expect(try runCLI(["train"] + Self.common + ["--max-steps", "1", "--out", run]).status == 0)
+        let commands: [(String, [String])] = [
+            ("sample", ["sample", run, "--count", "64", "--out", directory + "/x.npy"]),
+            ("train", ["train"] + Self.common + ["--max-steps", "1", "--out", directory + "/t"]),
+            ("eval", ["eval", run, "--count", "100", "--json"]),
+            ("export", ["export", run, "--out", directory + "/g.onnx"]),
+        ]
+        var outcomes: [String] = []
+        for limit in [48, 128, 192, 256, 320, 448, 4096] {
+            for (name, args) in commands {
+                var args = args
+                if name == "train" { args[args.count - 1] += "-\(limit)" }
+                let start = Date()
+                let r = try runCLIUnder(["/usr/bin/prlimit", "--as=\(limit << 20)", swiftgan()] + args, timeout: 120)
+                let seconds = Date().timeIntervalSince(start)
+                let lines = r.stderr.split(separator: "\n").map(String.init)
+                outcomes.append("\(limit) MiB \(name): \(r.status) in \(String(format: "%.1f", seconds)) s")
+                #expect(seconds < 60, "\(name) under \(limit) MiB took \(seconds) s")
+                switch r.status {
+                case 0: break
+                case 1:
+                    #expect(lines.last?.hasPrefix("error: out of memory") == true && lines.count <= 2
+                            && (lines.count == 1 || lines[0].contains("Fatal error") || lines[0].isEmpty),
+                            "\(name) under \(limit) MiB: \(r.stderr)")
+                case 127:
+                    #expect(lines.count == 1 && lines[0].contains("error while loading shared libraries"), "\(name) under \(limit) MiB: \(r.stderr)")
+                default:
+                    Issue.record("\(name) under \(limit) MiB ended with status \(r.status): \(r.stderr.suffix(1_000))")
+                }
+                if limit == 4096 { #expect(r.status == 0, "\(name) with enough memory: \(r.stderr)") }
+            }
+        }
+        print("memory limits: " + outcomes.joined(separator: "; "))
+    }
+
     /// The address space `swiftgan sample` of 64 images reserves (thread stacks and arenas count
     /// here though they are never touched).
     static func addressSpace(_ tool: String, _ run: String) -> Int {
-        // Bisect the smallest RLIMIT_AS under which a small sample succeeds, to within 32 MiB.
-        var low = 64 << 20, high = 16 << 30
+        // Bisect the smallest RLIMIT_AS under which a small sample succeeds, to within 32 MiB: at
+        // most 7 runs of a fraction of a second (a process under a too-small limit ends at once).
+        var low = 64 << 20, high = 4 << 30
         while high - low > 32 << 20 {
             let mid = (low + high) / 2
             let r = try? python("""
             import resource, subprocess, sys
             l = int(sys.argv[1])
-            r = subprocess.run(sys.argv[2:], preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (l, l)), capture_output=True)
+            r = subprocess.run(sys.argv[2:], preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (l, l)), capture_output=True, timeout=60)
             print(r.returncode)
             """, ["\(mid)", tool, "sample", run, "--count", "64", "--out", scratch("probe") + "/p.npy"])
             if r?.trimmingCharacters(in: .whitespacesAndNewlines) == "0" { high = mid } else { low = mid }
@@ -187,21 +240,9 @@ import TestSupport
     }
 }
 
-/// A command (not necessarily swiftgan) with its output.
-func runCLIUnder(_ command: [String]) throws -> CommandResult {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: command[0])
-    p.arguments = Array(command.dropFirst())
-    p.environment = ProcessInfo.processInfo.environment.merging(["XDG_CACHE_HOME": scratchCache]) { $1 }
-    let logs = scratch("under-\(UInt32.random(in: 0...UInt32.max))")
-    FileManager.default.createFile(atPath: logs + "/out", contents: nil)
-    FileManager.default.createFile(atPath: logs + "/err", contents: nil)
-    p.standardOutput = FileHandle(forWritingAtPath: logs + "/out")
-    p.standardError = FileHandle(forWritingAtPath: logs + "/err")
-    try p.run()
-    p.waitUntilExit()
-    return CommandResult(status: p.terminationStatus, stdout: (try? String(contentsOfFile: logs + "/out", encoding: .utf8)) ?? "",
-                         stderr: (try? String(contentsOfFile: logs + "/err", encoding: .utf8)) ?? "")
+/// A command (not necessarily swiftgan) with its output, bounded by `timeout` seconds.
+func runCLIUnder(_ command: [String], timeout: Double = 300) throws -> CommandResult {
+    try runProcess(command[0], Array(command.dropFirst()), timeout: timeout)
 }
 
 /// The file events of an `strace -f` log in order, with descriptors resolved to paths.

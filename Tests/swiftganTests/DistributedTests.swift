@@ -17,38 +17,28 @@ import Tensors
         ["train", "--data", CLITests.data, "--max-steps", "\(steps)", "--batch-size", "16", "--width", "4", "--latent", "8", "--out", out]
     }
 
-    /// A process run in the background, its standard output and error read together as it goes.
+    /// A process run in the background, its standard output and error together in one log.
     final class Job {
-        let process = Process()
-        nonisolated(unsafe) var data = Data()
-        let reader = DispatchGroup()
+        let test: TestProcess
+        var process: Process { test.process }
 
         init(_ executable: String, _ arguments: [String]) throws {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            DispatchQueue.global().async(group: reader) { [self] in data = pipe.fileHandleForReading.readDataToEndOfFile() }
+            test = try TestProcess(executable, arguments, mergeOutput: true)
         }
 
-        /// Waits at most `seconds` for the process to end (`stop` ends it past that); returns the
-        /// seconds it took.
+        /// Waits at most `seconds` for the process to end (`stop` ends it past that, and the test
+        /// bounds the wait after that too); returns the seconds it took.
         func waitUntilExit(within seconds: Double, stop: (Process) -> Void) -> Double {
             let start = Date()
             while process.isRunning && Date().timeIntervalSince(start) < seconds { usleep(50_000) }
             let took = Date().timeIntervalSince(start)
             if process.isRunning { stop(process) }
-            process.waitUntilExit()
+            test.finish(within: 30)
             return took
         }
 
         /// Everything it wrote (after it ended).
-        func output() -> String {
-            reader.wait()
-            return String(decoding: data, as: UTF8.self)
-        }
+        func output() -> String { test.stdout }
     }
 
     /// The first process whose command line and environment (NUL-separated, from /proc) match.
