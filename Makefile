@@ -1,5 +1,5 @@
 # The two commands of the README: `make` (install what is missing, run the main job) and `make test`.
-.PHONY: all deps train demo test bench bench-vs-frameworks bench-vs-pytorch fuzz
+.PHONY: all deps train demo test bench bench-vs-frameworks bench-vs-pytorch fuzz recipes
 
 all: train
 
@@ -28,6 +28,13 @@ bench-vs-frameworks: deps
 	swift build -c release --product swiftgan
 	mkdir -p runs
 	"$$(./scripts/bench-venv)" scripts/bench_vs_frameworks.py --swiftgan .build/release/swiftgan --json runs/bench-vs-frameworks.json $(ARGS)
+
+# The recipe search (scripts/recipe-search.py): trains recipes × seeds × horizons on Fashion-MNIST,
+# evaluates each, prints the README's table. Hours of CPU: run it in the background; it resumes.
+# make recipes ARGS="--recipes batch --epochs 1,5 --seeds 0,1,2"
+recipes: deps
+	swift build -c release --product swiftgan
+	scripts/recipe-search.py --swiftgan .build/release/swiftgan $(ARGS)
 
 # The earlier name of the same benchmark.
 bench-vs-pytorch: bench-vs-frameworks

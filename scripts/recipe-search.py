@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""A recipe search that anyone can rerun: train each recipe for a number of epochs and seeds,
+measure each run with `swiftgan eval`, and print the table the README shows (mean and spread of
+the Fréchet distance over the seeds, its ratio to the first recipe, seconds per epoch).
+
+    scripts/recipe-search.py [--recipes batch|ema|loss|all|NAME,NAME…] [--epochs 1,5] [--seeds 0,1,2]
+                             [--swiftgan .build/release/swiftgan] [--out runs/recipes] [--threads N]
+
+`make recipes ARGS="…"` builds swiftgan and runs it. Every run lives in OUT/NAME-sSEED; a longer
+horizon continues the shorter one (`swiftgan train --resume RUN --epochs 5`), so 1 and 5 epochs
+cost 5 epochs of training. Each evaluation is kept (OUT/NAME-sSEED/eval-eN.json) and skipped when
+present, so the search can be stopped and started again, in the background, a batch at a time.
+The first recipe is the reference of the ratios; times are comparable only within one machine and
+one invocation (the CPU heads the output).
+"""
+import argparse, json, os, statistics, subprocess, sys, time
+
+# The tutorial DCGAN first: the reference. Names say what differs from it.
+RECIPES = {
+    "dcgan": [],
+    "dcgan-b64": ["--batch-size", "64"],
+    "dcgan-b32": ["--batch-size", "32"],
+    "dcgan-b16": ["--batch-size", "16"],
+    "dcgan-b32-lr1e-4": ["--batch-size", "32", "--lr-g", "1e-4", "--lr-d", "1e-4"],
+    "dcgan-b32-lrd4e-4": ["--batch-size", "32", "--lr-d", "4e-4"],
+    "dcgan-b32-ema": ["--batch-size", "32", "--ema", "0.999"],
+    "dcgan-b32-sn": ["--batch-size", "32", "--spectral-norm", "d"],
+    "dcgan-b32-hinge": ["--batch-size", "32", "--loss", "hinge"],
+    "dcgan-b32-lsgan": ["--batch-size", "32", "--loss", "lsgan"],
+    "dcgan-b32-dsteps2": ["--batch-size", "32", "--d-steps", "2"],
+}
+GROUPS = {
+    "batch": ["dcgan", "dcgan-b64", "dcgan-b32", "dcgan-b16", "dcgan-b32-lr1e-4"],
+    "ema": ["dcgan", "dcgan-b32", "dcgan-b32-ema"],
+    "loss": ["dcgan", "dcgan-b32", "dcgan-b32-hinge", "dcgan-b32-lsgan", "dcgan-b32-sn", "dcgan-b32-dsteps2", "dcgan-b32-lrd4e-4"],
+}
+GROUPS["all"] = list(RECIPES)
+
+
+def cpu():
+    name, flags = "?", []
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name") and name == "?":
+            name = line.split(":", 1)[1].strip()
+        if line.startswith("flags") and not flags:
+            flags = [f for f in line.split(":", 1)[1].split() if f.startswith(("avx", "fma", "amx"))]
+    return f"{name}, {os.cpu_count()} cores; {' '.join(flags)}"
+
+
+def run(tool, out, name, seed, epochs, threads):
+    """The evaluation of recipe `name`, seed `seed`, after `epochs` epochs (trained or continued now)."""
+    directory = os.path.join(out, f"{name}-s{seed}")
+    result = os.path.join(directory, f"eval-e{epochs}.json")
+    if os.path.exists(result):
+        return json.load(open(result))
+    common = ["--threads", str(threads)] if threads else []
+    if os.path.exists(os.path.join(directory, "config.json")):
+        cmd = [tool, "train", "--resume", directory, "--epochs", str(epochs)] + common
+    else:
+        cmd = [tool, "train", "--epochs", str(epochs), "--seed", str(seed), "--sample-every", "0", "--out", directory] + common + RECIPES[name]
+    started = time.time()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, timeout=24 * 3600)
+    checkpoints = sorted(d for d in os.listdir(os.path.join(directory, "checkpoints")) if d.startswith("step-"))
+    state = json.load(open(os.path.join(directory, "checkpoints", checkpoints[-1], "state.json")))
+    report = json.loads(subprocess.run([tool, "eval", directory, "--json"], check=True, capture_output=True, text=True,
+                                       timeout=3600).stdout)
+    generated = report["generated"]
+    record = {"name": name, "args": RECIPES[name], "seed": seed, "epochs": epochs, "steps": state["step"],
+              "seconds_per_epoch": state["trainingSeconds"] / max(state["epoch"], 1), "wall_seconds": time.time() - started,
+              "fd": generated["frechetDistance"], "score": generated["classifierScore"], "recall": generated["recall"],
+              "precision": generated["precision"], "coverage": generated["classCoverage"]}
+    json.dump(record, open(result, "w"), indent=1)
+    print(json.dumps(record), flush=True)
+    return record
+
+
+def table(records, reference):
+    """Markdown: one row per recipe and horizon."""
+    rows = {}
+    for r in records:
+        rows.setdefault((r["epochs"], r["name"]), []).append(r)
+    lines = ["| recipe | epochs | seeds | Fréchet distance ↓ mean ± sd (each seed) | vs `%s` | s/epoch | vs `%s` | recall ↑ |" % (reference, reference),
+             "|---|---|---|---|---|---|---|---|"]
+    for (epochs, name), rs in sorted(rows.items(), key=lambda kv: (kv[0][0], list(RECIPES).index(kv[0][1]))):
+        fds = [r["fd"] for r in rs]
+        ref = rows.get((epochs, reference))
+        mean = statistics.mean(fds)
+        spread = statistics.stdev(fds) if len(fds) > 1 else 0.0
+        ratio = f"{mean / statistics.mean(x['fd'] for x in ref):.2f}×" if ref else "–"
+        seconds = statistics.mean(r["seconds_per_epoch"] for r in rs)
+        time_ratio = f"{seconds / statistics.mean(x['seconds_per_epoch'] for x in ref):.2f}×" if ref else "–"
+        each = ", ".join(f"{r['fd']:.1f}" for r in sorted(rs, key=lambda r: r["seed"]))
+        lines.append(f"| `{name}` | {epochs} | {len(rs)} | {mean:.1f} ± {spread:.1f} ({each}) | {ratio} | {seconds:.0f} | {time_ratio} | "
+                     f"{statistics.mean(r['recall'] for r in rs):.3f} |")
+    return "\n".join(lines)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--swiftgan", default=".build/release/swiftgan")
+    p.add_argument("--out", default="runs/recipes")
+    p.add_argument("--recipes", default="batch", help="a group (%s) or recipe names, comma-separated" % ", ".join(GROUPS))
+    p.add_argument("--epochs", default="1", help="horizons, comma-separated (each continues the shorter)")
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--threads", type=int, default=0, help="compute threads per run (default: all cores)")
+    p.add_argument("--table-only", action="store_true", help="print the table of the evaluations already in OUT")
+    a = p.parse_args()
+    names = GROUPS.get(a.recipes) or a.recipes.split(",")
+    unknown = [n for n in names if n not in RECIPES]
+    if unknown:
+        sys.exit(f"recipe-search: unknown recipes {unknown}; known: {', '.join(RECIPES)}")
+    horizons = sorted(int(e) for e in a.epochs.split(","))
+    seeds = [int(s) for s in a.seeds.split(",")]
+    os.makedirs(a.out, exist_ok=True)
+    print("# " + cpu(), flush=True)
+    records = []
+    for epochs in horizons:
+        for seed in seeds:  # seeds outermost within a horizon: a partial search has every recipe at some seeds
+            for name in names:
+                path = os.path.join(a.out, f"{name}-s{seed}", f"eval-e{epochs}.json")
+                if a.table_only:
+                    if os.path.exists(path):
+                        records.append(json.load(open(path)))
+                    continue
+                records.append(run(a.swiftgan, a.out, name, seed, epochs, a.threads))
+    json.dump({"cpu": cpu(), "runs": records}, open(os.path.join(a.out, "results.json"), "w"), indent=1)
+    text = f"CPU: {cpu()}\n\n" + table(records, names[0])
+    open(os.path.join(a.out, "table.md"), "w").write(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
