@@ -173,9 +173,6 @@ public protocol AnySetting: Sendable {
     /// Parses a user's text (with an optional unit suffix) into a value of this setting; the value
     /// and the setting it belongs to (a sibling when the text names the sibling's unit).
     func parse(_ text: String) throws(SettingError) -> SettingAssignment
-    /// An example value other than the default, as text (tests, help).
-    var example: String { get }
-
     /// The value in `config` (set, or the default for its model). Settings of the model are read
     /// from `config.model` by their owners, not here.
     func value(in config: TrainingConfig) -> any SettingValue
@@ -261,26 +258,6 @@ extension Setting: AnySetting {
         }
         if let problem = check(value) { throw SettingError(key: key, problem: "\(problem), got \(text)") }
         return SettingAssignment(key: key, value: value)
-    }
-
-    public var example: String {
-        let d = defaultValue(ModelConfig(preset: .dcgan, imageSize: 28, channels: 1))
-        switch d {
-        case let v as Int: return String(v + 1)
-        case let v as UInt64: return String(v + 7)
-        case let v as Float: return "\(v == 0 ? 0.5 : v / 2)"
-        case let v as Double: return (v == 0 ? 1.5 : v * 2).settingText
-        case let v as Bool: return (!v).settingText
-        case is Int?: return "17"
-        case let v as GANLoss: return (v == .lsgan ? GANLoss.hinge : .lsgan).rawValue
-        case is Precision: return Precision.bf16.rawValue
-        case let v as [DiffAugment.Operation]: return v.isEmpty ? "color,cutout" : "none"
-        case let v as ModelPreset: return (v == .sngan ? ModelPreset.mlp : .sngan).rawValue
-        case let v as NoiseDistribution: return (v == .uniform ? NoiseDistribution.normal : .uniform).rawValue
-        case let v as SpectralNormPlacement: return (v == .both ? SpectralNormPlacement.none : .both).rawValue
-        case let v as String: return v + "-other"
-        default: return d.settingText
-        }
     }
 
     /// How the help describes what a value must look like.
