@@ -13,6 +13,8 @@ table (mean and both seeds) and writes OUT/results.json.
 """
 import argparse, json, os, platform, statistics, subprocess, sys, time
 
+from machine import cpu
+
 VARIANTS = {
     "dcgan": [],
     "dcgan+sn": ["--spectral-norm", "d"],
@@ -22,17 +24,6 @@ VARIANTS = {
     "sngan+ttur": ["--model", "sngan", "--lr-d", "4e-4", "--lr-g", "1e-4"],
 }
 SEEDS = [0, 1]
-
-
-def cpu():
-    name = "?"
-    flags = []
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name") and name == "?":
-            name = line.split(":", 1)[1].strip()
-        if line.startswith("flags") and not flags:
-            flags = [f for f in line.split(":", 1)[1].split() if f.startswith(("avx", "fma", "amx"))]
-    return f"{name}, {os.cpu_count()} cores; {' '.join(flags)}"
 
 
 def run(tool, out, name, args, seed, epochs, extra=()):

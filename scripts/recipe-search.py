@@ -15,6 +15,8 @@ one invocation (the CPU heads the output).
 """
 import argparse, json, os, statistics, subprocess, sys, time
 
+from machine import cpu
+
 # The tutorial DCGAN first: the reference. Names say what differs from it.
 RECIPES = {
     "dcgan": [],
@@ -35,16 +37,6 @@ GROUPS = {
     "loss": ["dcgan", "dcgan-b32", "dcgan-b32-hinge", "dcgan-b32-lsgan", "dcgan-b32-sn", "dcgan-b32-dsteps2", "dcgan-b32-lrd4e-4"],
 }
 GROUPS["all"] = list(RECIPES)
-
-
-def cpu():
-    name, flags = "?", []
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name") and name == "?":
-            name = line.split(":", 1)[1].strip()
-        if line.startswith("flags") and not flags:
-            flags = [f for f in line.split(":", 1)[1].split() if f.startswith(("avx", "fma", "amx"))]
-    return f"{name}, {os.cpu_count()} cores; {' '.join(flags)}"
 
 
 def run(tool, out, name, seed, epochs, threads):

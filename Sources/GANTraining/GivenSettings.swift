@@ -27,12 +27,20 @@ public struct GivenSettings: Sendable {
 
     public func contains(_ setting: any AnySetting) -> Bool { values[setting.key] != nil }
 
+    /// The value of `setting`: given, or the table's default for the given preset (before the data
+    /// is known: at the preset's own image size).
+    public func value<Value>(_ setting: Setting<Value>) -> Value {
+        if let given = self[setting] { return given }
+        let preset = setting.key == ModelSettings.model.key ? .dcgan : self.preset
+        return setting.defaultValue(for: ModelConfig(preset: preset, imageSize: preset.defaultImageSize, channels: 3))
+    }
+
     /// The model preset: given, or the default.
-    public var preset: ModelPreset { self[ModelSettings.model] ?? .dcgan }
-    public var dataPath: String { self[TrainingSettings.dataPath] ?? DatasetLoader.defaultPath }
+    public var preset: ModelPreset { value(ModelSettings.model) }
+    public var dataPath: String { value(TrainingSettings.dataPath) }
     /// The size and channels a folder of photos is loaded at.
-    public var imageSize: Int { self[ModelSettings.imageSize] ?? preset.defaultImageSize }
-    public var channels: Int { self[ModelSettings.channels] ?? 3 }
+    public var imageSize: Int { value(ModelSettings.imageSize) }
+    public var channels: Int { value(ModelSettings.channels) }
 
     /// Refuses settings that would have no effect on data of `format` or with the other settings,
     /// rather than train silently without them.
@@ -48,11 +56,10 @@ public struct GivenSettings: Sendable {
         if self[TrainingSettings.limitRandom] == true && self[TrainingSettings.limit] == nil {
             throw SettingError(key: TrainingSettings.limitRandom.key, problem: "applies only with an image limit")
         }
-        let loss = self[TrainingSettings.loss] ?? (preset == .sngan ? .hinge : .bce)
-        if contains(TrainingSettings.realLabel), loss == .hinge {
+        if contains(TrainingSettings.realLabel), value(TrainingSettings.loss) == .hinge {
             throw SettingError(key: TrainingSettings.realLabel.key, problem: "does not apply to the hinge loss (its margins have no target label)")
         }
-        if contains(TrainingSettings.evalCount), (self[TrainingSettings.evalEvery] ?? 0) == 0 {
+        if contains(TrainingSettings.evalCount), value(TrainingSettings.evalEvery) == 0 {
             throw SettingError(key: TrainingSettings.evalCount.key, problem: "applies only with evaluations during training (off by default)")
         }
     }

@@ -79,8 +79,8 @@ struct Train: ParsableCommand {
         do { try given.refuseIgnored(format: try DatasetLoader.format(of: given.dataPath)) } catch let e as SettingError {
             throw SettingFlags.flagError(e)
         }
-        if let dataParallel, (given[TrainingSettings.batchSize] ?? 128) % dataParallel.size != 0 {
-            let batch = given[TrainingSettings.batchSize] ?? 128
+        if let dataParallel, given.value(TrainingSettings.batchSize) % dataParallel.size != 0 {
+            let batch = given.value(TrainingSettings.batchSize)
             throw ValidationError("--batch-size \(batch) does not split over \(dataParallel.size) processes: give a multiple of \(dataParallel.size) (it is the global batch)")
         }
         let dataset = try load(given.dataPath, size: given.imageSize, channels: given.channels)
