@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import Testing
 @testable import GANModels
@@ -93,6 +94,30 @@ import Tensors
         #expect(try TrainingSettings.checkpointEvery.parse("2").key == "checkpointEvery")
         for setting in [TrainingSettings.sampleEvery, TrainingSettings.logEvery, TrainingSettings.checkpointSteps] { #expect(setting.unit == .steps) }
         #expect(TrainingSettings.checkpointEvery.unit == .epochs && TrainingSettings.evalEvery.unit == .epochs)
+    }
+
+    /// Settings that would have no effect are refused before any work, each naming itself; the
+    /// defaults that decide (sngan's hinge loss) come from the table.
+    @Test func settingsThatWouldHaveNoEffectAreRefused() throws {
+        func given(_ pairs: [(any AnySetting, String)]) throws -> GivenSettings { GivenSettings(try pairs.map { try $0.0.parse($0.1) }) }
+        let idx = DatasetFormat.idx(images: "x", labels: nil), folder = DatasetFormat.imageFolder
+        #expect(throws: SettingError.self) { try given([(ModelSettings.imageSize, "32")]).refuseIgnored(format: idx) }
+        try given([(ModelSettings.imageSize, "32")]).refuseIgnored(format: folder)
+        #expect(throws: SettingError.self) { try given([(ModelSettings.model, "mlp"), (ModelSettings.width, "8")]).refuseIgnored(format: idx) }
+        #expect(throws: SettingError.self) { try given([(ModelSettings.model, "sngan"), (TrainingSettings.realLabel, "0.9")]).refuseIgnored(format: idx) }
+        try given([(ModelSettings.model, "sngan"), (TrainingSettings.loss, "bce"), (TrainingSettings.realLabel, "0.9")]).refuseIgnored(format: idx)
+        #expect(throws: SettingError.self) { try given([(TrainingSettings.limitRandom, "true")]).refuseIgnored(format: idx) }
+        #expect(throws: SettingError.self) { try given([(TrainingSettings.evalCount, "100")]).refuseIgnored(format: idx) }
+        try given([(TrainingSettings.evalCount, "100"), (TrainingSettings.evalEvery, "1")]).refuseIgnored(format: idx)
+        // Before the data is known, the defaults a run would load photos at are the table's.
+        #expect(try given([(ModelSettings.model, "catdcgan")]).imageSize == 128 && GivenSettings().imageSize == 64 && GivenSettings().channels == 3)
+    }
+
+    /// Unit suffixes: with or without a space, singular or plural; a number must come first.
+    @Test func unitSuffixesAreRead() {
+        func split(_ text: String) -> String { let (number, unit) = SettingUnit.split(text); return number + "|" + (unit?.rawValue ?? "-") }
+        #expect(split("100steps") == "100|steps" && split("1 epoch") == "1|epochs" && split("2.5min") == "2.5|minutes")
+        #expect(split("64") == "64|-" && split("steps") == "steps|-" && split("10 images") == "10|images")
     }
 
     /// A resumed run may change only its length; everything else given is listed.
