@@ -29,10 +29,15 @@ public enum CollectiveError: Error, Equatable, CustomStringConvertible {
     case failed(code: Int, message: String)
     /// The job was started by an MPI launcher, but the MPI library cannot be loaded.
     case libraryUnavailable(reason: String)
+    /// The job was started by a launcher of another MPI ABI (Open MPI's), whose processes would
+    /// each run alone.
+    case unsupportedLauncher(String)
 
     public var description: String {
         switch self {
         case .failed(let code, let message): return "MPI error \(code): \(message)"
+        case .unsupportedLauncher(let name):
+            return "started by \(name)'s mpiexec; swiftgan speaks MPICH's ABI (MPICH, Intel MPI, MVAPICH): start it with MPICH's mpiexec (mpiexec.mpich)"
         case .libraryUnavailable(let reason):
             return "started by mpiexec, but the MPI library cannot be loaded (\(reason)); install MPICH (Debian: apt install mpich) "
                 + "or name the library in SWIFTGAN_MPI_LIBRARY"

@@ -20,6 +20,8 @@ public final class MPICommunicator: Collective, @unchecked Sendable {
     /// cannot start.
     public static func world() throws -> MPICommunicator? {
         guard launched else { return nil }
+        let env = ProcessInfo.processInfo.environment
+        if env["OMPI_COMM_WORLD_RANK"] != nil && env["PMI_RANK"] == nil { throw CollectiveError.unsupportedLauncher("Open MPI") }
         var buffer = [CChar](repeating: 0, count: 512)
         guard sg_mpi_load(ProcessInfo.processInfo.environment["SWIFTGAN_MPI_LIBRARY"], &buffer, buffer.count) == 0 else {
             let reason = String(cString: buffer)

@@ -122,6 +122,12 @@ import TestSupport
         let alone = try runCLI(["train", "--data", CLITests.data, "--max-steps", "1", "--batch-size", "8", "--width", "4", "--out", out + "/b"],
                                environment: hidden)
         #expect(alone.status == 0, "\(alone.stderr)")
+        // Open MPI's launcher (its environment, as its mpiexec sets it): refused, rather than every
+        // process training alone on the same run.
+        let openMPI = try runCLI(["train", "--data", CLITests.data, "--max-steps", "1", "--out", out + "/c"],
+                                 environment: ["OMPI_COMM_WORLD_RANK": "0", "OMPI_COMM_WORLD_SIZE": "2"])
+        #expect(openMPI.status == 1 && openMPI.stderr == "error: started by Open MPI's mpiexec; swiftgan speaks MPICH's ABI (MPICH, Intel MPI, "
+                + "MVAPICH): start it with MPICH's mpiexec (mpiexec.mpich)\n", "\(openMPI.stderr)")
     }
 
     /// The MPICH ABI constants the C layer declares by hand are the installed mpi.h's.
