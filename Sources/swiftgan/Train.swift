@@ -37,9 +37,29 @@ struct Train: ParsableCommand {
 
     func run() throws {
         if settingsTable { return print(TrainingSettings.markdownTable) }
+        nonisolated(unsafe) var job: MPICommunicator?
+        do {
+            try train { job = $0 }
+            job?.finalize()
+        } catch let exit as ExitCode {
+            // A rank that fails alone (its error already printed) ends the whole job: the others
+            // may be waiting for it in a collective, and MPI_Finalize would wait for them. Half a
+            // second first, so that ranks failing on the same input (a refused setting) all say so
+            // before the first abort ends them.
+            if exit.rawValue == 1, let job {
+                usleep(500_000)
+                job.abort(code: 1)
+            }
+            job?.finalize()  // a stop (130) is agreed by every rank
+            throw exit
+        }
+    }
+
+    /// The command, reporting the job it joined (under mpiexec) as soon as it has one.
+    func train(joined: (MPICommunicator) -> Void) throws {
         try reportingErrors {
             let world = try MPICommunicator.world().flatMap { $0.size > 1 ? $0 : nil }
-            defer { world?.finalize() }
+            if let world { joined(world) }
             let dataParallel = world.map(DataParallel.init)
             if let world {
                 errorPrefix = "rank \(world.rank): "

@@ -104,6 +104,12 @@ import Tensors
         let lines = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 2 && !lines.contains { $0.contains("nan") })  // steps 1 and 10
 
+        // A rank that fails alone ends the job at once (its peers would wait in a collective).
+        let started = Date()
+        let missing = try runMPI(2, ["train", "--resume", scratch("mpi-missing") + "/run"], timeout: 60)
+        #expect(missing.status != 0 && missing.stderr.contains("rank 0: error: ") && missing.stderr.contains("no checkpoint here"),
+                "\(missing.stderr)")
+        #expect(Date().timeIntervalSince(started) < 30)
         var bad = try runMPI(2, Self.args(scratch("mpi-bad") + "/run") + ["--batch-size", "15"])
         #expect(bad.status != 0 && bad.stderr.contains("rank 0: error: --batch-size 15 does not split over 2 processes"), "\(bad.stderr)")
         bad = try runCLI(Self.args(scratch("mpi-bad2") + "/run") + ["--sync-batchnorm"])
