@@ -1,6 +1,6 @@
-import GANModels
 import Datasets
 import Foundation
+import GANModels
 import NN
 import Tensors
 

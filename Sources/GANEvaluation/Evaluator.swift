@@ -1,6 +1,6 @@
-import GANModels
 import Datasets
 import Foundation
+import GANModels
 import Tensors
 
 /// The numbers `swiftgan eval` reports for one set of images against the real test split.

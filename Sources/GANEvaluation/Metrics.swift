@@ -1,5 +1,5 @@
-import GANModels
 import Foundation
+import GANModels
 import Tensors
 
 /// Scores computed from a classifier's outputs on generated images.

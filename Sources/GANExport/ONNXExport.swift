@@ -1,6 +1,6 @@
-import GANModels
 import DurableIO
 import Foundation
+import GANModels
 import NN
 import Protobuf
 import Tensors

@@ -1,7 +1,6 @@
 import DurableIO
-import GANEvaluation
-import GANModels
 import Foundation
+import GANModels
 import NN
 import Tensors
 

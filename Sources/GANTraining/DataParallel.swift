@@ -1,8 +1,7 @@
-import GANEvaluation
-import GANModels
-import Distributed
 import Datasets
+import Distributed
 import Foundation
+import GANModels
 import NN
 import Tensors
 

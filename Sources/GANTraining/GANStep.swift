@@ -1,4 +1,3 @@
-import GANEvaluation
 import GANModels
 import NN
 import Tensors

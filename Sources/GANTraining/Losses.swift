@@ -1,4 +1,3 @@
-import GANEvaluation
 import GANModels
 import Tensors
 

@@ -1,7 +1,6 @@
+import GANModels
 import Imaging
 import Tensors
-import GANEvaluation
-import GANModels
 
 extension Trainer {
     /// The fixed noise through the sampling generator in evaluation mode: the images and, for a

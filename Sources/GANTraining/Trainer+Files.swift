@@ -1,7 +1,7 @@
-import GANEvaluation
-import GANModels
 import DurableIO
 import Foundation
+import GANEvaluation
+import GANModels
 import Imaging
 import TensorBoard
 

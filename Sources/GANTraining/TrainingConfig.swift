@@ -1,7 +1,6 @@
 import Datasets
-import GANEvaluation
-import GANModels
 import Foundation
+import GANModels
 import Tensors
 
 /// Every setting of a run: saved as the run's `config.json` and inside each checkpoint's

@@ -37,7 +37,7 @@ struct Train: ParsableCommand {
 
     func run() throws {
         if settingsTable { return print(TrainingSettings.markdownTable) }
-        nonisolated(unsafe) var job: MPICommunicator?
+        var job: MPICommunicator?
         do {
             try train { job = $0 }
             job?.finalize()
