@@ -30,6 +30,9 @@ final class GradNode {
 /// Whether operations record themselves for differentiation on this thread.
 enum GradMode {
     @TaskLocal static var enabled = true
+    /// The node whose rule is running, while a backward pass records its own computation
+    /// (`createGraph`): a rule rebuilds its inputs and output from it as tensors on the tape.
+    @TaskLocal static var node: GradNode?
 }
 
 /// Runs `body` without recording operations: for sampling and evaluation.
@@ -71,18 +74,41 @@ extension Tensor {
     /// Accumulates d(self)/d(leaf) into every leaf that requires gradients. `self` must be a scalar
     /// unless `seed` (the gradient of some outer loss with respect to `self`) is given.
     public func backward(seed: Tensor? = nil) {
-        _ = Autograd.run(from: self, seed: seed, capture: [], accumulate: true)
+        _ = Autograd.run(from: self, seed: seed, capture: [], accumulate: true, createGraph: false)
     }
 
     /// The gradients of `self` (a scalar) with respect to each of `inputs`, without touching any
     /// leaf's accumulated gradient: PyTorch's `torch.autograd.grad`. An input that `self` does not
     /// depend on gets zeros.
-    public func gradients(wrt inputs: [Tensor], seed: Tensor? = nil) -> [Tensor] {
+    ///
+    /// With `createGraph`, the backward pass records itself as it runs: the gradients returned are
+    /// tensors on the tape, functions of the inputs and of every parameter they passed through, so
+    /// a loss made of them (a gradient penalty ‖∇ₓD(x)‖²) has gradients of its own — PyTorch's
+    /// `torch.autograd.grad(…, create_graph=True)`. Without it nothing extra is recorded or kept.
+    public func gradients(wrt inputs: [Tensor], seed: Tensor? = nil, createGraph: Bool = false) -> [Tensor] {
         for x in inputs {
             precondition(x.node != nil, "gradients(wrt:): an input of shape \(x.shape) does not require gradients")
         }
-        let found = Autograd.run(from: self, seed: seed, capture: inputs.compactMap(\.node), accumulate: false)
+        let found = Autograd.run(from: self, seed: seed, capture: inputs.compactMap(\.node), accumulate: false,
+                                 createGraph: createGraph)
         return inputs.map { x in found[ObjectIdentifier(x.node!)] ?? Tensor.zerosLike(x) }
+    }
+
+    /// Whether the rule now running records its computation (a backward pass with `createGraph`):
+    /// rules then build their gradients from differentiable ops instead of calling the backend.
+    static var creatingGraph: Bool { GradMode.enabled && GradMode.node != nil }
+
+    /// Input `k` of the op whose rule is running, from its saved values: on the tape (its producer's
+    /// node) while the backward pass records itself, a constant otherwise. Rules keep storages, never
+    /// tensors, so a first-order graph holds no more than its values.
+    static func input(_ k: Int, _ values: DeviceStorage) -> Tensor {
+        Tensor(storage: values, node: creatingGraph ? GradMode.node?.parents[k] : nil)
+    }
+
+    /// The output of the op whose rule is running (tanh's, sigmoid's: their derivatives are functions
+    /// of it), on the tape while the backward pass records itself.
+    static func output(_ values: DeviceStorage) -> Tensor {
+        Tensor(storage: values, node: creatingGraph ? GradMode.node : nil)
     }
 
     static func zerosLike(_ x: Tensor) -> Tensor {
@@ -91,7 +117,7 @@ extension Tensor {
 }
 
 enum Autograd {
-    static func run(from root: Tensor, seed: Tensor?, capture: [GradNode], accumulate: Bool)
+    static func run(from root: Tensor, seed: Tensor?, capture: [GradNode], accumulate: Bool, createGraph: Bool)
         -> [ObjectIdentifier: Tensor] {
         guard let rootNode = root.node else {
             preconditionFailure("backward: the tensor of shape \(root.shape) does not require gradients")
@@ -99,7 +125,7 @@ enum Autograd {
         let seedGrad: Tensor
         if let seed {
             checkShapes(seed.shape == root.shape, "backward(seed:)", root.shape, seed.shape)
-            seedGrad = Tensor(storage: Tensor.backend.relayout(seed.storage, like: root.storage))
+            seedGrad = createGraph ? seed : Tensor(storage: Tensor.backend.relayout(seed.storage, like: root.storage))
         } else {
             checkShapes(root.count == 1, "backward", root.shape, note: "backward() needs a scalar or a seed")
             seedGrad = Tensor(storage: Tensor.backend.relayout(Tensor.backend.full(shape: root.shape, value: 1),
@@ -120,7 +146,8 @@ enum Autograd {
                 relevant.insert(id)
             }
         }
-        GradMode.$enabled.withValue(false) {
+        // Rules run unrecorded, unless the pass records itself: then each runs with its node at hand.
+        GradMode.$enabled.withValue(createGraph) {
             for node in order.reversed() {
                 let id = ObjectIdentifier(node)
                 guard let g = pending.removeValue(forKey: id) else { continue }
@@ -131,7 +158,7 @@ enum Autograd {
                 }
                 let needs = node.parents.map { $0.map { relevant.contains(ObjectIdentifier($0)) } ?? false }
                 guard needs.contains(true) else { continue }
-                let grads = rule(g, needs)
+                let grads = createGraph ? GradMode.$node.withValue(node) { rule(g, needs) } : rule(g, needs)
                 for (i, parent) in node.parents.enumerated() where needs[i] {
                     guard let parent, let gi = grads[i] else { continue }
                     let pid = ObjectIdentifier(parent)

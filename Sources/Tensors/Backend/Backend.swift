@@ -223,11 +223,13 @@ public enum EltwiseOp: Hashable, Sendable {
     case linear(scale: Float, shift: Float)
     case square
     case exp
+    /// `√x`.
+    case sqrt
 
     /// Whether the backward is computed from the forward's output rather than its input.
     public var backwardUsesOutput: Bool {
         switch self {
-        case .tanh, .sigmoid, .exp: return true
+        case .tanh, .sigmoid, .exp, .sqrt: return true
         case .leakyReLU(let s): return s >= 0
         default: return false
         }

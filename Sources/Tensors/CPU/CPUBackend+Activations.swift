@@ -19,6 +19,7 @@ final class EltwisePlan {
         case .tanh: (alg, alpha, beta) = (dnnl_eltwise_tanh_use_dst_for_bwd, 0, 0)
         case .sigmoid: (alg, alpha, beta) = (dnnl_eltwise_logistic_use_dst_for_bwd, 0, 0)
         case .exp: (alg, alpha, beta) = (dnnl_eltwise_exp_use_dst_for_bwd, 0, 0)
+        case .sqrt: (alg, alpha, beta) = (dnnl_eltwise_sqrt_use_dst_for_bwd, 0, 0)
         case .linear(let scale, let shift): (alg, alpha, beta) = (dnnl_eltwise_linear, scale, shift)
         case .square: (alg, alpha, beta) = (dnnl_eltwise_square, 0, 0)
         }

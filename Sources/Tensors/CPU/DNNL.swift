@@ -140,6 +140,7 @@ extension EltwiseOp {
         case .tanh: return (dnnl_eltwise_tanh, 0, 0)
         case .sigmoid: return (dnnl_eltwise_logistic, 0, 0)
         case .exp: return (dnnl_eltwise_exp, 0, 0)
+        case .sqrt: return (dnnl_eltwise_sqrt, 0, 0)
         case .linear(let scale, let shift): return (dnnl_eltwise_linear, scale, shift)
         case .square: return (dnnl_eltwise_square, 0, 0)
         }

@@ -11,7 +11,14 @@ extension Tensor {
 
     /// `gradient` summed down to `shape` (the reverse of broadcasting).
     static func unbroadcast(_ gradient: Tensor, to shape: [Int]) -> Tensor {
-        gradient.shape == shape ? gradient : Tensor(storage: backend.reduceSum(gradient.storage, to: shape))
+        gradient.shape == shape ? gradient : gradient.sum(to: shape)
+    }
+
+    /// `g` (of `shape` with 1 along broadcast axes, or a scalar) repeated to `shape`, as a
+    /// differentiable op: the reverse of a sum, for rules that record themselves.
+    static func expand(_ g: Tensor, to shape: [Int]) -> Tensor {
+        let small = g.rank == shape.count ? g : g.reshaped([Int](repeating: 1, count: shape.count))
+        return Tensor.zeros(shape) + small
     }
 
     static func binaryOp(_ op: BinaryOp, _ name: StaticString, _ a: Tensor, _ b: Tensor) -> Tensor {
@@ -31,19 +38,21 @@ extension Tensor {
             y = backend.binary(op, a.storage, b.storage)
         }
         let (aShape, bShape) = (a.shape, b.shape)
-        return record(name, y, inputs: [a, b]) { g, needs in
+        return record(name, y, inputs: [a, b]) { [sa = a.storage, sb = b.storage] g, needs in
+            // Constants in a first-order pass; on the tape when the pass records itself.
+            let a = Tensor.input(0, sa), b = Tensor.input(1, sb)
             switch op {
             case .add:
                 return [needs[0] ? unbroadcast(g, to: aShape) : nil, needs[1] ? unbroadcast(g, to: bShape) : nil]
             case .subtract:
                 return [needs[0] ? unbroadcast(g, to: aShape) : nil, needs[1] ? unbroadcast(-g, to: bShape) : nil]
             case .multiply:
-                return [needs[0] ? unbroadcast(g * b.detached, to: aShape) : nil,
-                        needs[1] ? unbroadcast(g * a.detached, to: bShape) : nil]
+                return [needs[0] ? unbroadcast(g * b, to: aShape) : nil,
+                        needs[1] ? unbroadcast(g * a, to: bShape) : nil]
             case .divide:
-                let inv = 1 / b.detached
+                let inv = 1 / b
                 return [needs[0] ? unbroadcast(g * inv, to: aShape) : nil,
-                        needs[1] ? unbroadcast(-(g * a.detached * inv * inv), to: bShape) : nil]
+                        needs[1] ? unbroadcast(-(g * a * inv * inv), to: bShape) : nil]
             case .maximum, .minimum:
                 preconditionFailure("\(name): no gradient rule")
             }
@@ -75,13 +84,14 @@ extension Tensor {
 
     public func square() -> Tensor {
         let y = backend.eltwise(.square, storage)
-        return Tensor.record("square", y, inputs: [self]) { [x = detached] g, _ in [g * x * 2] }
+        return Tensor.record("square", y, inputs: [self]) { [storage] g, _ in [g * Tensor.input(0, storage) * 2] }
     }
 
     public func exp() -> Tensor {
         let y = Tensor(storage: backend.eltwise(.exp, storage))
-        return Tensor.record("exp", y.storage, inputs: [self]) { g, _ in
-            [Tensor(storage: Tensor.backend.eltwiseBackward(.exp, g.storage, source: y.storage))]
+        return Tensor.record("exp", y.storage, inputs: [self]) { [ys = y.storage] g, _ in
+            if Tensor.creatingGraph { return [g * Tensor.output(ys)] }
+            return [Tensor(storage: Tensor.backend.eltwiseBackward(.exp, g.storage, source: ys))]
         }
     }
 
@@ -92,6 +102,7 @@ extension Tensor {
         let ones = [Int](repeating: 1, count: shape.count)
         let y = backend.reshape(backend.reduceSum(storage, to: ones), to: [])
         return Tensor.record("sum", y, inputs: [self]) { [shape, storage] g, _ in
+            if Tensor.creatingGraph { return [Tensor.expand(g, to: shape)] }
             // Broadcast the scalar back to every element, in the input's layout.
             let b = Tensor.backend
             let spread = b.binary(.add, b.full(shape: shape, value: 0), b.reshape(g.storage, to: ones))
@@ -104,6 +115,7 @@ extension Tensor {
         checkShapes(Tensor.broadcasts(target, into: shape), "sum(to:)", shape, target)
         let y = backend.reduceSum(storage, to: target)
         return Tensor.record("sum(to:)", y, inputs: [self]) { [shape, storage] g, _ in
+            if Tensor.creatingGraph { return [Tensor.expand(g, to: shape)] }
             let b = Tensor.backend
             return [Tensor(storage: b.relayout(b.binary(.add, b.full(shape: shape, value: 0), g.storage), like: storage))]
         }

@@ -26,8 +26,10 @@ extension Tensor {
         }
         let y = Tensor(move(scalars, sign: 1), shape: shape)
         return Tensor.record("translated", y.storage, inputs: [self]) { [shape] g, _ in
-            // y(i, j) = x(i + dy, j + dx), so dx(p, q) = dy(p − dy, q − dx): the reverse move.
-            [Tensor(move(g.scalars, sign: -1), shape: shape)]
+            // y(i, j) = x(i + dy, j + dx), so dx(p, q) = dy(p − dy, q − dx): the reverse move (as
+            // an op on the tape when the pass records itself: linear, its gradient the forward move).
+            if Tensor.creatingGraph { return [g.translated(offsets.map { (-$0.dy, -$0.dx) })] }
+            return [Tensor(move(g.scalars, sign: -1), shape: shape)]
         }
     }
 }

@@ -30,6 +30,13 @@ extension Tensor {
     public static func channelAffine(_ x: Tensor, scale: Tensor, shift: Tensor) -> Tensor {
         let y = backend.channelAffine(x.storage, scale: scale.storage, shift: shift.storage)
         return record("channelAffine", y, inputs: [x, scale, shift]) { [xs = x.storage, ss = scale.storage] g, needs in
+            if creatingGraph {
+                let (x, scale) = (input(0, xs), input(1, ss))
+                let (n, c) = (x.shape[0], x.shape[1]), perChannel = [n, c] + [Int](repeating: 1, count: x.rank - 2)
+                return [needs[0] ? g * scale.reshaped(perChannel) : nil,
+                        needs[1] ? (g * x).sum(to: perChannel).reshaped([n, c]) : nil,
+                        needs[2] ? g.sum(to: perChannel).reshaped([n, c]) : nil]
+            }
             let (dx, ds, dh) = Tensor.backend.channelAffineBackward(g.storage, x: xs, scale: ss)
             return [needs[0] ? Tensor(storage: dx) : nil, needs[1] ? Tensor(storage: ds) : nil, needs[2] ? Tensor(storage: dh) : nil]
         }

@@ -81,6 +81,12 @@ extension Tensor {
         let (y, saved) = backend.convolution(x.storage, weight: weight.storage, bias: bias?.storage, g, precision: precision)
         let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
         return record(name, y, inputs: inputs) { [xs = x.storage, ws = weight.storage] grad, needs in
+            if creatingGraph {
+                let c = grad.shape[1]
+                return [needs[0] ? convolutionBackwardData(grad, weight: input(1, ws), like: xs, g, precision) : nil,
+                        needs[1] ? convolutionBackwardWeights(grad, input: input(0, xs), weight: ws, g, precision) : nil,
+                        needs.count > 2 && needs[2] ? grad.sum(to: [1, c, 1, 1]).reshaped([c]) : nil]
+            }
             let be = Tensor.backend
             let dx = needs[0] ? Tensor(storage: be.convolutionBackwardData(grad.storage, weight: ws, like: xs, g,
                                                                            precision: precision)) : nil
@@ -88,6 +94,36 @@ extension Tensor {
             let (dw, db) = be.convolutionBackwardWeights(grad.storage, saved: saved, weight: ws,
                                                          bias: needs.count > 2, g, precision: precision)
             return [dx, Tensor(storage: dw), db.map { Tensor(storage: $0) }]
+        }
+    }
+
+    // A convolution is bilinear in its input and weight, so both of its gradients are bilinear
+    // too, and their gradients are convolutions again: for y = x ⋆ w with incoming gradient g,
+    // dx = B_data(g, w) and dw = B_weights(g, x); ⟨γ, B_data(g, w)⟩ = ⟨γ ⋆ w, g⟩ gives B_data's
+    // gradients (γ ⋆ w, B_weights(g, γ)), and ⟨γ, B_weights(g, x)⟩ = ⟨x ⋆ γ, g⟩ gives
+    // B_weights' (x ⋆ γ, B_data(g, γ)). The same holds for a transposed convolution, whose
+    // passes the backend swaps. A backward pass that records itself uses these two ops.
+
+    /// The input gradient of a convolution of `geometry` as a recorded op of the output gradient
+    /// and the weight; `x` gives the input's shape and layout.
+    static func convolutionBackwardData(_ dy: Tensor, weight: Tensor, like x: DeviceStorage, _ geometry: ConvGeometry,
+                                        _ precision: Precision) -> Tensor {
+        let dx = backend.convolutionBackwardData(dy.storage, weight: weight.storage, like: x, geometry, precision: precision)
+        return record("convolutionBackwardData", dx, inputs: [dy, weight]) { [ds = dy.storage, ws = weight.storage] gamma, needs in
+            [needs[0] ? convolution(gamma, input(1, ws), nil, geometry, "convolution") : nil,
+             needs[1] ? convolutionBackwardWeights(input(0, ds), input: gamma, weight: ws, geometry, precision) : nil]
+        }
+    }
+
+    /// The weight gradient of a convolution of `geometry` as a recorded op of the output gradient
+    /// and the input; `weight` gives the weight's shape and layout.
+    static func convolutionBackwardWeights(_ dy: Tensor, input x: Tensor, weight: DeviceStorage, _ geometry: ConvGeometry,
+                                           _ precision: Precision) -> Tensor {
+        let (dw, _) = backend.convolutionBackwardWeights(dy.storage, saved: x.storage, weight: weight, bias: false, geometry,
+                                                         precision: precision)
+        return record("convolutionBackwardWeights", dw, inputs: [dy, x]) { [ds = dy.storage, xs = x.storage] gamma, needs in
+            [needs[0] ? convolution(input(1, xs), gamma, nil, geometry, "convolution") : nil,
+             needs[1] ? convolutionBackwardData(input(0, ds), weight: gamma, like: xs, geometry, precision) : nil]
         }
     }
 }

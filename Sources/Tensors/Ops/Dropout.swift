@@ -8,7 +8,9 @@ extension Tensor {
         u.withUnsafeMutableBufferPointer { rng.fillUniform($0) }
         let (y, mask) = u.withUnsafeBufferPointer { backend.dropout(storage, keep: 1 - p, uniforms: $0) }
         return Tensor.record("dropout", y, inputs: [self]) { g, _ in
-            [Tensor(storage: Tensor.backend.binary(.multiply, g.storage, mask))]
+            // Times a constant mask: linear in g, so the same rule serves a pass that records itself.
+            Tensor.creatingGraph ? [g * Tensor(storage: mask)]
+                : [Tensor(storage: Tensor.backend.binary(.multiply, g.storage, mask))]
         }
     }
 }

@@ -5,7 +5,12 @@ extension Tensor {
         checkShapes(logits.shape == targets.shape, "binaryCrossEntropy", logits.shape, targets.shape)
         let y = backend.binaryCrossEntropyWithLogits(logits.storage, targets: targets.storage)
         return record("binaryCrossEntropy", y, inputs: [logits]) { [ls = logits.storage, ts = targets.storage] g, _ in
-            [Tensor(storage: Tensor.backend.binaryCrossEntropyWithLogitsBackward(g.storage, logits: ls, targets: ts))]
+            if creatingGraph {
+                // (σ(x) − t)·g/count, differentiable in x and in g.
+                let x = input(0, ls), ones = [Int](repeating: 1, count: x.rank)
+                return [(x.sigmoid() - Tensor(storage: ts)) * g.reshaped(ones) * (1 / Float(Swift.max(x.count, 1)))]
+            }
+            return [Tensor(storage: Tensor.backend.binaryCrossEntropyWithLogitsBackward(g.storage, logits: ls, targets: ts))]
         }
     }
 
@@ -30,7 +35,8 @@ extension Tensor {
         let l = Tensor(labels.map { Float($0) }, shape: [labels.count])
         let y = backend.softmaxCrossEntropy(logits.storage, labels: l.storage)
         return record("softmaxCrossEntropy", y, inputs: [logits]) { [ls = logits.storage] g, _ in
-            [Tensor(storage: Tensor.backend.softmaxCrossEntropyBackward(g.storage, logits: ls, labels: l.storage))]
+            precondition(!creatingGraph, "softmaxCrossEntropy: no second-order rule (a gradient of a gradient through it is not supported)")
+            return [Tensor(storage: Tensor.backend.softmaxCrossEntropyBackward(g.storage, logits: ls, labels: l.storage))]
         }
     }
 }

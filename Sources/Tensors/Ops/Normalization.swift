@@ -8,7 +8,8 @@ extension Tensor {
         let (y, mean, variance) = backend.batchNorm(x.storage, scale: scale.storage, shift: shift.storage,
                                                     epsilon: epsilon)
         let out = record("batchNorm", y, inputs: [x, scale, shift]) {
-            [xs = x.storage, ss = scale.storage, hs = shift.storage] g, _ in
+            [xs = x.storage, ss = scale.storage, hs = shift.storage] g, needs in
+            if creatingGraph { return batchNormGradients(g, x: input(0, xs), scale: input(1, ss), epsilon: epsilon, needs: needs) }
             let (dx, ds, dh) = Tensor.backend.batchNormBackward(g.storage, x: xs, scale: ss, shift: hs, mean: mean,
                                                                 variance: variance, epsilon: epsilon)
             return [Tensor(storage: dx), Tensor(storage: ds), Tensor(storage: dh)]
@@ -34,6 +35,22 @@ extension Tensor {
             let dh = needs[2] ? g.sum(to: reduceTo).reshaped([x.shape[1]]) : nil
             return [dx, ds, dh]
         }
+    }
+
+    /// Training-mode batch norm's gradients written as differentiable ops, for a backward pass that
+    /// records itself: with x̂ = (x − μ)/σ over the m values of a channel,
+    /// dx = γ/σ · (g − Σg/m − x̂·Σ(g·x̂)/m), dγ = Σ g·x̂, dβ = Σ g. The statistics are recomputed
+    /// from x on the tape, so the penalty's gradient sees how every sample moves every other's
+    /// normalization, as PyTorch's double backward of batch norm does.
+    static func batchNormGradients(_ g: Tensor, x: Tensor, scale: Tensor, epsilon: Float, needs: [Bool]) -> [Tensor?] {
+        let c = x.shape[1], channelShape = [1, c] + [Int](repeating: 1, count: x.rank - 2)
+        let m = 1 / Float(x.count / c)
+        let centered = x - x.sum(to: channelShape) * m
+        let invStd = 1 / ((centered.square().sum(to: channelShape) * m) + epsilon).sqrt()
+        let xhat = centered * invStd
+        let sumG = g.sum(to: channelShape), sumGX = (g * xhat).sum(to: channelShape)
+        let dx = needs[0] ? (g - sumG * m - xhat * (sumGX * m)) * (scale.reshaped(channelShape) * invStd) : nil
+        return [dx, needs[1] ? sumGX.reshaped([c]) : nil, needs[2] ? sumG.reshaped([c]) : nil]
     }
 
     /// Element-wise square root for the small per-channel statistics vectors (host computed).

@@ -16,7 +16,8 @@ extension Tensor {
         checkShapes(rank == 4, "\(name)", shape, note: "expected a 4-D input [N, C, H, W]")
         let (y, workspace) = backend.pooling(storage, g)
         return Tensor.record(name, y, inputs: [self]) { [storage] grad, _ in
-            [Tensor(storage: Tensor.backend.poolingBackward(grad.storage, like: storage, workspace: workspace, g))]
+            precondition(!Tensor.creatingGraph, "\(name): no second-order rule (a gradient of a gradient through pooling is not supported)")
+            return [Tensor(storage: Tensor.backend.poolingBackward(grad.storage, like: storage, workspace: workspace, g))]
         }
     }
 }

@@ -12,6 +12,7 @@ extension Tensor {
         if target == shape { return self }
         let y = backend.reshape(storage, to: target)
         return Tensor.record("reshape", y, inputs: [self]) { [shape, storage] g, _ in
+            if Tensor.creatingGraph { return [g.reshaped(shape)] }
             let b = Tensor.backend
             return [Tensor(storage: b.relayout(b.reshape(g.storage, to: shape), like: storage))]
         }
@@ -26,6 +27,13 @@ extension Tensor {
         let sizes = parts.map { $0.shape[axis] }
         let storages = parts.map(\.storage)
         return record("concat", y, inputs: parts) { g, needs in
+            if Tensor.creatingGraph {
+                var offset = 0
+                return sizes.enumerated().map { i, n in
+                    defer { offset += n }
+                    return needs[i] ? g.slice(axis: axis, offset: offset, length: n) : nil
+                }
+            }
             var offset = 0
             return sizes.enumerated().map { i, n in
                 defer { offset += n }
@@ -46,6 +54,10 @@ extension Tensor {
             var before = shape, after = shape
             before[axis] = offset
             after[axis] = shape[axis] - offset - length
+            if Tensor.creatingGraph {
+                let zeros = [before, after].filter { $0[axis] > 0 }.map { Tensor.zeros($0) }
+                return [Tensor.concat(offset > 0 ? [zeros[0], g] + zeros.dropFirst() : [g] + zeros, axis: axis)]
+            }
             if offset > 0 { parts.append(b.full(shape: before, value: 0)) }
             parts.append(g.storage)
             if after[axis] > 0 { parts.append(b.full(shape: after, value: 0)) }

@@ -39,6 +39,7 @@ extension Tensor {
             }
         } }
         let out = record("synchronizedBatchNorm", Tensor(y, shape: x.shape).storage, inputs: [x, scale, shift]) { g, needs in
+            precondition(!creatingGraph, "synchronizedBatchNorm: no second-order rule (a gradient penalty needs a discriminator without batch norm across processes)")
             let dy = g.scalars
             // Local Σdy and Σdy·x̂ per channel, then global (for dx); dγ and dβ stay local (the
             // parameters' gradients are averaged across processes afterwards).
