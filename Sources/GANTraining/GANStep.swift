@@ -10,6 +10,12 @@ public struct GANStepResult: Sendable, Equatable {
     public var lossG: Float?
     /// Mean σ(D(x)) on the real batch and σ(D(G(z))) on the fakes, before D's update.
     public var dReal: Float, dFake: Float
+    /// The gradient penalties' contribution to `lossD` (weighted), or nil when none was applied.
+    public var penalty: Float?
+
+    public init(lossD: Float, lossG: Float? = nil, dReal: Float, dFake: Float, penalty: Float? = nil) {
+        self.lossD = lossD; self.lossG = lossG; self.dReal = dReal; self.dFake = dFake; self.penalty = penalty
+    }
 }
 
 /// What one training step consumes: real images, the generator's latents, and for a conditional
@@ -50,8 +56,9 @@ public enum GANStepError: Error, Equatable {
 /// directly. Where the next ingredients of a step go:
 /// - **an augmentation of what D sees** (DiffAugment, `augment`): in `critic(_:)`, the one place
 ///   where D is applied to images, so real and fake images are augmented in both updates alike;
-/// - **a penalty on D** (R1, a gradient penalty): added to `lossD` in `updateDiscriminator`
-///   before its backward pass;
+/// - **the penalties on D's input gradient** (`penalties`: R1, R2, WGAN-GP): computed on the same
+///   forward passes as D's loss in `updateDiscriminator`, by a backward pass that records itself,
+///   and added to `lossD` before its backward pass, so one backward and one update serve both;
 /// - **a gradient all-reduce** (data-parallel training): in `apply(_:to:)`, between the backward
 ///   pass and the optimizer's update, the one place both networks' gradients pass;
 /// - **an averaged copy of G** (EMA, `average`): after the generator's update in `updateGenerator`;
@@ -79,6 +86,15 @@ public final class GANStep<G: Module, D: Module> {
     public var augmentSeed: UInt64 = 0
     /// An exponential moving average of G, updated after each of G's updates (nil: none).
     public var average: ModuleAverage?
+    /// Penalties on D's gradient with respect to its input (none by default). On the steps that
+    /// apply them, a bf16 step runs D's update in fp32: second derivatives through bf16 kernels
+    /// would be noise.
+    public var penalties = GradientPenalties()
+    /// The seed of WGAN-GP's interpolation draws (with D's step count: a resumed run draws the same).
+    public var penaltySeed: UInt64 = 0
+    /// WGAN-GP's interpolation weights in place of the draws from `penaltySeed`: the golden test
+    /// gives PyTorch's.
+    var interpolationWeights: Tensor?
     /// Calls of `critic` within the current step.
     var criticCalls = 0
     /// Called with the parameters an optimizer is about to update, after their gradients are
@@ -115,7 +131,7 @@ public final class GANStep<G: Module, D: Module> {
             var result = try updateDiscriminator(real: real, fake: fake, realClasses: realClasses, fakeClasses: fakeClasses)
             // optimizerD's step count is restored with a checkpoint, so the schedule resumes exactly.
             if optimizerD.stepCount % dSteps == 0 {
-                result.lossG = try updateGenerator(fake: fake, classes: fakeClasses)
+                result.lossG = try updateGenerator(fake: fake, classes: fakeClasses, real: real, realClasses: realClasses)
             }
             return result
         }
@@ -138,19 +154,58 @@ public final class GANStep<G: Module, D: Module> {
     }
 
     func updateDiscriminator(real: Tensor, fake: Tensor, realClasses: Tensor? = nil, fakeClasses: Tensor? = nil) throws(GANStepError) -> GANStepResult {
-        let realLogits = critic(real, realClasses), fakeLogits = critic(fake.detached, fakeClasses)
-        let lossD = loss.discriminator(real: realLogits, fake: fakeLogits, realTarget: realLabel)
-        let value = lossD.item
-        guard value.isFinite else { throw .nonFiniteLoss(.discriminator) }
-        apply(lossD, to: optimizerD)
-        let (dReal, dFake) = withoutGrad { (realLogits.sigmoid().mean().item, fakeLogits.sigmoid().mean().item) }
-        return GANStepResult(lossD: value, lossG: nil, dReal: dReal, dFake: dFake)
+        let penalize = penalties.due(atStep: optimizerD.stepCount)
+        // Penalty steps of a bf16 run compute D's update in fp32 (the penalty's second derivatives).
+        return try Engine.withPrecision(penalize ? .fp32 : Engine.precision) { () throws(GANStepError) -> GANStepResult in
+            // The images whose input gradient a penalty needs are leaves of their own: the penalty's
+            // gradient is taken with respect to them (before augmentation, which D's forward applies).
+            let realImages = penalize && penalties.r1 > 0 ? real.detached.requiringGrad() : real
+            let fakeImages = penalize && penalties.r2 > 0 ? fake.detached.requiringGrad() : fake.detached
+            let realLogits = critic(realImages, realClasses), fakeLogits = critic(fakeImages, fakeClasses)
+            var lossD = loss.discriminator(real: realLogits, fake: fakeLogits, realTarget: realLabel)
+            var penalty: Tensor?
+            if penalize {
+                let p = penaltyTerm(real: (realImages, realLogits), fake: (fakeImages, fakeLogits), realClasses: realClasses)
+                lossD = lossD + p
+                penalty = p
+            }
+            let value = lossD.item
+            guard value.isFinite else { throw .nonFiniteLoss(.discriminator) }
+            apply(lossD, to: optimizerD)
+            let (dReal, dFake) = withoutGrad { (realLogits.sigmoid().mean().item, fakeLogits.sigmoid().mean().item) }
+            return GANStepResult(lossD: value, lossG: nil, dReal: dReal, dFake: dFake, penalty: penalty?.item)
+        }
     }
 
-    func updateGenerator(fake: Tensor, classes: Tensor? = nil) throws(GANStepError) -> Float {
+    /// The weighted sum of the penalties due: γ₁/2·E‖∇D(x)‖² on the reals, γ₂/2·E‖∇D(G(z))‖² on
+    /// the fakes (both from the logits D's loss uses), λ·E(‖∇D(x̂)‖ − 1)² on interpolates (one more
+    /// forward pass), each times `penalties.every` (lazy regularization).
+    func penaltyTerm(real: (images: Tensor, logits: Tensor), fake: (images: Tensor, logits: Tensor), realClasses: Tensor?) -> Tensor {
+        let scale = Float(penalties.every)
+        var terms: [Tensor] = []
+        if penalties.r1 > 0 {
+            terms.append(GradientPenalties.squaredGradientNorm(real.logits, real.images) * (penalties.r1 / 2 * scale))
+        }
+        if penalties.r2 > 0 {
+            terms.append(GradientPenalties.squaredGradientNorm(fake.logits, fake.images) * (penalties.r2 / 2 * scale))
+        }
+        if penalties.wgan > 0 {
+            let n = real.images.shape[0]
+            let rng = RandomGenerator(seed: RandomGenerator.derivedSeed(penaltySeed, UInt64(optimizerD.stepCount)))
+            let epsilon = interpolationWeights ?? Tensor.randomUniform([n] + [Int](repeating: 1, count: real.images.rank - 1), using: rng)
+            // x̂ on the segment between each real image and a fake; judged as of the real image's class.
+            let mixed = (real.images.detached * epsilon + fake.images.detached * (1 - epsilon)).requiringGrad()
+            terms.append(GradientPenalties.unitGradientNormPenalty(critic(mixed, realClasses), mixed) * (penalties.wgan * scale))
+        }
+        return terms.dropFirst().reduce(terms[0], +)
+    }
+
+    func updateGenerator(fake: Tensor, classes: Tensor? = nil, real: Tensor? = nil, realClasses: Tensor? = nil) throws(GANStepError) -> Float {
         discriminator.setRequiresGrad(false)
         defer { discriminator.setRequiresGrad(true) }
-        let lossG = loss.generator(fake: critic(fake, classes))
+        // The relativistic loss pairs each fake with a real image, judged again by the updated D.
+        let realLogits = loss.generatorNeedsReal ? real.map { critic($0, realClasses).detached } : nil
+        let lossG = loss.generator(fake: critic(fake, classes), real: realLogits)
         let value = lossG.item
         guard value.isFinite else { throw .nonFiniteLoss(.generator) }
         apply(lossG, to: optimizerG)
@@ -191,6 +246,8 @@ extension GANStep where G == GANGenerator, D == GANDiscriminator {
                   loss: c.loss, realLabel: c.realLabel, dSteps: c.dSteps, precision: c.precision)
         augment = DiffAugment(c.augment)
         augmentSeed = RandomGenerator.derivedSeed(c.seed, 0x61756720)
+        penalties = GradientPenalties(r1: c.r1, r2: c.r2, wgan: c.loss == .wganGP ? c.gradientPenaltyWeight : 0, every: c.penaltyEvery)
+        penaltySeed = RandomGenerator.derivedSeed(c.seed, 0x67702020)
         if c.ema > 0 {
             let (copy, _) = Models.make(c.model, rng: RandomGenerator(seed: c.seed))
             average = ModuleAverage(of: g, into: copy, decay: c.ema)

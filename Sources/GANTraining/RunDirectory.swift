@@ -211,6 +211,8 @@ public struct MetricsLine: Codable, Sendable, Equatable {
     /// Losses and mean probabilities; nil (JSON null) when not finite or not yet computed.
     public var lossD: Float?, lossG: Float?
     public var dReal: Float?, dFake: Float?
+    /// The gradient penalties' weighted part of `lossD` (last applied; absent without penalties).
+    public var penalty: Float?
     public var imagesPerSecond: Double?
     /// Time the loop has waited for data this epoch.
     public var loaderWaitSeconds: Double?
@@ -241,7 +243,7 @@ public struct MetricsLine: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case step, epoch, batch, lossD = "loss_d", lossG = "loss_g", dReal = "d_real", dFake = "d_fake"
+        case step, epoch, batch, lossD = "loss_d", lossG = "loss_g", dReal = "d_real", dFake = "d_fake", penalty = "loss_d_penalty"
         case imagesPerSecond = "images_per_second", loaderWaitSeconds = "loader_wait_seconds", evaluation = "eval"
     }
 
@@ -250,6 +252,7 @@ public struct MetricsLine: Codable, Sendable, Equatable {
         func finite(_ v: Float) -> Float? { v.isFinite ? v : nil }
         step = p.step; epoch = p.epoch; batch = p.batch
         lossD = finite(p.lossD); lossG = finite(p.lossG); dReal = finite(p.dReal); dFake = finite(p.dFake)
+        penalty = p.penalty.flatMap(finite)
         imagesPerSecond = (p.imagesPerSecond * 10).rounded() / 10
         self.loaderWaitSeconds = (loaderWaitSeconds * 1e4).rounded() / 1e4
     }

@@ -285,4 +285,5 @@ enum Checks {
     static func positiveFinite(_ v: Float) -> String? { v.isFinite && v > 0 ? nil : "must be a positive number" }
     static func unitInterval(_ v: Float) -> String? { v.isFinite && v >= 0 && v < 1 ? nil : "must be in [0, 1)" }
     static func finiteNonNegative(_ v: Double) -> String? { v.isFinite && v >= 0 ? nil : "must be 0 or more" }
+    static func finiteNonNegative(_ v: Float) -> String? { v.isFinite && v >= 0 ? nil : "must be 0 or more" }
 }

@@ -78,6 +78,7 @@ extension Trainer {
         if let v = line.lossD { values.append(("loss/D", Double(v))) }
         if let v = line.lossG, v.isFinite { values.append(("loss/G", Double(v))) }
         if let v = line.dReal { values.append(("discriminator/D(x)", Double(v))) }
+        if let v = line.penalty { values.append(("loss/D_penalty", Double(v))) }
         if let v = line.dFake { values.append(("discriminator/D(G(z))", Double(v))) }
         if let v = line.imagesPerSecond { values.append(("speed/images_per_second", v)) }
         values += [("learning_rate/G", Double(config.learningRateG)), ("learning_rate/D", Double(config.learningRateD))]

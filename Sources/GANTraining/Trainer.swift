@@ -38,6 +38,7 @@ public final class Trainer {
     let fixedNoise: Tensor
     var history: [MetricsLine] = []
     var lastLossG: Float = .nan
+    var lastPenalty: Float?
     var schedule: CheckpointSchedule
     /// The run's open files while `run` runs (the lock longer: from creation).
     var lock: RunLock?
@@ -125,7 +126,8 @@ public final class Trainer {
                                          batchesPerEpoch: batcher.batchesPerEpoch, step: state.step, totalSteps: totalSteps,
                                          lossD: result.lossD, lossG: lastLossG, dReal: result.dReal, dFake: result.dFake,
                                          imagesPerSecond: meter.rate,
-                                         etaSeconds: meter.secondsLeft(images: (totalSteps - state.step) * config.batchSize))
+                                         etaSeconds: meter.secondsLeft(images: (totalSteps - state.step) * config.batchSize),
+                                         penalty: result.penalty ?? lastPenalty)
                 progress(p)
                 try afterStep(p, loaderWaitSeconds: batches.waitSeconds)
                 if state.step >= totalSteps { break }
@@ -155,6 +157,7 @@ public final class Trainer {
             if let dataParallel { result = dataParallel.average(result) }
             state.adamStepsD += 1
             if let lossG = result.lossG { lastLossG = lossG; state.adamStepsG += 1 }
+            if let penalty = result.penalty { lastPenalty = penalty }
             return result
         } catch .nonFiniteLoss(let network) {
             throw TrainingError.nonFinite(step: state.step + 1, network: network, lastCheckpoint: lastCheckpoint)

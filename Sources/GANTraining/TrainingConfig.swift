@@ -74,7 +74,12 @@ public struct TrainingConfig: Sendable {
     /// Why these settings cannot train, naming the setting and the value, or nil when they can.
     public var problem: String? {
         if let problem = model.problem { return problem }
-        return TrainingSettings.stored.lazy.compactMap { $0.problem(in: self) }.first.map(\.description)
+        if let problem = TrainingSettings.stored.lazy.compactMap({ $0.problem(in: self) }).first { return problem.description }
+        if self.syncBatchNorm && (self.r1 > 0 || self.r2 > 0 || self.loss == .wganGP) {
+            return "the gradient penalties cannot pass through synchronized batch norm (no second-order rule across processes); "
+                + "train without it, or with a discriminator without batch norm (sngan)"
+        }
+        return nil
     }
 }
 

@@ -10,6 +10,8 @@ public struct TrainingProgress: Sendable {
     public var dReal: Float, dFake: Float
     public var imagesPerSecond: Double
     public var etaSeconds: Double
+    /// The gradient penalties' (weighted) part of `lossD` on the last step that applied them.
+    public var penalty: Float? = nil
 }
 
 /// How a call to `Trainer.run` ended.

@@ -40,11 +40,12 @@ public enum TrainingSettings {
     public static let beta2 = Setting<Float>(
         "beta2", flag: "beta2", noun: "Adam's β2", placeholder: "X", help: "Adam's β2", default: 0.999, check: Checks.unitInterval)
     public static let loss = Setting<GANLoss>(
-        "loss", flag: "loss", noun: "the loss", placeholder: "bce|lsgan|hinge",
-        help: "the adversarial loss", default: { $0.preset == .sngan ? .hinge : .bce })
+        "loss", flag: "loss", noun: "the loss", placeholder: "bce|lsgan|hinge|wgan-gp|rpgan",
+        help: "the adversarial loss: wgan-gp adds its gradient penalty (--gp-weight); rpgan is R3GAN's relativistic pairing loss",
+        default: { $0.preset == .sngan ? .hinge : .bce })
     public static let realLabel = Setting<Float>(
         "realLabel", flag: "label-smoothing", noun: "the real label", placeholder: "X",
-        help: "target of real images in D's loss: one-sided label smoothing (1: none; not with the hinge loss)",
+        help: "target of real images in D's loss: one-sided label smoothing (1: none; bce and lsgan only)",
         default: { $0.preset == .sngan ? 1 : 0.9 }, check: { $0.isFinite && $0 > 0 && $0 <= 1 ? nil : "must be in (0, 1]" })
     public static let dSteps = Setting<Int>(
         "dSteps", flag: "d-steps", noun: "the discriminator steps per generator step",
@@ -71,6 +72,19 @@ public enum TrainingSettings {
         help: "DiffAugment for everything D sees: color, translation, cutout (comma-separated), or none; sngan on fewer than "
             + "\(TrainingConfig.smallDataset) images: all three",
         default: [])
+    public static let r1 = Setting<Float>(
+        "r1", flag: "r1", noun: "the R1 weight", placeholder: "GAMMA",
+        help: "R1 penalty γ/2·E‖∇D(x)‖² on real images (StyleGAN2, R3GAN; 0: none)", default: 0, check: Checks.finiteNonNegative)
+    public static let r2 = Setting<Float>(
+        "r2", flag: "r2", noun: "the R2 weight", placeholder: "GAMMA",
+        help: "R2 penalty γ/2·E‖∇D(G(z))‖² on generated images (R3GAN; 0: none)", default: 0, check: Checks.finiteNonNegative)
+    public static let gradientPenaltyWeight = Setting<Float>(
+        "gradientPenaltyWeight", flag: "gp-weight", noun: "the WGAN-GP weight", placeholder: "LAMBDA",
+        help: "λ of WGAN-GP's penalty λ·E(‖∇D(x̂)‖ − 1)² (with --loss wgan-gp)", default: 10, check: Checks.finiteNonNegative)
+    public static let penaltyEvery = Setting<Int>(
+        "penaltyEvery", flag: "penalty-every", noun: "the steps between penalties", unit: .steps,
+        help: "lazy regularization: the gradient penalties every N discriminator steps, weighted ×N (StyleGAN2: 16)",
+        default: 1, check: Checks.positive)
     public static let syncBatchNorm = Setting<Bool>(
         "syncBatchNorm", flag: "sync-batchnorm", noun: "synchronized batch norm", placeholder: nil,
         help: "under mpiexec: batch norms use the statistics of the whole global batch, so N processes compute what one does",
@@ -127,7 +141,7 @@ public enum TrainingSettings {
     static let stored: [any AnySetting] = [
         dataPath, epochs, maxSteps,
         batchSize, learningRateG, learningRateD, beta1, beta2, loss, realLabel, dSteps, seed, horizontalFlip, precision,
-        ema, augment, syncBatchNorm,
+        ema, augment, r1, r2, gradientPenaltyWeight, penaltyEvery, syncBatchNorm,
         limit, limitRandom,
         sampleEvery, sampleCount, checkpointEvery, checkpointSteps, checkpointMinutes, keepCheckpoints, logEvery, evalEvery, evalCount,
     ]

@@ -120,3 +120,38 @@ import Tensors
         #expect(report.lines.count == golden.count - 2, "every golden tensor but the inputs is compared")
     }
 }
+
+/// One discriminator step with each gradient penalty against PyTorch's
+/// `torch.autograd.grad(create_graph=True)`: R1 and R2 (bce loss, γ 10) and WGAN-GP (λ 10), on the
+/// 28×28 DCGAN preset's discriminator (batch norm included) with the golden weights. The values
+/// were dumped once by `Fixtures/golden/penalties.py` (kept beside them, with how to run it):
+/// the total loss, the weighted penalty and every parameter's gradient of the whole loss.
+@Suite(.serialized) struct GoldenPenaltyTests {
+    @Test(arguments: ["r1", "r2", "wgan"])
+    func oneDiscriminatorStepWithThePenaltyMatchesPyTorch(_ variant: String) throws {
+        let golden = try SafeTensors(contentsOf: GoldenStepTests.directory + "/penalties.safetensors").allTensors()
+        var report = GoldenStepTests.Report(golden: golden)
+        let real = try #require(golden["input.real"]), fake = try #require(golden["input.fake"])
+        let gan = try GoldenStepTests.model()
+        switch variant {
+        case "r1": gan.penalties = GradientPenalties(r1: 10)
+        case "r2": gan.penalties = GradientPenalties(r2: 10)
+        default:
+            gan.loss = .wganGP
+            gan.penalties = GradientPenalties(wgan: 10)
+            gan.interpolationWeights = try #require(golden["input.epsilon"])
+        }
+        let d = try gan.updateDiscriminator(real: real, fake: fake)
+        report.check("\(variant).loss_d", Tensor(d.lossD), tolerance: 1e-5)
+        report.check("\(variant).penalty", Tensor(try #require(d.penalty)), tolerance: 1e-5)
+        let scale = report.scale(prefix: "\(variant).grad.")
+        for (name, p) in gan.discriminator.namedParameters() {
+            report.check("\(variant).grad.\(name)", try #require(p.grad, "\(name) has no gradient"), tolerance: 1e-4, scale: scale)
+        }
+        print("Golden \(variant) step (DCGAN 28 discriminator, width 8, batch 4) against PyTorch:\n" + report.lines.joined(separator: "\n")
+              + String(format: "\n%d compared, %d failed, worst relative difference %.2e", report.lines.count, report.failures.count, report.worst))
+        #expect(report.failures.isEmpty, "differs from PyTorch: \(report.failures)")
+        #expect(report.lines.count == golden.keys.filter { $0.hasPrefix(variant + ".") }.count, "every golden tensor of \(variant) is compared")
+        #expect(d.penalty! > 0.01 * d.lossD, "the penalty matters in this step: \(d.penalty!) of \(d.lossD)")
+    }
+}
