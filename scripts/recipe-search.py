@@ -26,6 +26,7 @@ RECIPES = {
     "dcgan-b32-lr1e-4": ["--batch-size", "32", "--lr-g", "1e-4", "--lr-d", "1e-4"],
     "dcgan-b32-lrd4e-4": ["--batch-size", "32", "--lr-d", "4e-4"],
     "dcgan-b32-ema": ["--batch-size", "32", "--ema", "0.999"],
+    "dcgan-b16-ema": ["--batch-size", "16", "--ema", "0.999"],
     "dcgan-b32-sn": ["--batch-size", "32", "--spectral-norm", "d"],
     "dcgan-b32-hinge": ["--batch-size", "32", "--loss", "hinge"],
     "dcgan-b32-lsgan": ["--batch-size", "32", "--loss", "lsgan"],
@@ -33,7 +34,7 @@ RECIPES = {
 }
 GROUPS = {
     "batch": ["dcgan", "dcgan-b64", "dcgan-b32", "dcgan-b16", "dcgan-b32-lr1e-4"],
-    "ema": ["dcgan", "dcgan-b32", "dcgan-b32-ema"],
+    "ema": ["dcgan", "dcgan-b32", "dcgan-b32-ema", "dcgan-b16-ema"],
     "loss": ["dcgan", "dcgan-b32", "dcgan-b32-hinge", "dcgan-b32-lsgan", "dcgan-b32-sn", "dcgan-b32-dsteps2", "dcgan-b32-lrd4e-4"],
 }
 GROUPS["all"] = list(RECIPES)

@@ -52,6 +52,9 @@ public enum Workload: String, CaseIterable, Sendable {
 /// One modern technique added to a workload's step, to measure what it costs.
 public enum Ingredient: String, CaseIterable, Sendable {
     case none, spectralNorm = "spectral-norm", ema, augment, conditional
+    /// The gradient penalties: R1 every step and every 16 (StyleGAN2's lazy regularization), R3GAN's
+    /// relativistic loss with R1 and R2, and WGAN-GP.
+    case r1, r1Lazy = "r1-every-16", rpganR1R2 = "rpgan+r1+r2", wganGP = "wgan-gp"
 
     /// Adds the technique to `config`, for training on `dataset` (whose classes a conditional model draws).
     public func apply(to config: inout TrainingConfig, dataset: ImageDataset) {
@@ -61,6 +64,10 @@ public enum Ingredient: String, CaseIterable, Sendable {
         case .ema: config.ema = 0.999
         case .augment: config.augment = DiffAugment.Operation.allCases
         case .conditional: config.model.classNames = dataset.classNames ?? []
+        case .r1: config.r1 = 10
+        case .r1Lazy: config.r1 = 10; config.penaltyEvery = 16
+        case .rpganR1R2: config.loss = .rpgan; config.r1 = 1; config.r2 = 1
+        case .wganGP: config.loss = .wganGP
         }
     }
 }

@@ -80,6 +80,10 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var classes: Int { classNames.count }
     public var isConditional: Bool { !classNames.isEmpty }
 
+    /// Whether the preset's discriminator normalizes with batch norm (the DCGANs'; a test keeps
+    /// this equal to what `Models.make` builds).
+    public var discriminatorHasBatchNorm: Bool { preset == .dcgan || preset == .catdcgan }
+
     enum CodingKeys: String, CodingKey { case preset, imageSize, channels, latent, width, noise, spectralNorm, classNames }
 
     /// Files written before spectral norm existed decode to `.none`; before conditional models,

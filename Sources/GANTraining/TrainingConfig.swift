@@ -75,9 +75,10 @@ public struct TrainingConfig: Sendable {
     public var problem: String? {
         if let problem = model.problem { return problem }
         if let problem = TrainingSettings.stored.lazy.compactMap({ $0.problem(in: self) }).first { return problem.description }
-        if self.syncBatchNorm && (self.r1 > 0 || self.r2 > 0 || self.loss == .wganGP) {
-            return "the gradient penalties cannot pass through synchronized batch norm (no second-order rule across processes); "
-                + "train without it, or with a discriminator without batch norm (sngan)"
+        if self.syncBatchNorm && model.discriminatorHasBatchNorm && (self.r1 > 0 || self.r2 > 0 || self.loss == .wganGP) {
+            return "the gradient penalties cannot pass through the discriminator's synchronized batch norm (it has no "
+                + "second-order rule across processes); train without synchronized batch norm, or a model whose "
+                + "discriminator has none (sngan, mlp)"
         }
         return nil
     }

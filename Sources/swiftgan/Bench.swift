@@ -17,7 +17,7 @@ struct Bench: ParsableCommand {
 
         --suite data: loading and batching.
 
-        --suite ingredients: the training step of a workload alone and with spectral norm (D), the generator's moving average, DiffAugment (all three operations) and class conditioning each added, alternating, as ratios to the plain step.
+        --suite ingredients: the training step of a workload alone and with spectral norm (D), the generator's moving average, DiffAugment (all three operations) and class conditioning each added, and the gradient penalties (R1 every step and every 16, rpgan + R1 + R2, WGAN-GP), alternating, as ratios to the plain step (mean step per round: give --steps 32 for the lazy penalty).
         --suite training: images/s of training steps on a workload (mlp, dcgan28, dcgan64, catdcgan: the models and batches of the comparison with PyTorch, `make bench-vs-pytorch`); with --profile, where each step's time goes, op by op.
 
         --suite generation: images/s of sampling --count images from a workload's generator (--profile works here too).
@@ -172,7 +172,8 @@ struct Bench: ParsableCommand {
     }
 
     /// The step of `w` alone and with each modern technique added, `rounds` alternating rounds
-    /// (the order rotates each round), medians and ratios to the plain step.
+    /// (the order rotates each round): the mean step of each round (lazy regularization costs one
+    /// step in 16: take --steps 32 or more), the median over rounds, and ratios to the plain step.
     func runIngredients(_ w: Workload) throws {
         let extensions = CPUFeatures.flags.filter { $0.hasPrefix("avx") || $0.hasPrefix("amx") || $0 == "fma" }.sorted().joined(separator: " ")
         say("SwiftGAN bench --suite ingredients on \(CPUFeatures.modelName) (\(extensions)), \(Engine.name)")
@@ -183,7 +184,8 @@ struct Bench: ParsableCommand {
             for k in 0..<all.count {
                 let ingredient = all[(k + round) % all.count]
                 let r = try TrainingBenchmark.training(w, steps: steps, warmup: warmup, ingredient: ingredient)
-                medians[ingredient, default: []].append(ConvBenchmark.median(r.stepSeconds))
+                // The mean step: lazy regularization's cost is one step in 16.
+                medians[ingredient, default: []].append(r.stepSeconds.reduce(0, +) / Double(max(r.stepSeconds.count, 1)))
             }
         }
         let base = ConvBenchmark.median(medians[.none]!)

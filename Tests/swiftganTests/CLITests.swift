@@ -97,7 +97,7 @@ import Imaging
             (["train", "--epochs", "-1"], "error: --epochs must be positive, got -1"),
             (["train", "--batch-size", "0"], "error: --batch-size must be positive, got 0"),
             (["train", "--lr-g", "nan"], "error: --lr-g must be a positive number, got nan"),
-            (["train", "--loss", "wgan"], "error: --loss expects one of bce, lsgan, hinge, got wgan"),
+            (["train", "--loss", "wgan"], "error: --loss expects one of bce, lsgan, hinge, wgan-gp, rpgan, got wgan"),
             (["train", "--frobnicate"], "error: unknown option '--frobnicate'"),
             (["train", "--bach-size", "8"], "error: unknown option '--bach-size'; did you mean --batch-size?"),
             (["train", "--sample-every", "2epochs"], "error: --sample-every counts steps, not epochs; got 2epochs"),
