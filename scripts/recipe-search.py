@@ -31,12 +31,16 @@ RECIPES = {
     "dcgan-b32-hinge": ["--batch-size", "32", "--loss", "hinge"],
     "dcgan-b32-lsgan": ["--batch-size", "32", "--loss", "lsgan"],
     "dcgan-b32-dsteps2": ["--batch-size", "32", "--d-steps", "2"],
+    # The gradient penalties, lazily every 16 steps (StyleGAN2's schedule: the cost of a plain step).
+    "dcgan-b32-r1": ["--batch-size", "32", "--r1", "1", "--penalty-every", "16"],
+    "dcgan-b32-r3gan": ["--batch-size", "32", "--loss", "rpgan", "--r1", "1", "--r2", "1", "--penalty-every", "16"],
 }
 GROUPS = {
     "batch": ["dcgan", "dcgan-b64", "dcgan-b32", "dcgan-b16", "dcgan-b32-lr1e-4"],
     "ema": ["dcgan", "dcgan-b32", "dcgan-b32-ema", "dcgan-b16-ema"],
     "loss": ["dcgan", "dcgan-b32", "dcgan-b32-hinge", "dcgan-b32-lsgan", "dcgan-b32-sn", "dcgan-b32-dsteps2", "dcgan-b32-lrd4e-4"],
 }
+GROUPS["penalties"] = ["dcgan", "dcgan-b32", "dcgan-b32-r1", "dcgan-b32-r3gan"]
 GROUPS["all"] = list(RECIPES)
 
 

@@ -52,9 +52,10 @@ public enum Workload: String, CaseIterable, Sendable {
 /// One modern technique added to a workload's step, to measure what it costs.
 public enum Ingredient: String, CaseIterable, Sendable {
     case none, spectralNorm = "spectral-norm", ema, augment, conditional
-    /// The gradient penalties: R1 every step and every 16 (StyleGAN2's lazy regularization), R3GAN's
-    /// relativistic loss with R1 and R2, and WGAN-GP.
-    case r1, r1Lazy = "r1-every-16", rpganR1R2 = "rpgan+r1+r2", wganGP = "wgan-gp"
+    /// The gradient penalties, each every step and every 16 (StyleGAN2's lazy regularization): R1,
+    /// R2, WGAN-GP, and R3GAN's relativistic loss with R1 and R2.
+    case r1, r1Lazy = "r1-every-16", r2, r2Lazy = "r2-every-16", wganGP = "wgan-gp", wganGPLazy = "wgan-gp-every-16"
+    case rpganR1R2 = "rpgan+r1+r2", rpganR1R2Lazy = "rpgan+r1+r2-every-16"
 
     /// Adds the technique to `config`, for training on `dataset` (whose classes a conditional model draws).
     public func apply(to config: inout TrainingConfig, dataset: ImageDataset) {
@@ -64,11 +65,12 @@ public enum Ingredient: String, CaseIterable, Sendable {
         case .ema: config.ema = 0.999
         case .augment: config.augment = DiffAugment.Operation.allCases
         case .conditional: config.model.classNames = dataset.classNames ?? []
-        case .r1: config.r1 = 10
-        case .r1Lazy: config.r1 = 10; config.penaltyEvery = 16
-        case .rpganR1R2: config.loss = .rpgan; config.r1 = 1; config.r2 = 1
-        case .wganGP: config.loss = .wganGP
+        case .r1, .r1Lazy: config.r1 = 10
+        case .r2, .r2Lazy: config.r2 = 10
+        case .wganGP, .wganGPLazy: config.loss = .wganGP
+        case .rpganR1R2, .rpganR1R2Lazy: config.loss = .rpgan; config.r1 = 1; config.r2 = 1
         }
+        if rawValue.hasSuffix("-every-16") { config.penaltyEvery = 16 }
     }
 }
 

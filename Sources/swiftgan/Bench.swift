@@ -17,7 +17,7 @@ struct Bench: ParsableCommand {
 
         --suite data: loading and batching.
 
-        --suite ingredients: the training step of a workload alone and with spectral norm (D), the generator's moving average, DiffAugment (all three operations) and class conditioning each added, and the gradient penalties (R1 every step and every 16, rpgan + R1 + R2, WGAN-GP), alternating, as ratios to the plain step (mean step per round: give --steps 32 for the lazy penalty).
+        --suite ingredients: the training step of a workload alone and with spectral norm (D), the generator's moving average, DiffAugment (all three operations) and class conditioning each added, and the gradient penalties (R1, R2, WGAN-GP, rpgan + R1 + R2; each every step and every 16), alternating, as ratios to the plain step (mean step per round: give --steps 32 for the lazy penalty).
         --suite training: images/s of training steps on a workload (mlp, dcgan28, dcgan64, catdcgan: the models and batches of the comparison with PyTorch, `make bench-vs-pytorch`); with --profile, where each step's time goes, op by op.
 
         --suite generation: images/s of sampling --count images from a workload's generator (--profile works here too).
@@ -39,13 +39,16 @@ struct Bench: ParsableCommand {
     @Option(help: "Untimed training steps first.") var warmup = 3
     @Option(help: "Images to generate for --suite generation.") var count = 1000
     @Flag(help: "Print where the time goes, op by op (--suite training and generation).") var profile = false
-    @Option(help: "A technique added to the step of --suite training: spectral-norm, ema, augment, conditional or none.") var ingredient = "none"
+    @Option(help: "A technique added to the step of --suite training: \(Ingredient.allCases.map(\.rawValue).joined(separator: ", ")).") var ingredient = "none"
     @Option(help: "Arithmetic of the training step (--suite training): fp32 or bf16.") var precision: Precision = .fp32
     @Flag(help: "Print one JSON object instead of text (--suite training, generation, peak).") var json = false
 
     func validate() throws {
         guard ["dcgan64", "dcgan28", "all"].contains(model) else {
             throw ValidationError("--model must be dcgan64, dcgan28 or all, got '\(model)'")
+        }
+        guard Ingredient(rawValue: ingredient) != nil else {
+            throw ValidationError("--ingredient must be one of \(Ingredient.allCases.map(\.rawValue).joined(separator: ", ")), got '\(ingredient)'")
         }
         guard ["engine", "data", "training", "generation", "peak", "ingredients", "distributed", "distributed-worker", "all"].contains(suite) else {
             throw ValidationError("--suite must be engine, data, training, generation, peak, ingredients, distributed or all, got '\(suite)'")
@@ -65,7 +68,7 @@ struct Bench: ParsableCommand {
             switch suite {
             case "training":
                 let r = try TrainingBenchmark.training(w, steps: steps, warmup: warmup, precision: precision, profile: profile,
-                                                       ingredient: Ingredient(rawValue: ingredient) ?? .none)
+                                                       ingredient: Ingredient(rawValue: ingredient)!)
                 if json {
                     let times = r.stepSeconds.map { String(format: "%.5f", $0) }.joined(separator: ",")
                     say("{\"workload\":\"\(w.rawValue)\",\"images_per_second\":\(r.imagesPerSecond),\"step_seconds\":[\(times)],"

@@ -31,6 +31,15 @@ import TestSupport
         }
     }
 
+    /// Every ingredient of `--suite ingredients` makes a valid configuration and trains a step
+    /// (the MLP GAN: its discriminator has every op the penalties differentiate twice but convolutions).
+    @Test func everyIngredientTrainsAStep() throws {
+        for ingredient in Ingredient.allCases {
+            let r = try TrainingBenchmark.training(.mlp, steps: 1, warmup: 0, ingredient: ingredient)
+            #expect(r.stepSeconds.count == 1 && r.lossD.isFinite && r.lossG.isFinite, "\(ingredient)")
+        }
+    }
+
     @Test func generationAndPeakSuitesReportRates() {
         let g = TrainingBenchmark.generation(.mlp, count: 10, minimumSeconds: 0)
         #expect(g.passes == 1 && g.imagesPerSecond > 0)
