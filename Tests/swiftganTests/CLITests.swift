@@ -22,6 +22,21 @@ import Imaging
                     "--sample-every", "2", "--out", out] + extra)
     }
 
+    /// The penalties from the command line: R3GAN's recipe lazily, then a resume that may not
+    /// change them; the metrics carry the penalty.
+    @Test func trainWithGradientPenalties() throws {
+        let run = scratch("cli-penalty") + "/run"
+        let r = try Self.train(run, ["--loss", "rpgan", "--r1", "1", "--r2", "0.5", "--penalty-every", "2steps"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let config = try String(contentsOfFile: run + "/config.json", encoding: .utf8)
+        #expect(config.contains("\"loss\" : \"rpgan\"") && config.contains("\"penaltyEvery\" : 2"), "\(config)")
+        #expect(try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).contains("\"loss_d_penalty\""))
+        let bad = try runCLI(["train", "--data", Self.data, "--r1", "-1", "--out", scratch("cli-penalty-bad") + "/run"])
+        #expect(bad.status != 0 && bad.stderr.contains("--r1 must be 0 or more, got -1"), "\(bad.stderr)")
+        let wgan = try Self.train(scratch("cli-wgan") + "/run", ["--loss", "wgan-gp", "--gp-weight", "5"])
+        #expect(wgan.status == 0, "\(wgan.stderr)")
+    }
+
     @Test func trainSampleAndInterpolate() throws {
         let run = scratch("cli-run") + "/run"
         let r = try Self.train(run)
