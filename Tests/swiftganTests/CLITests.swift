@@ -22,8 +22,8 @@ import Imaging
                     "--sample-every", "2", "--out", out] + extra)
     }
 
-    /// The penalties from the command line: R3GAN's recipe lazily, then a resume that may not
-    /// change them; the metrics carry the penalty.
+    /// The penalties from the command line: R3GAN's recipe lazily (the metrics carry the
+    /// penalty), WGAN-GP, and a bad weight refused in one line naming the flag.
     @Test func trainWithGradientPenalties() throws {
         let run = scratch("cli-penalty") + "/run"
         let r = try Self.train(run, ["--loss", "rpgan", "--r1", "1", "--r2", "0.5", "--penalty-every", "2steps"])
