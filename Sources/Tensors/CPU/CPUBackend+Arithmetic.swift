@@ -37,20 +37,30 @@ extension CPUBackend {
             let out = CPUStorage(shape: shape, md: MemoryDesc(plain: shape))
             var acc = [Double](repeating: 0, count: out.logicalCount)
             let rank = shape.count
-            // Row-major strides of the output, zeroed along the reduced axes.
+            // The trailing axes that are summed away form contiguous runs of the input: each run
+            // is one tight loop into one output element (a channel's H·W, an image's C·H·W).
+            var runAxes = 0
+            while runAxes < rank && shape[rank - 1 - runAxes] == 1 { runAxes += 1 }
+            let run = x.shape.suffix(runAxes).reduce(1, *)
+            let lead = rank - runAxes
+            // Row-major strides of the output over the leading axes, zeroed along the reduced ones.
             var outStride = [Int](repeating: 0, count: rank)
             var st = 1
             for i in stride(from: rank - 1, through: 0, by: -1) {
                 outStride[i] = shape[i] == 1 && x.shape[i] != 1 ? 0 : st
                 st *= shape[i]
             }
-            var index = [Int](repeating: 0, count: rank)
+            var index = [Int](repeating: 0, count: lead)
             let src = x.floats
-            for flat in 0..<x.logicalCount {
+            let runs = run == 0 ? 0 : x.logicalCount / run
+            for r in 0..<runs {
                 var o = 0
-                for i in 0..<rank { o += index[i] * outStride[i] }
-                acc[o] += Double(src[flat])
-                var i = rank - 1
+                for i in 0..<lead { o += index[i] * outStride[i] }
+                var sum = 0.0
+                let base = src + r * run
+                for k in 0..<run { sum += Double(base[k]) }
+                acc[o] += sum
+                var i = lead - 1
                 while i >= 0 { index[i] += 1; if index[i] < x.shape[i] { break }; index[i] = 0; i -= 1 }
             }
             for i in acc.indices { out.floats[i] = Float(acc[i]) }
