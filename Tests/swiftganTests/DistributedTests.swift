@@ -92,6 +92,35 @@ import Tensors
         #expect(!FileManager.default.fileExists(atPath: NSTemporaryDirectory() + "swiftgan-rank-1-\(pid)"))
     }
 
+    /// The gradient penalties under mpiexec: R3GAN's recipe (rpgan, R1, R2) on an SNGAN — no batch
+    /// norm in D, G's synchronized — over 2 processes ends with the weights of one process (G's
+    /// biases before a batch norm and those norms' running means left out, as above); a
+    /// discriminator with batch norm and synchronized batch norm is refused in one line.
+    @Test func gradientPenaltiesOverTwoProcessesComputeWhatOneDoes() throws {
+        guard Self.available else { print("skipped: /usr/bin/mpiexec (MPICH) is not installed"); return }
+        // DiffAugment off (sngan turns it on for small data): each process draws the augmentation of
+        // its own slice, so with it two processes do not compute what one does.
+        let recipe = ["--model", "sngan", "--loss", "rpgan", "--r1", "1", "--r2", "1", "--ema", "0", "--augment", "none"]
+        let one = scratch("mpi-penalty-one") + "/run", two = scratch("mpi-penalty-two") + "/run"
+        let single = try runCLI(Self.args(one) + recipe)
+        #expect(single.status == 0, "\(single.stderr)")
+        let r = try runMPI(2, Self.args(two) + recipe + ["--sync-batchnorm"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let a = try Self.tensors(one + "/checkpoints/step-00000015"), b = try Self.tensors(two + "/checkpoints/step-00000015")
+        #expect(Set(a.keys) == Set(b.keys))
+        let nullSpace: Set<String> = ["generator.main.0.bias", "generator.main.2.running_mean", "generator.main.4.bias",
+                                      "generator.main.5.running_mean", "generator.main.7.bias", "generator.main.8.running_mean"]
+        var worst = 0.0, worstName = ""
+        for (name, x) in a where !nullSpace.contains(name) {
+            let d = zip(x, b[name]!).map { Double(abs($0 - $1)) }.max() ?? 0
+            if d > worst { (worst, worstName) = (d, name) }
+        }
+        print("R3GAN recipe, 2 processes vs 1 after 15 steps: largest difference \(worst) (\(worstName))")
+        #expect(worst < 1e-5, "\(worstName): \(worst)")
+        let bad = try runMPI(2, Self.args(scratch("mpi-penalty-bad") + "/run") + ["--r1", "1", "--sync-batchnorm"])
+        #expect(bad.status != 0 && bad.stderr.contains("cannot pass through the discriminator's synchronized batch norm"), "\(bad.stderr)")
+    }
+
     /// Without synchronization each process normalizes its own slice (PyTorch DDP's default): it
     /// trains, and differs from one process only by that.
     @Test func perProcessBatchNormTrainsAndRefusalsNameTheFlag() throws {
