@@ -46,6 +46,7 @@ public struct DataParallel {
     /// update, and (with `synchronizingBatchNorm`) its batch norms use the global batch's statistics.
     public func join<G, D>(_ gan: GANStep<G, D>, synchronizingBatchNorm: Bool) {
         gan.gradientReduction = { self.averageGradients($0) }
+        gan.batchPart = (rank, size)
         let sync = synchronizingBatchNorm ? { (sums: inout [Double]) in self.sum(&sums) } : nil
         for network in [gan.generator as Module, gan.discriminator] { network.synchronizeBatchNorm(sync) }
     }

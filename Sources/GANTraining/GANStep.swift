@@ -95,6 +95,15 @@ public final class GANStep<G: Module, D: Module> {
     /// WGAN-GP's interpolation weights in place of the draws from `penaltySeed`: the golden test
     /// gives PyTorch's.
     var interpolationWeights: Tensor?
+    /// This process's part of a data-parallel batch (`DataParallel.join` sets it): `rank` of
+    /// `ranks` equal slices. Per-image random draws (DiffAugment's, WGAN-GP's ε) are made for the
+    /// whole global batch and sliced, so the processes draw together what one process draws.
+    public var batchPart = (rank: 0, ranks: 1)
+
+    /// (offset, total) of this process's `n` images in the global batch, or nil in one process.
+    func globalSlice(_ n: Int) -> (offset: Int, total: Int)? {
+        batchPart.ranks > 1 ? (batchPart.rank * n, batchPart.ranks * n) : nil
+    }
     /// Calls of `critic` within the current step.
     var criticCalls = 0
     /// Called with the parameters an optimizer is about to update, after their gradients are
@@ -192,7 +201,9 @@ public final class GANStep<G: Module, D: Module> {
         if penalties.wgan > 0 {
             let n = real.images.shape[0]
             let rng = RandomGenerator(seed: RandomGenerator.derivedSeed(penaltySeed, UInt64(optimizerD.stepCount)))
-            let epsilon = interpolationWeights ?? Tensor.randomUniform([n] + [Int](repeating: 1, count: real.images.rank - 1), using: rng)
+            let (offset, total) = globalSlice(n) ?? (0, n)
+            let draws = (0..<total).map { _ in rng.uniform() }[offset..<(offset + n)]
+            let epsilon = interpolationWeights ?? Tensor(Array(draws), shape: [n] + [Int](repeating: 1, count: real.images.rank - 1))
             // x̂ on the segment between each real image and a fake; judged as of the real image's class.
             let mixed = (real.images.detached * epsilon + fake.images.detached * (1 - epsilon)).requiringGrad()
             terms.append(GradientPenalties.unitGradientNormPenalty(critic(mixed, realClasses), mixed) * (penalties.wgan * scale))
@@ -220,7 +231,7 @@ public final class GANStep<G: Module, D: Module> {
         guard !augment.isEmpty else { return Self.apply(discriminator, images, classes) }
         criticCalls += 1
         let rng = RandomGenerator(seed: RandomGenerator.derivedSeed(augmentSeed, UInt64(optimizerD.stepCount), UInt64(criticCalls)))
-        return Self.apply(discriminator, augment.apply(images, using: rng), classes)
+        return Self.apply(discriminator, augment.apply(images, using: rng, slice: globalSlice(images.shape[0])), classes)
     }
 
     /// The generator to draw pictures with: the average when there is one.

@@ -66,19 +66,20 @@ import Tensors
     }
 
     /// The penalties' gradients are all-reduced with the rest: two ranks training R3GAN's recipe
-    /// (rpgan, R1, R2) on an SNGAN (no batch norm in D; G's synchronized) compute what one process
-    /// does on the whole batch.
-    @Test func twoRanksWithGradientPenaltiesComputeWhatOneDoes() throws {
+    /// (rpgan, R1, R2) or WGAN-GP on an SNGAN (no batch norm in D; G's synchronized), with all three
+    /// augmentations, compute what one process does on the whole batch — the per-image draws
+    /// (DiffAugment's, WGAN-GP's ε) are made for the global batch and sliced.
+    @Test(arguments: ["r3gan", "wgan-gp"])
+    func twoRanksWithGradientPenaltiesComputeWhatOneDoes(_ recipe: String) throws {
         var c = Self.config(steps: 4)
         c.model = ModelConfig(preset: .sngan, imageSize: 28, channels: 1, latent: 8, width: 4)
-        c.loss = .rpgan
-        c.r1 = 1
-        c.r2 = 1
+        if recipe == "r3gan" { c.loss = .rpgan; c.r1 = 1; c.r2 = 1 } else { c.loss = .wganGP }
+        c.augment = DiffAugment.Operation.allCases
         c.ema = 0
         let config = c
-        let one = try Trainer(config: config, dataset: Self.data, runDirectory: scratch("dp-penalty-one") + "/run")
+        let one = try Trainer(config: config, dataset: Self.data, runDirectory: scratch("dp-penalty-one-\(recipe)") + "/run")
         _ = try one.run()
-        let directory = scratch("dp-penalty-two") + "/run"
+        let directory = scratch("dp-penalty-two-\(recipe)") + "/run"
         let ranks = try LocalCollective.run(ranks: 2, takingTurns: true) { comm -> [String: [Float]] in
             let trainer = try Trainer(config: config, dataset: Self.data, runDirectory: directory, dataParallel: DataParallel(comm))
             _ = try trainer.run()
@@ -94,7 +95,7 @@ import Tensors
             let d = zip(x, ranks[0][name]!).map { Double(abs($0 - $1)) }.max() ?? 0
             if d > worst { (worst, worstName) = (d, name) }
         }
-        print("DataParallelTests: R3GAN recipe, 2 thread ranks vs 1 process after 4 steps: largest difference \(worst) (\(worstName))")
+        print("DataParallelTests: \(recipe) with DiffAugment, 2 thread ranks vs 1 process after 4 steps: largest difference \(worst) (\(worstName))")
         #expect(worst < 1e-5, "\(worstName): \(worst)")
     }
 

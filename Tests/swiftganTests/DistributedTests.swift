@@ -98,9 +98,8 @@ import Tensors
     /// discriminator with batch norm and synchronized batch norm is refused in one line.
     @Test func gradientPenaltiesOverTwoProcessesComputeWhatOneDoes() throws {
         guard Self.available else { print("skipped: /usr/bin/mpiexec (MPICH) is not installed"); return }
-        // DiffAugment off (sngan turns it on for small data): each process draws the augmentation of
-        // its own slice, so with it two processes do not compute what one does.
-        let recipe = ["--model", "sngan", "--loss", "rpgan", "--r1", "1", "--r2", "1", "--ema", "0", "--augment", "none"]
+        // sngan turns DiffAugment on for this small dataset: its draws are the global batch's, sliced.
+        let recipe = ["--model", "sngan", "--loss", "rpgan", "--r1", "1", "--r2", "1", "--ema", "0"]
         let one = scratch("mpi-penalty-one") + "/run", two = scratch("mpi-penalty-two") + "/run"
         let single = try runCLI(Self.args(one) + recipe)
         #expect(single.status == 0, "\(single.stderr)")

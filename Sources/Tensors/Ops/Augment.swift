@@ -58,10 +58,17 @@ public struct DiffAugment: Sendable, Equatable {
     public var isEmpty: Bool { operations.isEmpty }
     public var description: String { operations.map(\.rawValue).joined(separator: ",") }
 
-    /// The augmented batch [N, C, H, W], with every random draw taken from `rng`.
-    public func apply(_ x: Tensor, using rng: RandomGenerator) -> Tensor {
+    /// The augmented batch [N, C, H, W], with every random draw taken from `rng`. `slice` says that
+    /// `x` holds images `offset..<offset + N` of a batch of `total` (a process's part of a
+    /// data-parallel batch): the draws are made for all `total` images and sliced, so the processes
+    /// together augment exactly as one process does the whole batch.
+    public func apply(_ x: Tensor, using rng: RandomGenerator, slice: (offset: Int, total: Int)? = nil) -> Tensor {
         let n = x.shape[0], (h, w) = (x.shape[2], x.shape[3])
-        func uniforms() -> Tensor { Tensor((0..<n).map { _ in rng.uniform() }, shape: [n, 1, 1, 1]) }
+        let (offset, total) = slice ?? (0, n)
+        precondition(offset >= 0 && offset + n <= total, "DiffAugment.apply: images \(offset)..<\(offset + n) of a batch of \(total)")
+        /// `draw` for every image of the whole batch, this part's.
+        func each<T>(_ draw: () -> T) -> [T] { Array((0..<total).map { _ in draw() }[offset..<(offset + n)]) }
+        func uniforms() -> Tensor { Tensor(each { rng.uniform() }, shape: [n, 1, 1, 1]) }
         var y = x
         for op in operations {
             switch op {
@@ -72,10 +79,10 @@ public struct DiffAugment: Sendable, Equatable {
             case .translation:
                 // Up to 1/8 of the size either way, as the reference's ratio 0.125.
                 let sy = Int(Float(h) * 0.125 + 0.5), sx = Int(Float(w) * 0.125 + 0.5)
-                y = y.translated((0..<n).map { _ in (rng.integer(in: -sy...sy), rng.integer(in: -sx...sx)) })
+                y = y.translated(each { (rng.integer(in: -sy...sy), rng.integer(in: -sx...sx)) })
             case .cutout:
                 let (ch, cw) = (Int(Float(h) * 0.5 + 0.5), Int(Float(w) * 0.5 + 0.5))
-                let corners = (0..<n).map { _ in
+                let corners = each {
                     (rng.integer(in: 0...(h - 1 + (1 - ch % 2))) - ch / 2, rng.integer(in: 0...(w - 1 + (1 - cw % 2))) - cw / 2)
                 }
                 y = Self.cutout(y, corners: corners, size: (ch, cw))
