@@ -201,9 +201,8 @@ public final class GANStep<G: Module, D: Module> {
         if penalties.wgan > 0 {
             let n = real.images.shape[0]
             let rng = RandomGenerator(seed: RandomGenerator.derivedSeed(penaltySeed, UInt64(optimizerD.stepCount)))
-            let (offset, total) = globalSlice(n) ?? (0, n)
-            let draws = (0..<total).map { _ in rng.uniform() }[offset..<(offset + n)]
-            let epsilon = interpolationWeights ?? Tensor(Array(draws), shape: [n] + [Int](repeating: 1, count: real.images.rank - 1))
+            let epsilon = interpolationWeights
+                ?? Tensor(DiffAugment.perImage(n, of: globalSlice(n)) { rng.uniform() }, shape: [n] + [Int](repeating: 1, count: real.images.rank - 1))
             // x̂ on the segment between each real image and a fake; judged as of the real image's class.
             let mixed = (real.images.detached * epsilon + fake.images.detached * (1 - epsilon)).requiringGrad()
             terms.append(GradientPenalties.unitGradientNormPenalty(critic(mixed, realClasses), mixed) * (penalties.wgan * scale))

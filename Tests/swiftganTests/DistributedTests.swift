@@ -51,6 +51,17 @@ import Tensors
         }
     }
 
+    /// The largest element difference between two checkpoints' tensors of the same names, and where.
+    static func largestDifference(_ a: [String: [Float]], _ b: [String: [Float]], excluding: Set<String>) -> (Double, String) {
+        var worst = (0.0, "")
+        for (name, x) in a where !excluding.contains(name) {
+            guard let y = b[name] else { return (.infinity, name + " (missing)") }
+            let d = zip(x, y).map { Double(abs($0 - $1)) }.max() ?? 0
+            if d > worst.0 { worst = (d, name) }
+        }
+        return worst
+    }
+
     /// Parameters and buffers of a checkpoint's networks, by name.
     static func tensors(_ checkpoint: String) throws -> [String: [Float]] {
         var out: [String: [Float]] = [:]
@@ -78,11 +89,7 @@ import Tensors
         // D: convolutions at main.2 and main.5 feed the batch norms at main.3 and main.6.
         let nullSpace: Set<String> = ["discriminator.main.2.bias", "discriminator.main.3.running_mean",
                                       "discriminator.main.5.bias", "discriminator.main.6.running_mean"]
-        var worst = 0.0, worstName = ""
-        for (name, x) in a where !nullSpace.contains(name) {
-            let d = zip(x, b[name]!).map { Double(abs($0 - $1)) }.max() ?? 0
-            if d > worst { (worst, worstName) = (d, name) }
-        }
+        let (worst, worstName) = Self.largestDifference(a, b, excluding: nullSpace)
         print("sync batch norm, 2 processes vs 1 after 15 steps: largest difference \(worst) (\(worstName))")
         #expect(worst < 1e-5, "\(worstName): \(worst)")
         let state = try Checkpoint.readState(two + "/checkpoints/step-00000015")
@@ -109,11 +116,7 @@ import Tensors
         #expect(Set(a.keys) == Set(b.keys))
         let nullSpace: Set<String> = ["generator.main.0.bias", "generator.main.2.running_mean", "generator.main.4.bias",
                                       "generator.main.5.running_mean", "generator.main.7.bias", "generator.main.8.running_mean"]
-        var worst = 0.0, worstName = ""
-        for (name, x) in a where !nullSpace.contains(name) {
-            let d = zip(x, b[name]!).map { Double(abs($0 - $1)) }.max() ?? 0
-            if d > worst { (worst, worstName) = (d, name) }
-        }
+        let (worst, worstName) = Self.largestDifference(a, b, excluding: nullSpace)
         print("R3GAN recipe, 2 processes vs 1 after 15 steps: largest difference \(worst) (\(worstName))")
         #expect(worst < 1e-5, "\(worstName): \(worst)")
         let bad = try runMPI(2, Self.args(scratch("mpi-penalty-bad") + "/run") + ["--r1", "1", "--sync-batchnorm"])

@@ -56,6 +56,15 @@ public struct DiffAugment: Sendable, Equatable {
     }
 
     public var isEmpty: Bool { operations.isEmpty }
+
+    /// One `draw` per image for the `n` images `slice.offset..<slice.offset + n` of a batch of
+    /// `slice.total` (all `n` when nil): the draws are made for the whole batch and this part's kept,
+    /// so processes holding the parts of one batch draw together what one process draws.
+    public static func perImage<T>(_ n: Int, of slice: (offset: Int, total: Int)?, _ draw: () -> T) -> [T] {
+        let (offset, total) = slice ?? (0, n)
+        precondition(offset >= 0 && offset + n <= total, "DiffAugment.perImage: images \(offset)..<\(offset + n) of a batch of \(total)")
+        return Array((0..<total).map { _ in draw() }[offset..<(offset + n)])
+    }
     public var description: String { operations.map(\.rawValue).joined(separator: ",") }
 
     /// The augmented batch [N, C, H, W], with every random draw taken from `rng`. `slice` says that
@@ -64,10 +73,7 @@ public struct DiffAugment: Sendable, Equatable {
     /// together augment exactly as one process does the whole batch.
     public func apply(_ x: Tensor, using rng: RandomGenerator, slice: (offset: Int, total: Int)? = nil) -> Tensor {
         let n = x.shape[0], (h, w) = (x.shape[2], x.shape[3])
-        let (offset, total) = slice ?? (0, n)
-        precondition(offset >= 0 && offset + n <= total, "DiffAugment.apply: images \(offset)..<\(offset + n) of a batch of \(total)")
-        /// `draw` for every image of the whole batch, this part's.
-        func each<T>(_ draw: () -> T) -> [T] { Array((0..<total).map { _ in draw() }[offset..<(offset + n)]) }
+        func each<T>(_ draw: () -> T) -> [T] { Self.perImage(n, of: slice, draw) }
         func uniforms() -> Tensor { Tensor(each { rng.uniform() }, shape: [n, 1, 1, 1]) }
         var y = x
         for op in operations {
