@@ -34,6 +34,9 @@ RECIPES = {
     # The gradient penalties, lazily every 16 steps (StyleGAN2's schedule: the cost of a plain step).
     "dcgan-b32-r1": ["--batch-size", "32", "--r1", "1", "--penalty-every", "16"],
     "dcgan-b32-r3gan": ["--batch-size", "32", "--loss", "rpgan", "--r1", "1", "--r2", "1", "--penalty-every", "16"],
+    # Class-conditional (labelled data): the class signal at 2 epochs, tutorial batch against batch 32 + EMA.
+    "dcgan-cond": ["--conditional"],
+    "dcgan-b32-ema-cond": ["--batch-size", "32", "--ema", "0.999", "--conditional"],
 }
 GROUPS = {
     "batch": ["dcgan", "dcgan-b64", "dcgan-b32", "dcgan-b16", "dcgan-b32-lr1e-4"],
@@ -41,6 +44,7 @@ GROUPS = {
     "loss": ["dcgan", "dcgan-b32", "dcgan-b32-hinge", "dcgan-b32-lsgan", "dcgan-b32-sn", "dcgan-b32-dsteps2", "dcgan-b32-lrd4e-4"],
 }
 GROUPS["penalties"] = ["dcgan", "dcgan-b32", "dcgan-b32-r1", "dcgan-b32-r3gan"]
+GROUPS["conditional"] = ["dcgan-cond", "dcgan-b32-ema-cond"]
 GROUPS["all"] = list(RECIPES)
 
 
@@ -66,6 +70,13 @@ def run(tool, out, name, seed, epochs, threads):
               "seconds_per_epoch": state["trainingSeconds"] / max(state["epoch"], 1), "wall_seconds": time.time() - started,
               "fd": generated["frechetDistance"], "score": generated["classifierScore"], "recall": generated["recall"],
               "precision": generated["precision"], "coverage": generated["classCoverage"]}
+    if generated.get("classAccuracy") is not None:  # a conditional run: the class signal and diversity within classes
+        record.update({key: generated.get(field) for key, field in [
+            ("class_accuracy", "classAccuracy"), ("class_accuracies", "classAccuracies"), ("intra_fds", "intraClassFrechetDistances"),
+            ("class_recalls", "classRecalls"), ("class_precisions", "classPrecisions")]})
+        known = [x for x in record["intra_fds"] or [] if x is not None]
+        record["intra_fd"] = statistics.mean(known) if known else None
+        record["judge_accuracy"] = report.get("classifierAccuracy")
     json.dump(record, open(result, "w"), indent=1)
     print(json.dumps(record), flush=True)
     return record
@@ -89,6 +100,31 @@ def table(records, reference):
         each = ", ".join(f"{r['fd']:.1f}" for r in sorted(rs, key=lambda r: r["seed"]))
         lines.append(f"| `{name}` | {epochs} | {len(rs)} | {mean:.1f} ± {spread:.1f} ({each}) | {ratio} | {seconds:.0f} | {time_ratio} | "
                      f"{statistics.mean(r['recall'] for r in rs):.3f} |")
+    return "\n".join(lines)
+
+
+def conditional_table(records):
+    """Markdown: the class signal of the conditional runs, one row per recipe and horizon (empty without any)."""
+    rows = {}
+    for r in records:
+        if r.get("class_accuracy") is not None:
+            rows.setdefault((r["epochs"], r["name"]), []).append(r)
+    if not rows:
+        return ""
+    def spread(values):
+        return f"{statistics.mean(values):.1f} ± {statistics.stdev(values) if len(values) > 1 else 0.0:.1f}"
+    lines = ["| recipe | epochs | seeds | class accuracy % (each seed) | judge on real test images % | intra-class Fréchet ↓ | "
+             "Fréchet ↓ | recall within a class ↑ mean (lowest) |", "|---|---|---|---|---|---|---|---|"]
+    for (epochs, name), rs in sorted(rows.items(), key=lambda kv: (kv[0][0], list(RECIPES).index(kv[0][1]))):
+        accuracies = [100 * r["class_accuracy"] for r in rs]
+        each = ", ".join(f"{100 * r['class_accuracy']:.2f}" for r in sorted(rs, key=lambda r: r["seed"]))
+        judge = statistics.mean(100 * r["judge_accuracy"] for r in rs if r.get("judge_accuracy") is not None) \
+            if any(r.get("judge_accuracy") is not None for r in rs) else float("nan")
+        recalls = [statistics.mean(x for x in r["class_recalls"] if x is not None) for r in rs if r.get("class_recalls")]
+        lowest = [min(x for x in r["class_recalls"] if x is not None) for r in rs if r.get("class_recalls")]
+        recall = f"{statistics.mean(recalls):.3f} ({statistics.mean(lowest):.3f})" if recalls else "–"
+        lines.append(f"| `{name}` | {epochs} | {len(rs)} | {spread(accuracies)} ({each}) | {judge:.2f} | "
+                     f"{spread([r['intra_fd'] for r in rs])} | {spread([r['fd'] for r in rs])} | {recall} |")
     return "\n".join(lines)
 
 
@@ -122,6 +158,8 @@ def main():
                 records.append(run(a.swiftgan, a.out, name, seed, epochs, a.threads))
     json.dump({"cpu": cpu(), "runs": records}, open(os.path.join(a.out, "results.json"), "w"), indent=1)
     text = f"CPU: {cpu()}\n\n" + table(records, names[0])
+    if conditional_table(records):
+        text += "\n\n" + conditional_table(records)
     open(os.path.join(a.out, "table.md"), "w").write(text + "\n")
     print(text)
 

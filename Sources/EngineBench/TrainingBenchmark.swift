@@ -7,6 +7,9 @@ import Tensors
 /// The workloads of the side-by-side benchmark against PyTorch (scripts/bench_vs_pytorch.py
 /// writes the same models layer for layer).
 public enum Workload: String, CaseIterable, Sendable {
+    /// The default recipe on Fashion-MNIST: the 28×28 DCGAN's layers, batch 32, the generator's
+    /// moving average (`dcgan-cpu`'s defaults).
+    case dcganCPU28 = "dcgan-cpu28"
     /// The Keras dense GAN on Fashion-MNIST, batch 128.
     case mlp
     /// TensorFlow's 28×28 DCGAN on Fashion-MNIST, batch 128.
@@ -22,6 +25,7 @@ public enum Workload: String, CaseIterable, Sendable {
     public var model: ModelConfig {
         switch self {
         case .mlp: return ModelConfig(preset: .mlp, imageSize: 28, channels: 1)
+        case .dcganCPU28: return ModelConfig(preset: .dcganCPU, imageSize: 28, channels: 1)
         case .dcgan28: return ModelConfig(preset: .dcgan, imageSize: 28, channels: 1)
         case .dcgan64: return ModelConfig(preset: .dcgan, imageSize: 64, channels: 3)
         case .catdcgan: return ModelConfig(preset: .catdcgan, imageSize: 128, channels: 3)
@@ -32,6 +36,7 @@ public enum Workload: String, CaseIterable, Sendable {
     public var batchSize: Int {
         switch self {
         case .mlp, .dcgan28, .sngan28: return 128
+        case .dcganCPU28: return 32
         case .dcgan64: return 64
         case .catdcgan: return 16
         }
@@ -86,17 +91,19 @@ public enum TrainingBenchmark {
     /// default training settings (BCE, real label 0.9, Adam 2e-4, β 0.5/0.999), on batches from the
     /// background loader and the noise of each step as a run draws it, in `precision`. With `profile`, the timed
     /// steps are recorded in `Profiler.shared`.
+    /// `batchSize` replaces the workload's batch (to weigh a smaller batch's cost per image).
     public static func training(_ w: Workload, steps: Int, warmup: Int, precision: Precision = .fp32,
-                                profile: Bool = false, ingredient: Ingredient = .none,
+                                profile: Bool = false, ingredient: Ingredient = .none, batchSize: Int? = nil,
                                 dataParallel: DataParallel? = nil) throws -> Result {
         let dataset = try w.dataset()
+        let batchSize = batchSize ?? w.batchSize
         var config = TrainingConfig(model: w.model, dataPath: dataset.name)
-        config.batchSize = w.batchSize
+        config.batchSize = batchSize
         config.precision = precision
         ingredient.apply(to: &config, dataset: dataset)
         let gan = GANStep(config: config), state = TrainingState(config: config)
         if let dp = dataParallel { gan.gradientReduction = { dp.averageGradients($0) } }
-        let batcher = Batcher(dataset, batchSize: w.batchSize, seed: 0)
+        let batcher = Batcher(dataset, batchSize: batchSize, seed: 0)
         var times: [Double] = [], losses: (Float, Float) = (.nan, .nan)
         var epoch = 0, step = 0
         var batches = batcher.epoch(epoch)
@@ -126,7 +133,7 @@ public enum TrainingBenchmark {
             losses = (r.lossD, r.lossG ?? .nan)
         }
         let total = times.reduce(0, +)
-        return Result(imagesPerSecond: Double(steps * w.batchSize) / total, stepSeconds: times,
+        return Result(imagesPerSecond: Double(steps * batchSize) / total, stepSeconds: times,
                       lossD: losses.0, lossG: losses.1)
     }
 

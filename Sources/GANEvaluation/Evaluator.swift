@@ -26,6 +26,12 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
     /// intra-class FID), class by class; nil when the images have no classes. A class with fewer
     /// than 2 images on either side has none (nil).
     public var intraClassFrechetDistances: [Double?]? = nil
+    /// Precision and recall within each class: each class's images against the real test images of
+    /// that class, as many of each (diversity within a class: a generator that draws one good
+    /// sneaker has a sneaker precision near 1 and a sneaker recall near 0). nil for a class with
+    /// too few images on either side.
+    public var classPrecisions: [Double?]? = nil
+    public var classRecalls: [Double?]? = nil
     /// Fewer than half the classes covered.
     public var modeCollapse: Bool { classCoverage * 2 < classes }
 
@@ -49,6 +55,8 @@ public final class Evaluator {
     /// The test images' feature statistics class by class (nil when the test set is unlabelled or
     /// has other classes than the classifier).
     let realClassStatistics: [FeatureStatistics]?
+    /// The test images' feature vectors class by class (with `realClassStatistics`).
+    let realClassFeatures: [[Float]]?
 
     /// Throws `EvaluationError.linearAlgebraUnavailable` when LAPACK (for the Fréchet distance)
     /// cannot be loaded.
@@ -64,10 +72,15 @@ public final class Evaluator {
         realPredicted = ClassifierMetrics.argmax(probabilities: probabilities, count: test.count, classes: classifier.classes)
         if let labels = test.labels, test.classCount == classifier.classes {
             var perClass = [FeatureStatistics.Accumulator](repeating: .init(dimension: d), count: classifier.classes)
-            for (i, label) in labels.enumerated() { perClass[Int(label)].add(Array(features[(i * d)..<((i + 1) * d)]), count: 1) }
+            var vectors = [[Float]](repeating: [], count: classifier.classes)
+            for (i, label) in labels.enumerated() {
+                perClass[Int(label)].add(Array(features[(i * d)..<((i + 1) * d)]), count: 1)
+                vectors[Int(label)] += features[(i * d)..<((i + 1) * d)]
+            }
             realClassStatistics = perClass.map(\.statistics)
+            realClassFeatures = vectors
         } else {
-            realClassStatistics = nil
+            (realClassStatistics, realClassFeatures) = (nil, nil)
         }
     }
 
@@ -106,6 +119,8 @@ public final class Evaluator {
         var perClass: [FeatureStatistics.Accumulator] = []
         var correct = 0, labelled = 0
         var correctByClass: [Int] = [], countByClass: [Int] = []
+        /// Each class's first feature vectors, as many as the test set has of the class.
+        var manifoldByClass: [[Float]] = []
 
         init(_ evaluator: Evaluator, manifoldCount: Int) {
             self.evaluator = evaluator
@@ -127,6 +142,7 @@ public final class Evaluator {
                 if perClass.isEmpty {
                     perClass = .init(repeating: .init(dimension: d), count: classes)
                     (correctByClass, countByClass) = ([Int](repeating: 0, count: classes), [Int](repeating: 0, count: classes))
+                    manifoldByClass = .init(repeating: [], count: classes)
                 }
                 // Grouped by class, one accumulator update per class and batch.
                 var rows = [[Float]](repeating: [], count: classes), counts = [Int](repeating: 0, count: classes)
@@ -135,6 +151,8 @@ public final class Evaluator {
                     counts[Int(label)] += 1
                     countByClass[Int(label)] += 1
                     if predicted[i] == Int(label) { correct += 1; correctByClass[Int(label)] += 1 }
+                    let room = min(manifoldCount * d, evaluator.realClassFeatures?[Int(label)].count ?? 0) - manifoldByClass[Int(label)].count
+                    if room >= d { manifoldByClass[Int(label)] += features[(i * d)..<((i + 1) * d)] }
                 }
                 for k in 0..<classes where counts[k] > 0 { perClass[k].add(rows[k], count: counts[k]) }
                 labelled += n
@@ -162,6 +180,15 @@ public final class Evaluator {
                     report.intraClassFrechetDistances = zip(perClass, real).map { fake, real in
                         fake.count < 2 || real.count < 2 ? nil : Frechet.distance(fake.statistics, real)
                     }
+                }
+                if let real = e.realClassFeatures {
+                    let within = zip(manifoldByClass, real).map { fake, real -> (Double, Double)? in
+                        let m = min(fake.count, real.count) / d
+                        guard m > 3 else { return nil }  // more than k = 3 vectors on each side
+                        return ManifoldMetrics.precisionRecall(real: Array(real.prefix(m * d)), fake: Array(fake.prefix(m * d)), dimension: d)
+                    }
+                    report.classPrecisions = within.map { $0?.0 }
+                    report.classRecalls = within.map { $0?.1 }
                 }
             }
             return report

@@ -13,13 +13,21 @@ public enum ModelPreset: String, Codable, Sendable, CaseIterable {
     /// SNGAN (Miyato et al. 2018): the standard CNN with spectral norm in D, hinge loss; at 28,
     /// 32, 64 and 128 pixels.
     case sngan
+    /// The default: DCGAN's layers at every size, trained with the recipe the recipe search chose
+    /// for CPU time (README, "Choosing a recipe by measurement"): batches of 32 and an exponential
+    /// moving average of G (decay 0.999). Its defaults are the training settings'
+    /// (`TrainingSettings.batchSize`, `.ema`); its checkpoints are DCGAN's, parameter for parameter.
+    case dcganCPU = "dcgan-cpu"
+
+    /// The preset whose layers this one builds: itself, except `dcgan-cpu` (DCGAN's).
+    public var layers: ModelPreset { self == .dcganCPU ? .dcgan : self }
 
     /// The size photos are resized to for this preset unless told otherwise (datasets of a fixed
     /// size keep theirs): 28 for the MLP (Fashion-MNIST's), 64 for the DCGAN, 128 for CatDCGAN.
     public var defaultImageSize: Int {
-        switch self {
+        switch layers {
         case .mlp: return 28
-        case .dcgan: return 64
+        case .dcgan, .dcganCPU: return 64
         case .catdcgan: return 128
         case .sngan: return 64
         }
@@ -82,7 +90,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
 
     /// Whether the preset's discriminator normalizes with batch norm (the DCGANs'; a test keeps
     /// this equal to what `Models.make` builds).
-    public var discriminatorHasBatchNorm: Bool { preset == .dcgan || preset == .catdcgan }
+    public var discriminatorHasBatchNorm: Bool { preset.layers == .dcgan || preset == .catdcgan }
 
     enum CodingKeys: String, CodingKey { case preset, imageSize, channels, latent, width, noise, spectralNorm, classNames }
 
@@ -115,11 +123,11 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         guard width > 0 else { return "the width must be positive, got \(width)" }
         guard channels == 1 || channels == 3 else { return "images must have 1 or 3 channels, got \(channels)" }
         guard classes != 1 else { return "a conditional model needs at least 2 classes, got 1 (\(classNames[0]))" }
-        switch preset {
+        switch preset.layers {
         case .mlp: return imageSize > 0 ? nil : "the image size must be positive"
-        case .dcgan:
+        case .dcgan, .dcganCPU:
             let ok = imageSize == 28 || (imageSize >= 32 && imageSize <= 256 && imageSize & (imageSize - 1) == 0)
-            return ok ? nil : "dcgan is built for 28×28 or a power of two from 32 to 256, not \(imageSize)×\(imageSize)"
+            return ok ? nil : "\(preset.rawValue) is built for 28×28 or a power of two from 32 to 256, not \(imageSize)×\(imageSize)"
         case .catdcgan:
             return imageSize == 128 ? nil : "catdcgan is built for 128×128, not \(imageSize)×\(imageSize)"
         case .sngan:
@@ -129,7 +137,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
 
     /// The generator's input shape for `n` samples.
     public func latentShape(_ n: Int) -> [Int] {
-        preset == .dcgan && imageSize >= 64 ? [n, latent, 1, 1] : [n, latent]
+        preset.layers == .dcgan && imageSize >= 64 ? [n, latent, 1, 1] : [n, latent]
     }
 
     /// `n` latent vectors from `rng`.

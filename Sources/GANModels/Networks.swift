@@ -69,9 +69,9 @@ public enum Models {
         // A conditional generator's first layer reads the class weights too.
         var input = c
         input.latent += c.classes
-        switch c.preset {
+        switch c.preset.layers {
         case .mlp: (g, d) = mlp(input, rng)
-        case .dcgan: (g, d) = c.imageSize >= 64 ? canonicalDCGAN(input, rng) : tensorFlowDCGAN(input, rng)
+        case .dcgan, .dcganCPU: (g, d) = c.imageSize >= 64 ? canonicalDCGAN(input, rng) : tensorFlowDCGAN(input, rng)
         case .catdcgan: (g, d) = catDCGAN(input, rng)
         case .sngan: (g, d) = sngan(input, rng)
         }

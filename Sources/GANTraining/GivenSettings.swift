@@ -31,7 +31,7 @@ public struct GivenSettings: Sendable {
     /// is known: at the preset's own image size).
     public func value<Value>(_ setting: Setting<Value>) -> Value {
         if let given = self[setting] { return given }
-        let preset = setting.key == ModelSettings.model.key ? .dcgan : self.preset
+        let preset = setting.key == ModelSettings.model.key ? ModelSettings.defaultPreset : self.preset
         return setting.defaultValue(for: ModelConfig(preset: preset, imageSize: preset.defaultImageSize, channels: 3))
     }
 

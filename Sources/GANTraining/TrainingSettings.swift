@@ -28,7 +28,8 @@ public enum TrainingSettings {
 
     public static let batchSize = Setting<Int>(
         "batchSize", flag: "batch-size", noun: "the batch size", unit: .images,
-        help: "images per step (under mpiexec: the global batch)", default: 128, check: Checks.positive)
+        help: "images per step (under mpiexec: the global batch)", default: { $0.preset == .dcganCPU ? 32 : 128 },
+        check: Checks.positive)
     public static let learningRateG = Setting<Float>(
         "learningRateG", flag: "lr-g", noun: "the generator's learning rate", placeholder: "X",
         help: "the generator's Adam learning rate", default: 2e-4, check: Checks.positiveFinite)
@@ -66,7 +67,7 @@ public enum TrainingSettings {
     public static let ema = Setting<Float>(
         "ema", flag: "ema", noun: "the EMA decay", placeholder: "DECAY",
         help: "keep an exponential moving average of G with this decay (0: none); sampling, evaluation and generator.safetensors use it",
-        default: { $0.preset == .sngan ? 0.999 : 0 }, check: Checks.unitInterval)
+        default: { $0.preset == .sngan || $0.preset == .dcganCPU ? 0.999 : 0 }, check: Checks.unitInterval)
     public static let augment = Setting<[DiffAugment.Operation]>(
         "augment", flag: "augment", noun: "the augmentation", placeholder: "LIST",
         help: "DiffAugment for everything D sees: color, translation, cutout (comma-separated), or none; sngan on fewer than "
@@ -163,8 +164,11 @@ public enum ModelSettings {
 
     public static let model = Setting<ModelPreset>(
         "preset", flag: "model", noun: "the model", placeholder: "NAME", location: .model,
-        help: "mlp (Keras dense GAN), dcgan (28, or 32–256 powers of two), catdcgan (128×128), sngan (SNGAN's standard CNN: 28, 32, 64, 128)",
-        default: .dcgan)
+        help: "dcgan-cpu (DCGAN's layers, batch 32 and EMA: the recipe search's choice for CPU time), mlp (Keras dense GAN), "
+            + "dcgan (the tutorials' DCGAN: 28, or 32–256 powers of two), catdcgan (128×128), sngan (SNGAN's standard CNN: 28, 32, 64, 128)",
+        default: defaultPreset)
+    /// What `swiftgan train` and `make` train unless told otherwise.
+    public static let defaultPreset = ModelPreset.dcganCPU
     public static let imageSize = Setting<Int>(
         "imageSize", flag: "image-size", noun: "the image size", location: .model,
         help: "side photos are resized to (folders of photos only; other formats keep theirs)",
@@ -195,11 +199,14 @@ public enum ModelSettings {
 }
 
 extension TrainingSettings {
-    /// A setting's default as the help and the README show it: one value, or the dcgan value and
-    /// the presets whose default differs ("bce (sngan: hinge)").
+    /// A setting's default as the help and the README show it: one value, or the value most
+    /// presets share and the presets whose default differs ("bce (sngan: hinge)").
     public static func describeDefault(of setting: any AnySetting) -> String {
         let models = ModelPreset.allCases.map { ModelConfig(preset: $0, imageSize: $0.defaultImageSize, channels: 1) }
-        let base = setting.defaultText(for: models[ModelPreset.allCases.firstIndex(of: .dcgan)!])
+        let texts = models.map { setting.defaultText(for: $0) }
+        func share(_ text: String) -> Int { texts.filter { $0 == text }.count }
+        let mine = setting.defaultText(for: models[ModelPreset.allCases.firstIndex(of: ModelSettings.defaultPreset)!])
+        let base = texts.reduce(mine) { best, text in share(text) > share(best) ? text : best }
         let different = models.filter { setting.defaultText(for: $0) != base }
         guard !different.isEmpty else { return base }
         return base + " (" + different.map { "\($0.preset.rawValue): \(setting.defaultText(for: $0))" }.joined(separator: ", ") + ")"

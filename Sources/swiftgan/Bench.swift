@@ -18,7 +18,7 @@ struct Bench: ParsableCommand {
         --suite data: loading and batching.
 
         --suite ingredients: the training step of a workload alone and with spectral norm (D), the generator's moving average, DiffAugment (all three operations) and class conditioning each added, and the gradient penalties (R1, R2, WGAN-GP, rpgan + R1 + R2; each every step and every 16), alternating, as ratios to the plain step (mean step per round: give --steps 32 for the lazy penalty).
-        --suite training: images/s of training steps on a workload (mlp, dcgan28, dcgan64, catdcgan: the models and batches of the comparison with PyTorch, `make bench-vs-pytorch`); with --profile, where each step's time goes, op by op.
+        --suite training: images/s of training steps on a workload (mlp, dcgan28, dcgan64, catdcgan: the models and batches of the comparison with PyTorch, `make bench-vs-pytorch`; dcgan-cpu28: the default recipe, batch 32 with the moving average; --batch-size to weigh another batch); with --profile, where each step's time goes, op by op.
 
         --suite generation: images/s of sampling --count images from a workload's generator (--profile works here too).
 
@@ -34,12 +34,13 @@ struct Bench: ParsableCommand {
     @Flag(help: "Do not update the weights between passes (isolates the cost of the weight reorders).") var staticWeights = false
     @Option(help: "What to measure: engine (convolution layers), data (loading and batching), training, generation, peak, or all (engine and data).")
     var suite = "all"
-    @Option(help: "Workload for --suite training/generation/ingredients: mlp, dcgan28, dcgan64, catdcgan or sngan28.") var workload = "dcgan28"
+    @Option(help: "Workload for --suite training/generation/ingredients: mlp, dcgan28, dcgan-cpu28, dcgan64, catdcgan or sngan28.") var workload = "dcgan28"
     @Option(help: "Timed training steps.") var steps = 10
     @Option(help: "Untimed training steps first.") var warmup = 3
     @Option(help: "Images to generate for --suite generation.") var count = 1000
     @Flag(help: "Print where the time goes, op by op (--suite training and generation).") var profile = false
     @Option(help: "A technique added to the step of --suite training: \(Ingredient.allCases.map(\.rawValue).joined(separator: ", ")).") var ingredient = "none"
+    @Option(help: "Images per step of --suite training (default: the workload's batch).") var batchSize: Int?
     @Option(help: "Arithmetic of the training step (--suite training): fp32 or bf16.") var precision: Precision = .fp32
     @Flag(help: "Print one JSON object instead of text (--suite training, generation, peak).") var json = false
 
@@ -58,6 +59,7 @@ struct Bench: ParsableCommand {
         }
         guard rounds > 0, iterations > 0 else { throw ValidationError("--rounds and --iterations must be positive") }
         try positive(steps, "--steps"); try positive(count, "--count")
+        if let batchSize { try positive(batchSize, "--batch-size") }
         guard warmup >= 0 else { throw ValidationError("--warmup must be 0 or more, got \(warmup)") }
         try available(precision)
     }
@@ -68,14 +70,14 @@ struct Bench: ParsableCommand {
             switch suite {
             case "training":
                 let r = try TrainingBenchmark.training(w, steps: steps, warmup: warmup, precision: precision, profile: profile,
-                                                       ingredient: Ingredient(rawValue: ingredient)!)
+                                                       ingredient: Ingredient(rawValue: ingredient)!, batchSize: batchSize)
                 if json {
                     let times = r.stepSeconds.map { String(format: "%.5f", $0) }.joined(separator: ",")
-                    say("{\"workload\":\"\(w.rawValue)\",\"images_per_second\":\(r.imagesPerSecond),\"step_seconds\":[\(times)],"
+                    say("{\"workload\":\"\(w.rawValue)\",\"batch\":\(batchSize ?? w.batchSize),\"images_per_second\":\(r.imagesPerSecond),\"step_seconds\":[\(times)],"
                         + "\"loss_d\":\(r.lossD.isFinite ? "\(r.lossD)" : "null"),\"loss_g\":\(r.lossG.isFinite ? "\(r.lossG)" : "null"),"
                         + "\"peak_rss_mib\":\(peakResidentMiB())}")
                 } else {
-                    say(String(format: "%@ (batch %d): %.1f images/s over %d steps (median step %.1f ms)", w.rawValue, w.batchSize,
+                    say(String(format: "%@ (batch %d): %.1f images/s over %d steps (median step %.1f ms)", w.rawValue, batchSize ?? w.batchSize,
                                r.imagesPerSecond, steps, 1e3 * ConvBenchmark.median(r.stepSeconds)))
                 }
                 if profile {

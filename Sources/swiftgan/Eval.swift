@@ -87,10 +87,13 @@ struct Eval: ParsableCommand {
                     say(cells[0].padding(toLength: 20, withPad: " ", startingAt: 0) + cells.dropFirst().map { $0.leftPad(14) }.joined())
                 }
                 say("")
-                classRow(["class", "Fréchet ↓", "accuracy ↑", "real Fréchet", "real acc."])
+                classRow(["class", "Fréchet ↓", "accuracy ↑", "precision ↑", "recall ↑", "real Fréchet", "real acc.", "real recall"])
+                func fraction(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "–" }
                 for (k, name) in sampler.config.classNames.enumerated() {
                     classRow([name, distance(generated.intraClassFrechetDistances?[k] ?? nil), percent(generated.classAccuracies?[k] ?? nil),
-                              distance(floor.intraClassFrechetDistances?[k] ?? nil), percent(floor.classAccuracies?[k] ?? nil)])
+                              fraction(generated.classPrecisions?[k] ?? nil), fraction(generated.classRecalls?[k] ?? nil),
+                              distance(floor.intraClassFrechetDistances?[k] ?? nil), percent(floor.classAccuracies?[k] ?? nil),
+                              fraction(floor.classRecalls?[k] ?? nil)])
                 }
             } else if sampler.config.isConditional {
                 say("(no class accuracy: the classifier judges \(classifier.classes) classes, the generator draws \(sampler.config.classes))")

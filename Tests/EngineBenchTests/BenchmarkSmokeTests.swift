@@ -24,7 +24,7 @@ import TestSupport
     }
 
     @Test func trainingSuiteRunsTheGANStep() throws {
-        for workload in [Workload.mlp, .dcgan28] {
+        for workload in [Workload.mlp, .dcgan28, .dcganCPU28] {
             let r = try TrainingBenchmark.training(workload, steps: 2, warmup: 1)
             #expect(r.stepSeconds.count == 2 && r.imagesPerSecond > 0, "\(workload)")
             #expect(r.lossD.isFinite && r.lossG.isFinite, "\(workload): losses \(r.lossD), \(r.lossG)")

@@ -70,8 +70,18 @@ func subset(_ d: ImageDataset, _ range: Range<Int>) -> ImageDataset {
         #expect(own.count == 10 && zip(own, other).allSatisfy { $0 < $1 })
         #expect(abs(report.meanIntraClassFrechetDistance! - own.reduce(0, +) / 10) < 1e-9)
         #expect(shifted.classAccuracy! < 0.2 && report.classAccuracy! > 0.6)
+        // Within each class, real images cover the real class's manifold; a class drawn as one
+        // image repeated (collapse within the class) covers almost none of it, however precise.
+        let recalls = report.classRecalls!.map { $0! }, precisions = report.classPrecisions!.map { $0! }
+        print("recall within each class \(recalls.map { String(format: "%.3f", $0) })")
+        #expect(recalls.count == 10 && recalls.allSatisfy { $0 > 0.5 } && precisions.allSatisfy { $0 > 0.5 })
+        let sandals = labels.indices.filter { labels[$0] == 5 }
+        let collapsed = labels.indices.map { labels[$0] == 5 ? sandals[0] : $0 }
+        let oneSandal = evaluator.evaluate(real.images(collapsed), labels: labels)
+        #expect(oneSandal.classRecalls![5]! < 0.05, "recall of a class drawn as one image: \(oneSandal.classRecalls![5]!)")
+        #expect(abs(oneSandal.classRecalls![0]! - recalls[0]) < 1e-12)
         // Unlabelled images have neither.
-        #expect(evaluator.evaluate(real.images()).classAccuracy == nil)
+        #expect(evaluator.evaluate(real.images()).classAccuracy == nil && evaluator.evaluate(real.images()).classRecalls == nil)
     }
 
     @Test func trainingEvaluatesKeepsTheBestAndLogs() throws {

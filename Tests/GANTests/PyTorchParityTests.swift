@@ -43,7 +43,9 @@ import Tensors
 
     @Test(arguments: [("mlp", ModelPreset.mlp, 28, 1, 4, 0), ("dcgan28", .dcgan, 28, 1, 4, 0), ("dcgan32", .dcgan, 32, 3, 4, 0),
                       ("dcgan64", .dcgan, 64, 3, 4, 0), ("catdcgan", .catdcgan, 128, 3, 2, 0), ("sngan28", .sngan, 28, 1, 4, 0),
-                      ("sngan64", .sngan, 64, 3, 4, 0), ("cond-dcgan28", .dcgan, 28, 1, 4, 3), ("cond-dcgan64", .dcgan, 64, 1, 4, 3)])
+                      ("sngan64", .sngan, 64, 3, 4, 0), ("cond-dcgan28", .dcgan, 28, 1, 4, 3), ("cond-dcgan64", .dcgan, 64, 1, 4, 3),
+                      // The default preset builds DCGAN's layers: the same PyTorch definition.
+                      ("dcgan28", .dcganCPU, 28, 1, 4, 0), ("dcgan64", .dcganCPU, 64, 3, 4, 0)])
     func generatorMatchesItsPyTorchDefinition(_ name: String, _ preset: ModelPreset, _ size: Int, _ channels: Int, _ width: Int,
                                               _ classes: Int) throws {
         let c = ModelConfig(preset: preset, imageSize: size, channels: channels, latent: 12, width: width,
