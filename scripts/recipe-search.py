@@ -37,6 +37,7 @@ RECIPES = {
     # Class-conditional (labelled data): the class signal at 2 epochs, tutorial batch against batch 32 + EMA.
     "dcgan-cond": ["--conditional"],
     "dcgan-b32-ema-cond": ["--batch-size", "32", "--ema", "0.999", "--conditional"],
+    "dcgan-b32-ema-cond-ac": ["--batch-size", "32", "--ema", "0.999", "--conditional", "--aux-classifier"],
 }
 GROUPS = {
     "batch": ["dcgan", "dcgan-b64", "dcgan-b32", "dcgan-b16", "dcgan-b32-lr1e-4"],
@@ -44,7 +45,7 @@ GROUPS = {
     "loss": ["dcgan", "dcgan-b32", "dcgan-b32-hinge", "dcgan-b32-lsgan", "dcgan-b32-sn", "dcgan-b32-dsteps2", "dcgan-b32-lrd4e-4"],
 }
 GROUPS["penalties"] = ["dcgan", "dcgan-b32", "dcgan-b32-r1", "dcgan-b32-r3gan"]
-GROUPS["conditional"] = ["dcgan-cond", "dcgan-b32-ema-cond"]
+GROUPS["conditional"] = ["dcgan-cond", "dcgan-b32-ema-cond", "dcgan-b32-ema-cond-ac"]
 GROUPS["all"] = list(RECIPES)
 
 

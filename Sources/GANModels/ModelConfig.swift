@@ -67,11 +67,16 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// through its batch norms, which become class-conditional (per-class γ and β) — and D gains a
     /// projection embedding (Miyato & Koyama 2018).
     public var classNames: [String]
+    /// AC-GAN's auxiliary classifier (Odena et al. 2017) in a conditional D, beside the projection:
+    /// a dense head from the features the last layer reads to one logit per class.
+    public var auxiliaryClassifier: Bool
 
     public init(preset: ModelPreset, imageSize: Int, channels: Int, latent: Int? = nil, width: Int? = nil,
-                noise: NoiseDistribution? = nil, spectralNorm: SpectralNormPlacement? = nil, classNames: [String] = []) {
+                noise: NoiseDistribution? = nil, spectralNorm: SpectralNormPlacement? = nil, classNames: [String] = [],
+                auxiliaryClassifier: Bool = false) {
         self.preset = preset; self.imageSize = imageSize; self.channels = channels
         self.classNames = classNames
+        self.auxiliaryClassifier = auxiliaryClassifier
         self.latent = latent ?? (preset == .sngan ? 128 : 100)
         self.width = width ?? Self.defaultWidth(preset, imageSize: imageSize)
         self.noise = noise ?? (preset == .catdcgan ? .uniform : .normal)
@@ -92,17 +97,18 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// this equal to what `Models.make` builds).
     public var discriminatorHasBatchNorm: Bool { preset.layers == .dcgan || preset == .catdcgan }
 
-    enum CodingKeys: String, CodingKey { case preset, imageSize, channels, latent, width, noise, spectralNorm, classNames }
+    enum CodingKeys: String, CodingKey { case preset, imageSize, channels, latent, width, noise, spectralNorm, classNames, auxiliaryClassifier }
 
     /// Files written before spectral norm existed decode to `.none`; before conditional models,
-    /// to an unconditional model.
+    /// to an unconditional model; before the auxiliary classifier, to a model without it.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(preset: try c.decode(ModelPreset.self, forKey: .preset), imageSize: try c.decode(Int.self, forKey: .imageSize),
                   channels: try c.decode(Int.self, forKey: .channels), latent: try c.decode(Int.self, forKey: .latent),
                   width: try c.decode(Int.self, forKey: .width), noise: try c.decode(NoiseDistribution.self, forKey: .noise),
                   spectralNorm: try c.decodeIfPresent(SpectralNormPlacement.self, forKey: .spectralNorm) ?? SpectralNormPlacement.none,
-                  classNames: try c.decodeIfPresent([String].self, forKey: .classNames) ?? [])
+                  classNames: try c.decodeIfPresent([String].self, forKey: .classNames) ?? [],
+                  auxiliaryClassifier: try c.decodeIfPresent(Bool.self, forKey: .auxiliaryClassifier) ?? false)
     }
 
     /// The index of the class a user names: its name (exactly, or ignoring case and spaces) or
@@ -123,6 +129,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         guard width > 0 else { return "the width must be positive, got \(width)" }
         guard channels == 1 || channels == 3 else { return "images must have 1 or 3 channels, got \(channels)" }
         guard classes != 1 else { return "a conditional model needs at least 2 classes, got 1 (\(classNames[0]))" }
+        guard !auxiliaryClassifier || isConditional else { return "an auxiliary classifier needs classes: a conditional model" }
         switch preset.layers {
         case .mlp: return imageSize > 0 ? nil : "the image size must be positive"
         case .dcgan, .dcganCPU:

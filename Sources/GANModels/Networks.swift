@@ -36,25 +36,32 @@ public final class GANGenerator: ClassConditional {
 /// the features its last layer reads (flattened) and `embedding` a learned vector per class, the
 /// logit of an image of class c is `last(φ(x)) + ⟨embedding_c, φ(x)⟩` — the class-dependent part
 /// of the last layer's weight. The embedding is `embedding.weight` in its `state_dict`.
-public final class GANDiscriminator: ClassConditional {
+public final class GANDiscriminator: AuxiliaryClassifying {
     public let main: Sequential
     public let config: ModelConfig
     public let embedding: Embedding?
-    init(_ config: ModelConfig, _ layers: [Module], embedding: Embedding? = nil) {
-        self.config = config; main = Sequential(layers); self.embedding = embedding
+    /// AC-GAN's head: the features the last layer reads → one logit per class (`classifier.weight`,
+    /// `classifier.bias`), when `config.auxiliaryClassifier`.
+    public let classifier: Linear?
+    init(_ config: ModelConfig, _ layers: [Module], embedding: Embedding? = nil, classifier: Linear? = nil) {
+        self.config = config; main = Sequential(layers); self.embedding = embedding; self.classifier = classifier
     }
 
     public var classes: Int { config.classes }
+    public var hasAuxiliaryClassifier: Bool { classifier != nil }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         precondition(embedding == nil, "GANDiscriminator: a conditional discriminator (\(classes) classes) called on \(x.shape) without classes")
         return main(x).flattened()
     }
 
-    public func callAsFunction(_ x: Tensor, classes: Tensor) -> Tensor {
-        guard let embedding else { return main(x).flattened() }
-        let features = main.layers.dropLast().reduce(x) { $1($0) }
-        return main.layers.last!(features).flattened() + embedding.project(features.flattened(), classes: classes)
+    public func callAsFunction(_ x: Tensor, classes: Tensor) -> Tensor { judge(x, classes: classes, classLogits: false).logits }
+
+    public func judge(_ x: Tensor, classes: Tensor, classLogits: Bool) -> (logits: Tensor, classLogits: Tensor?) {
+        guard let embedding else { return (main(x).flattened(), nil) }
+        let features = main.layers.dropLast().reduce(x) { $1($0) }, flat = features.flattened()
+        let logits = main.layers.last!(features).flattened() + embedding.project(flat, classes: classes)
+        return (logits, classLogits ? classifier.map { $0(flat) } : nil)
     }
 }
 
@@ -86,7 +93,8 @@ public enum Models {
     /// The class-conditional form of a pair built for latent + K inputs: each batch norm of G
     /// becomes a `ConditionalBatchNorm` starting from its γ and β, and D gains a projection embedding over
     /// the features its last layer reads (that layer has one output, so its weight has as many
-    /// values as there are features), drawn from a stream derived from `seed`.
+    /// values as there are features), drawn from a stream derived from `seed` — and, with
+    /// `auxiliaryClassifier`, a dense head from the same features to the classes (another stream).
     static func conditional(_ g: GANGenerator, _ d: GANDiscriminator, seed: UInt64) -> (GANGenerator, GANDiscriminator) {
         let c = g.config
         let layers = g.main.layers.map { layer -> Module in
@@ -95,7 +103,9 @@ public enum Models {
         let last = d.main.layers.last!.namedParameters().first { $0.name == "weight" }!.parameter
         precondition(last.shape.first == 1, "Models.conditional: D's last layer has weight \(last.shape), not one output")
         let embedding = Embedding(c.classes, last.value.count, rng: RandomGenerator(seed: RandomGenerator.derivedSeed(seed, 0x656d62)))
-        return (GANGenerator(c, layers), GANDiscriminator(c, d.main.layers, embedding: embedding))
+        let classifier = c.auxiliaryClassifier
+            ? Linear(last.value.count, c.classes, rng: RandomGenerator(seed: RandomGenerator.derivedSeed(seed, 0x616378))) : nil
+        return (GANGenerator(c, layers), GANDiscriminator(c, d.main.layers, embedding: embedding, classifier: classifier))
     }
 
     /// Miyato et al.'s "standard CNN" (SNGAN, 2018, table 3), generalised over sizes: G dense

@@ -63,7 +63,8 @@ public enum GANStepError: Error, Equatable {
 ///   pass and the optimizer's update, the one place both networks' gradients pass;
 /// - **an averaged copy of G** (EMA, `average`): after the generator's update in `updateGenerator`;
 /// - **class conditioning**: the classes ride along with the images (`realClasses`, `fakeClasses`)
-///   into G and into every call of D;
+///   into G and into every call of D; AC-GAN's classification losses (`auxiliaryWeight`) come
+///   from the same calls (`judge(_:_:)`);
 /// - **spectral norm's power iteration** belongs to the layers (it runs on their forward pass in
 ///   training mode), not here.
 public final class GANStep<G: Module, D: Module> {
@@ -92,6 +93,12 @@ public final class GANStep<G: Module, D: Module> {
     public var penalties = GradientPenalties()
     /// The seed of WGAN-GP's interpolation draws (with D's step count: a resumed run draws the same).
     public var penaltySeed: UInt64 = 0
+    /// AC-GAN's weight λ, when D has an auxiliary classifier (`AuxiliaryClassifying`) and the
+    /// step is given classes: D's loss gains λ·CE(D's class logits of the real images, their
+    /// classes), G's λ·CE(D's class logits of the fakes, the classes they were drawn as) — D
+    /// learns to classify real images only, so it never learns the fakes' flaws as class
+    /// features (StudioGAN's AC-GAN). 0: none.
+    public var auxiliaryWeight: Float = 0
     /// WGAN-GP's interpolation weights in place of the draws from `penaltySeed`: the golden test
     /// gives PyTorch's.
     var interpolationWeights: Tensor?
@@ -170,8 +177,9 @@ public final class GANStep<G: Module, D: Module> {
             // gradient is taken with respect to them (before augmentation, which D's forward applies).
             let realImages = penalize && penalties.r1 > 0 ? real.detached.requiringGrad() : real
             let fakeImages = penalize && penalties.r2 > 0 ? fake.detached.requiringGrad() : fake.detached
-            let realLogits = critic(realImages, realClasses), fakeLogits = critic(fakeImages, fakeClasses)
+            let (realLogits, realClassLogits) = judge(realImages, realClasses), fakeLogits = critic(fakeImages, fakeClasses)
             var lossD = loss.discriminator(real: realLogits, fake: fakeLogits, realTarget: realLabel)
+            if let realClassLogits, let realClasses { lossD = lossD + auxiliaryLoss(realClassLogits, realClasses) }
             var penalty: Tensor?
             if penalize {
                 let p = penaltyTerm(real: (realImages, realLogits), fake: (fakeImages, fakeLogits), realClasses: realClasses)
@@ -215,7 +223,9 @@ public final class GANStep<G: Module, D: Module> {
         defer { discriminator.setRequiresGrad(true) }
         // The relativistic loss pairs each fake with a real image, judged again by the updated D.
         let realLogits = loss.generatorNeedsReal ? real.map { critic($0, realClasses).detached } : nil
-        let lossG = loss.generator(fake: critic(fake, classes), real: realLogits)
+        let (fakeLogits, fakeClassLogits) = judge(fake, classes)
+        var lossG = loss.generator(fake: fakeLogits, real: realLogits)
+        if let fakeClassLogits, let classes { lossG = lossG + auxiliaryLoss(fakeClassLogits, classes) }
         let value = lossG.item
         guard value.isFinite else { throw .nonFiniteLoss(.generator) }
         apply(lossG, to: optimizerG)
@@ -226,11 +236,28 @@ public final class GANStep<G: Module, D: Module> {
     /// D's logits for a batch of images (of `classes`, for a conditional D), [N, 1]: every image D
     /// judges passes here, augmented when `augment` is set (gradients flow through the
     /// augmentation to G; the classes are not augmented).
-    func critic(_ images: Tensor, _ classes: Tensor? = nil) -> Tensor {
-        guard !augment.isEmpty else { return Self.apply(discriminator, images, classes) }
-        criticCalls += 1
-        let rng = RandomGenerator(seed: RandomGenerator.derivedSeed(augmentSeed, UInt64(optimizerD.stepCount), UInt64(criticCalls)))
-        return Self.apply(discriminator, augment.apply(images, using: rng, slice: globalSlice(images.shape[0])), classes)
+    func critic(_ images: Tensor, _ classes: Tensor? = nil) -> Tensor { judge(images, classes).logits }
+
+    /// `critic`'s logits and, when the auxiliary loss is on and `classes` are given, D's class
+    /// logits [N, K] from the same forward pass.
+    func judge(_ images: Tensor, _ classes: Tensor?) -> (logits: Tensor, classLogits: Tensor?) {
+        var seen = images
+        if !augment.isEmpty {
+            criticCalls += 1
+            let rng = RandomGenerator(seed: RandomGenerator.derivedSeed(augmentSeed, UInt64(optimizerD.stepCount), UInt64(criticCalls)))
+            seen = augment.apply(images, using: rng, slice: globalSlice(images.shape[0]))
+        }
+        if let classes, auxiliaryWeight > 0, let d = discriminator as? any AuxiliaryClassifying, d.hasAuxiliaryClassifier {
+            return d.judge(seen, classes: classes, classLogits: true)
+        }
+        return (Self.apply(discriminator, seen, classes), nil)
+    }
+
+    /// λ · the mean cross-entropy of class logits [N, K] against the classes of one-hot class weights [N, K].
+    func auxiliaryLoss(_ classLogits: Tensor, _ classes: Tensor) -> Tensor {
+        let k = classes.shape[1], weights = classes.scalars
+        let labels = (0..<classes.shape[0]).map { i in Int32(weights[(i * k)..<((i + 1) * k)].indices.max { weights[$0] < weights[$1] }! - i * k) }
+        return Tensor.softmaxCrossEntropy(logits: classLogits, labels: labels) * auxiliaryWeight
     }
 
     /// The generator to draw pictures with: the average when there is one.
@@ -258,6 +285,7 @@ extension GANStep where G == GANGenerator, D == GANDiscriminator {
         augmentSeed = RandomGenerator.derivedSeed(c.seed, 0x61756720)
         penalties = GradientPenalties(r1: c.r1, r2: c.r2, wgan: c.loss == .wganGP ? c.gradientPenaltyWeight : 0, every: c.penaltyEvery)
         penaltySeed = RandomGenerator.derivedSeed(c.seed, 0x67702020)
+        auxiliaryWeight = c.model.auxiliaryClassifier ? c.auxiliaryWeight : 0
         if c.ema > 0 {
             let (copy, _) = Models.make(c.model, rng: RandomGenerator(seed: c.seed))
             average = ModuleAverage(of: g, into: copy, decay: c.ema)

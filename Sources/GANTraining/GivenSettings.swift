@@ -53,6 +53,12 @@ public struct GivenSettings: Sendable {
         if preset == .mlp, contains(ModelSettings.width) {
             throw SettingError(key: ModelSettings.width.key, problem: "does not apply to the mlp model (its layers have fixed sizes: 128, 256, 512, 1024)")
         }
+        if self[ModelSettings.auxiliaryClassifier] == true && self[ModelSettings.conditional] != true {
+            throw SettingError(key: ModelSettings.auxiliaryClassifier.key, problem: "applies only to a conditional model (it predicts classes)")
+        }
+        if contains(TrainingSettings.auxiliaryWeight), self[ModelSettings.auxiliaryClassifier] != true {
+            throw SettingError(key: TrainingSettings.auxiliaryWeight.key, problem: "applies only with the auxiliary classifier")
+        }
         if self[TrainingSettings.limitRandom] == true && self[TrainingSettings.limit] == nil {
             throw SettingError(key: TrainingSettings.limitRandom.key, problem: "applies only with an image limit")
         }
@@ -78,7 +84,8 @@ public struct GivenSettings: Sendable {
         if self[ModelSettings.conditional] == true { classNames = try dataset.requireLabels().classNames }
         let model = ModelConfig(preset: preset, imageSize: dataset.height, channels: dataset.channels, latent: self[ModelSettings.latent],
                                 width: self[ModelSettings.width], noise: self[ModelSettings.noise],
-                                spectralNorm: self[ModelSettings.spectralNorm], classNames: classNames)
+                                spectralNorm: self[ModelSettings.spectralNorm], classNames: classNames,
+                                auxiliaryClassifier: self[ModelSettings.auxiliaryClassifier] ?? false)
         if let problem = model.problem {
             throw TrainingError.datasetMismatch(path: dataset.name, detail: "\(preset.rawValue) cannot train on its \(dataset.width)×\(dataset.height) images: \(problem)")
         }

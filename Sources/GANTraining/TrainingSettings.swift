@@ -86,6 +86,10 @@ public enum TrainingSettings {
         "penaltyEvery", flag: "penalty-every", noun: "the steps between penalties", unit: .steps,
         help: "lazy regularization: the gradient penalties every N discriminator steps, weighted ×N (StyleGAN2: 16)",
         default: 1, check: Checks.positive)
+    public static let auxiliaryWeight = Setting<Float>(
+        "auxiliaryWeight", flag: "aux-weight", noun: "the auxiliary classification weight", placeholder: "LAMBDA",
+        help: "λ of the auxiliary classifier's cross-entropy: D's on real images, G's on its own (with --aux-classifier)",
+        default: 1, check: Checks.finiteNonNegative)
     public static let syncBatchNorm = Setting<Bool>(
         "syncBatchNorm", flag: "sync-batchnorm", noun: "synchronized batch norm", placeholder: nil,
         help: "under mpiexec: batch norms use the statistics of the whole global batch, so N processes compute what one does",
@@ -142,7 +146,7 @@ public enum TrainingSettings {
     static let stored: [any AnySetting] = [
         dataPath, epochs, maxSteps,
         batchSize, learningRateG, learningRateD, beta1, beta2, loss, realLabel, dSteps, seed, horizontalFlip, precision,
-        ema, augment, r1, r2, gradientPenaltyWeight, penaltyEvery, syncBatchNorm,
+        ema, augment, r1, r2, gradientPenaltyWeight, penaltyEvery, auxiliaryWeight, syncBatchNorm,
         limit, limitRandom,
         sampleEvery, sampleCount, checkpointEvery, checkpointSteps, checkpointMinutes, keepCheckpoints, logEvery, evalEvery, evalCount,
     ]
@@ -195,7 +199,13 @@ public enum ModelSettings {
             + "class (projection); needs a labelled dataset (IDX with its labels file, CIFAR-10, SVHN, a folder of class folders)",
         default: { $0.isConditional })
 
-    public static let all: [any AnySetting] = [model, imageSize, channels, latent, width, noise, spectralNorm, conditional]
+    public static let auxiliaryClassifier = Setting<Bool>(
+        "auxiliaryClassifier", flag: "aux-classifier", noun: "the auxiliary classifier", placeholder: nil, location: .model,
+        help: "AC-GAN beside the projection (with --conditional): D also predicts the class of what it sees (a dense head on its "
+            + "features), learning from real images; G learns to make its images classified as the class they were drawn as",
+        default: { $0.auxiliaryClassifier })
+
+    public static let all: [any AnySetting] = [model, imageSize, channels, latent, width, noise, spectralNorm, conditional, auxiliaryClassifier]
 }
 
 extension TrainingSettings {

@@ -48,10 +48,12 @@ func conditionalConfig(epochs: Int = 1, preset: ModelPreset = .dcgan) -> Trainin
     /// The proof that the class is learned: at initialisation neither class puts a square
     /// anywhere; after training, the same latents drawn as "left" put the square top-left and
     /// drawn as "right" bottom-right.
-    @Test func theGeneratorLearnsToDrawTheClassItIsGiven() throws {
+    @Test(arguments: [false, true])
+    func theGeneratorLearnsToDrawTheClassItIsGiven(auxiliaryClassifier: Bool) throws {
         var config = conditionalConfig(epochs: 10)
         config.batchSize = 32
-        let trainer = try Trainer(config: config, dataset: leftRightSquares(256), runDirectory: scratch("cond-learn"))
+        config.model.auxiliaryClassifier = auxiliaryClassifier
+        let trainer = try Trainer(config: config, dataset: leftRightSquares(256), runDirectory: scratch("cond-learn-\(auxiliaryClassifier)"))
         let z = config.model.noise(32, using: RandomGenerator(seed: 99))
         let sampler = Sampler(generator: trainer.generator, config: config.model)
         func drawn(_ label: Int32) -> Tensor { sampler.generate(z, classes: .oneHot([Int32](repeating: label, count: 32), classes: 2)) }
@@ -77,6 +79,8 @@ func conditionalConfig(epochs: Int = 1, preset: ModelPreset = .dcgan) -> Trainin
         func config(_ epochs: Int) -> TrainingConfig {
             var c = conditionalConfig(epochs: epochs)
             c.model.spectralNorm = .d
+            c.model.auxiliaryClassifier = true
+            c.auxiliaryWeight = 0.5
             c.ema = 0.9
             c.augment = [.translation, .cutout]
             return c
@@ -88,7 +92,7 @@ func conditionalConfig(epochs: Int = 1, preset: ModelPreset = .dcgan) -> Trainin
         let second = try Trainer.resume(runDirectory: dir, dataset: data, epochs: 2)
         _ = try second.run()
         let names = straight.generator.namedParameters().map(\.name) + straight.discriminator.namedParameters().map(\.name)
-        #expect(names.contains("main.1.weight") && names.contains("embedding.weight_orig"))
+        #expect(names.contains("main.1.weight") && names.contains("embedding.weight_orig") && names.contains("classifier.weight_orig"))
         #expect(straight.samplingGenerator.parameters.map { $0.value.scalars } == second.samplingGenerator.parameters.map { $0.value.scalars })
         for ((name, a), b) in zip(zip(names, straight.generator.parameters + straight.discriminator.parameters),
                                   second.generator.parameters + second.discriminator.parameters) {
@@ -98,6 +102,47 @@ func conditionalConfig(epochs: Int = 1, preset: ModelPreset = .dcgan) -> Trainin
         let labels = (0..<200).flatMap { straight.state.fakeLabels(count: 16, step: $0) }
         #expect(labels == (0..<200).flatMap { second.state.fakeLabels(count: 16, step: $0) })
         #expect(abs(Double(labels.filter { $0 == 1 }.count) / Double(labels.count) - 0.5) < 0.03)
+    }
+
+    /// AC-GAN's terms: D's loss gains λ·CE of its class head on the real images against their
+    /// classes, G's λ·CE on the fakes against the classes they were drawn as (the same networks
+    /// and batch without the terms give the rest of each loss).
+    @Test func theAuxiliaryLossesAreTheClassHeadsCrossEntropies() throws {
+        var c = conditionalConfig()
+        c.model.auxiliaryClassifier = true
+        c.auxiliaryWeight = 2
+        var without = c
+        without.auxiliaryWeight = 0
+        let data = leftRightSquares(16), z = c.model.noise(16, using: RandomGenerator(seed: 4))
+        let real = data.images(), realClasses = Tensor.oneHot(data.labels!, classes: 2)
+        let fakeLabels = data.labels!.map { 1 - $0 }, fakeClasses = Tensor.oneHot(fakeLabels, classes: 2)
+        /// The mean cross-entropy of class logits [N, 2] against `labels`, in Double.
+        func crossEntropy(_ logits: Tensor, _ labels: [Int32]) -> Double {
+            let x = logits.scalars.map(Double.init)
+            return labels.indices.map { i in
+                let row = [x[2 * i], x[2 * i + 1]], top = row.max()!
+                return top + log(row.map { exp($0 - top) }.reduce(0, +)) - row[Int(labels[i])]
+            }.reduce(0, +) / Double(labels.count)
+        }
+        let (a, b) = (GANStep(config: c), GANStep(config: without))
+        #expect(a.auxiliaryWeight == 2 && b.auxiliaryWeight == 0 && a.discriminator.hasAuxiliaryClassifier)
+        let heads = withoutGrad { a.discriminator.judge(real, classes: realClasses, classLogits: true).classLogits! }
+        #expect(heads.shape == [16, 2])
+        let fakeA = a.generator(z, classes: fakeClasses), fakeB = b.generator(z, classes: fakeClasses)
+        let withTerm = try a.updateDiscriminator(real: real, fake: fakeA, realClasses: realClasses, fakeClasses: fakeClasses)
+        let plain = try b.updateDiscriminator(real: real, fake: fakeB, realClasses: realClasses, fakeClasses: fakeClasses)
+        let dTerm = Double(withTerm.lossD - plain.lossD), dExpected = 2 * crossEntropy(heads, data.labels!)
+        #expect(abs(dTerm - dExpected) < 1e-4 * max(1, dExpected), "D: \(dTerm) against 2·CE \(dExpected)")
+        // G's, from fresh steps: the same D judges the same fakes.
+        let (g1, g2) = (GANStep(config: c), GANStep(config: without))
+        let fake1 = g1.generator(z, classes: fakeClasses), fake2 = g2.generator(z, classes: fakeClasses)
+        let fakeHeads = withoutGrad { g1.discriminator.judge(fake1, classes: fakeClasses, classLogits: true).classLogits! }
+        let lossWith: Float = try g1.updateGenerator(fake: fake1, classes: fakeClasses)
+        let lossWithout: Float = try g2.updateGenerator(fake: fake2, classes: fakeClasses)
+        let gTerm = Double(lossWith - lossWithout)
+        let gExpected = 2 * crossEntropy(fakeHeads, fakeLabels)
+        #expect(abs(gTerm - gExpected) < 1e-4 * max(1, gExpected), "G: \(gTerm) against 2·CE \(gExpected)")
+        #expect(dExpected > 0.1 && gExpected > 0.1)
     }
 
     /// The checkpoint keeps the classes (state.json and the safetensors metadata); a sampler of it

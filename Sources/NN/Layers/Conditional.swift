@@ -8,6 +8,14 @@ public protocol ClassConditional: Module {
     func callAsFunction(_ x: Tensor, classes: Tensor) -> Tensor
 }
 
+/// A class-conditional discriminator that may also predict the class of what it judges (AC-GAN).
+public protocol AuxiliaryClassifying: ClassConditional {
+    var hasAuxiliaryClassifier: Bool { get }
+    /// The adversarial logits [N, 1] of images `x` of `classes`, and, when `classLogits` and the
+    /// network has the head, its class logits [N, K] from the same forward pass.
+    func judge(_ x: Tensor, classes: Tensor, classLogits: Bool) -> (logits: Tensor, classLogits: Tensor?)
+}
+
 /// Class-conditional batch normalization (de Vries et al. 2017; the generator of BigGAN and of
 /// Miyato & Koyama's projection GAN): batch statistics shared by all samples, scale and shift
 /// chosen by each sample's class.
