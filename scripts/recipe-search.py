@@ -3,8 +3,9 @@
 measure each run with `swiftgan eval`, and print the table the README shows (mean and spread of
 the Fréchet distance over the seeds, its ratio to the first recipe, seconds per epoch).
 
-    scripts/recipe-search.py [--recipes batch|ema|loss|all|NAME,NAME…] [--epochs 1,5] [--seeds 0,1,2]
+    scripts/recipe-search.py [--recipes batch|ema|loss|penalties|conditional|all|NAME,NAME…] [--epochs 1,5] [--seeds 0,1,2]
                              [--swiftgan .build/release/swiftgan] [--out runs/recipes] [--threads N]
+                             [--table-only] [--readme README.md]
 
 `make recipes ARGS="…"` builds swiftgan and runs it. Every run lives in OUT/NAME-sSEED; a longer
 horizon continues the shorter one (`swiftgan train --resume RUN --epochs 5`), so 1 and 5 epochs
@@ -13,7 +14,7 @@ present, so the search can be stopped and started again, in the background, a ba
 The first recipe is the reference of the ratios; times are comparable only within one machine and
 one invocation (the CPU heads the output).
 """
-import argparse, json, os, statistics, subprocess, sys, time
+import argparse, json, os, re, statistics, subprocess, sys, time
 
 from machine import cpu
 
@@ -138,6 +139,8 @@ def main():
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--threads", type=int, default=0, help="compute threads per run (default: all cores)")
     p.add_argument("--table-only", action="store_true", help="print the table of the evaluations already in OUT")
+    p.add_argument("--readme", help="also write the tables into this Markdown file, between its <!-- recipe-table: begin/end --> "
+                   "(and <!-- conditional-table: begin/end -->) markers")
     a = p.parse_args()
     names = GROUPS.get(a.recipes) or a.recipes.split(",")
     unknown = [n for n in names if n not in RECIPES]
@@ -158,11 +161,18 @@ def main():
                     continue
                 records.append(run(a.swiftgan, a.out, name, seed, epochs, a.threads))
     json.dump({"cpu": cpu(), "runs": records}, open(os.path.join(a.out, "results.json"), "w"), indent=1)
-    text = f"CPU: {cpu()}\n\n" + table(records, names[0])
-    if conditional_table(records):
-        text += "\n\n" + conditional_table(records)
+    unconditional = [r for r in records if r.get("class_accuracy") is None]
+    main_table = f"CPU: {cpu()}\n\n" + table(unconditional, names[0]) if unconditional else ""
+    text = "\n\n".join(t for t in [main_table, conditional_table(records)] if t)
     open(os.path.join(a.out, "table.md"), "w").write(text + "\n")
     print(text)
+    if a.readme:
+        document = open(a.readme).read()
+        for marker, content in [("recipe-table", main_table), ("conditional-table", conditional_table(records))]:
+            if content:
+                document = re.sub(f"<!-- {marker}: begin -->.*?<!-- {marker}: end -->",
+                                  lambda m: f"<!-- {marker}: begin -->\n{content}\n<!-- {marker}: end -->", document, flags=re.S)
+        open(a.readme, "w").write(document)
 
 
 if __name__ == "__main__":

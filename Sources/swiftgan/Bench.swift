@@ -40,7 +40,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Images to generate for --suite generation.") var count = 1000
     @Flag(help: "Print where the time goes, op by op (--suite training and generation).") var profile = false
     @Option(help: "A technique added to the step of --suite training: \(Ingredient.allCases.map(\.rawValue).joined(separator: ", ")).") var ingredient = "none"
-    @Option(help: "Images per step of --suite training (default: the workload's batch).") var batchSize: Int?
+    @Option(help: "Images per step of --suite training and distributed (default: the workload's batch).") var batchSize: Int?
     @Option(help: "Arithmetic of the training step (--suite training): fp32 or bf16.") var precision: Precision = .fp32
     @Flag(help: "Print one JSON object instead of text (--suite training, generation, peak).") var json = false
 
@@ -124,11 +124,12 @@ struct Bench: ParsableCommand {
         for w in workloads {
             let bytes = DistributedBenchmark.bytesPerStep(w)
             Engine.threads = cores
-            let single = ConvBenchmark.median(try TrainingBenchmark.training(w, steps: steps, warmup: warmup).stepSeconds)
+            let batch = batchSize ?? w.batchSize
+            let single = ConvBenchmark.median(try TrainingBenchmark.training(w, steps: steps, warmup: warmup, batchSize: batch).stepSeconds)
             let child = Process()
             child.executableURL = URL(fileURLWithPath: "/usr/bin/mpiexec")
             child.arguments = ["-n", "2", CommandLine.arguments[0], "bench", "--suite", "distributed-worker", "--workload", w.rawValue,
-                               "--steps", "\(steps)", "--warmup", "\(warmup)"]
+                               "--steps", "\(steps)", "--warmup", "\(warmup)", "--batch-size", "\(batch)"]
             let out = Pipe()
             child.standardOutput = out
             try child.run()
@@ -140,7 +141,7 @@ struct Bench: ParsableCommand {
             }
             let (alpha, beta) = DistributedBenchmark.fit(zip(r.sizes, r.seconds).map { ($0, $1) }, ranks: 2)
             say("")
-            say("\(w.rawValue) (global batch \(w.batchSize)): \(String(format: "%.1f", Double(bytes) / 1e6)) MB all-reduced per step (G's and D's gradients)")
+            say("\(w.rawValue) (global batch \(batch)): \(String(format: "%.1f", Double(bytes) / 1e6)) MB all-reduced per step (G's and D's gradients)")
             say(String(format: "  step, 1 process × %d threads:     %8.1f ms", cores, 1e3 * single))
             say(String(format: "  step, 2 processes × %d thread(s): %8.1f ms (%.2f× the 1-process step), of which the all-reduce of %.1f MB: %.1f ms",
                        max(cores / 2, 1), 1e3 * r.stepSeconds, r.stepSeconds / single, Double(bytes) / 1e6, 1e3 * r.stepBytesSeconds))
@@ -167,7 +168,7 @@ struct Bench: ParsableCommand {
         let seconds = try sizes.map { try DistributedBenchmark.allReduceSeconds(world, bytes: $0) }
         let bytes = DistributedBenchmark.bytesPerStep(w)
         let stepBytes = try DistributedBenchmark.allReduceSeconds(world, bytes: bytes)
-        let r = try TrainingBenchmark.training(w, steps: steps, warmup: warmup, dataParallel: DataParallel(world))
+        let r = try TrainingBenchmark.training(w, steps: steps, warmup: warmup, batchSize: batchSize, dataParallel: DataParallel(world))
         var step = [ConvBenchmark.median(r.stepSeconds)]
         try world.allReduceSum(&step)
         if world.rank == 0 {
