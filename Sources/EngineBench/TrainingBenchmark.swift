@@ -140,10 +140,10 @@ public enum TrainingBenchmark {
     /// Images per second of generating `count` images as `swiftgan sample` does (`Sampler`:
     /// batch norms folded, batches of at most 64), after an untimed batch; with `profile`, the
     /// timed passes are recorded.
-    public static func generation(_ w: Workload, count: Int, minimumSeconds: Double = 3,
+    public static func generation(_ w: Workload, count: Int, minimumSeconds: Double = 3, precision: Precision = .fp32,
                                   profile: Bool = false) -> (imagesPerSecond: Double, seconds: Double, passes: Int) {
         let (g, _) = Models.make(w.model, rng: RandomGenerator(seed: 0))
-        let sampler = Sampler(generator: g, config: w.model)
+        let sampler = Sampler(generator: g, config: w.model, precision: precision)
         let z = sampler.noise(count: count, seed: 1)
         // Warm-up: one batch of the size the timed passes use.
         _ = sampler.generate(z.slice(axis: 0, offset: 0, length: Sampler.batches(for: count).size))

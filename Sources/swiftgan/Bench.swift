@@ -41,7 +41,7 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print where the time goes, op by op (--suite training and generation).") var profile = false
     @Option(help: "A technique added to the step of --suite training: \(Ingredient.allCases.map(\.rawValue).joined(separator: ", ")).") var ingredient = "none"
     @Option(help: "Images per step of --suite training and distributed (default: the workload's batch).") var batchSize: Int?
-    @Option(help: "Arithmetic of the training step (--suite training): fp32 or bf16.") var precision: Precision = .fp32
+    @Option(help: "Arithmetic of the training step or of generation (--suite training, generation): fp32 or bf16.") var precision: Precision = .fp32
     @Flag(help: "Print one JSON object instead of text (--suite training, generation, peak).") var json = false
 
     func validate() throws {
@@ -86,7 +86,7 @@ struct Bench: ParsableCommand {
                     if json { FileHandle.standardError.write(Data((text + "\n").utf8)) } else { say("\n" + text) }
                 }
             case "generation":
-                let (rate, seconds, passes) = TrainingBenchmark.generation(w, count: count, profile: profile)
+                let (rate, seconds, passes) = TrainingBenchmark.generation(w, count: count, precision: precision, profile: profile)
                 if profile {
                     let text = Profiler.shared.report(seconds: seconds, steps: passes, unit: "generation of \(count) images",
                                                       peakGFLOPS: TrainingBenchmark.sgemmPeak())

@@ -23,15 +23,18 @@ struct Eval: ParsableCommand {
     @Option(help: "Dataset (default: the one the run trained on).") var data: String?
     @Option(help: "Classifier weights (safetensors) to use instead of training one; required for unlabelled data.") var features: String?
     @Flag(help: "Print JSON instead of a table.") var json = false
+    @Option(help: "Arithmetic of the generator's convolutions: fp32 or bf16 (AVX512-BF16 or AMX-BF16; images within ~1% of fp32's).")
+    var precision: Precision = .fp32
 
     func validate() throws {
         guard count >= 10 else { throw ValidationError("--count must be at least 10 (k-nearest-neighbour precision and recall), got \(count)") }
+        try available(precision)
     }
 
     func run() throws {
         try reportingErrors {
             let t0 = Date()
-            let sampler = try Sampler(checkpoint: checkpoint)
+            let sampler = try Sampler(checkpoint: checkpoint, precision: precision)
             let state = try Checkpoint.summary(try Checkpoint.resolve(checkpoint))
             let path = data ?? state.dataPath
             let log: (String) -> Void = { if !json { say($0) } }

@@ -31,6 +31,8 @@ struct Sample: ParsableCommand {
     @Option(help: "Latent vectors to use instead of drawing them: a .npy array [N, latent], float32 or float64 (N images; not with --count).")
     var noise: String?
     @Option(help: "Also write the latent vectors used, as a float32 .npy array [N, latent].") var saveNoise: String?
+    @Option(help: "Arithmetic of the generator's convolutions: fp32 or bf16 (AVX512-BF16 or AMX-BF16; images within ~1% of fp32's).")
+    var precision: Precision = .fp32
     @Option(help: "Write a figure of real images from this dataset beside generated ones (--out a .png; a conditional generator: a row per class).")
     var compare: String?
 
@@ -39,6 +41,7 @@ struct Sample: ParsableCommand {
         try positive(columns, "--columns")
         if noise != nil && count != nil { throw ValidationError("--count comes from --noise (one image per row); give one or the other") }
         if let saveNoise, !saveNoise.lowercased().hasSuffix(".npy") { throw ValidationError("--save-noise: expected a .npy path, got \(saveNoise)") }
+        try available(precision)
     }
 
     func run() throws {
@@ -47,7 +50,7 @@ struct Sample: ParsableCommand {
             if columns != nil, case .grid = output {} else if columns != nil {
                 throw ValidationError("--columns applies only to a grid (--out ending in .png)")
             }
-            let sampler = try Sampler(checkpoint: checkpoint)
+            let sampler = try Sampler(checkpoint: checkpoint, precision: precision)
             let c = sampler.config
             if let compare {
                 guard case .grid(let path) = output else { throw ValidationError("--compare writes a figure: --out must end in .png") }
@@ -120,9 +123,12 @@ struct Interpolate: ParsableCommand {
     @Option(help: "Frames, both ends included.") var steps: Int = 16
     @Option(help: "Frame delay in hundredths of a second.") var delay: Int = 10
     @Option(help: "Output .gif file.") var out: String
+    @Option(help: "Arithmetic of the generator's convolutions: fp32 or bf16 (AVX512-BF16 or AMX-BF16; images within ~1% of fp32's).")
+    var precision: Precision = .fp32
 
     func validate() throws {
         guard steps >= 2 else { throw ValidationError("--steps must be at least 2, got \(steps)") }
+        try available(precision)
         try positive(delay, "--delay")
         if classAll != nil && (fromClass != nil || toClass != nil) {
             throw ValidationError("--class gives every frame one class; --from-class and --to-class walk between two: give one or the other")
@@ -132,7 +138,7 @@ struct Interpolate: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let sampler = try Sampler(checkpoint: checkpoint)
+            let sampler = try Sampler(checkpoint: checkpoint, precision: precision)
             let c = sampler.config
             func index(_ name: String?, _ flag: String) throws -> Int? {
                 guard let name else { return nil }

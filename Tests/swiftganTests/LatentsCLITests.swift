@@ -2,9 +2,36 @@ import Foundation
 import Testing
 import TestSupport
 import Imaging
+import Tensors
 
 /// `sample --noise` and `--save-noise`: reproducing and editing particular images.
 @Suite(.serialized) struct LatentsCLITests {
+    /// `sample --precision bf16`: where the CPU has bf16, the fp32 images within bf16's rounding and
+    /// the same on every run; elsewhere a one-line refusal naming the flag.
+    @Test func sampleInBF16() throws {
+        let run = scratch("cli-bf16") + "/run"
+        #expect(try runCLI(["train", "--data", CLITests.data, "--max-steps", "2", "--batch-size", "8", "--width", "16", "--latent", "8",
+                            "--out", run]).status == 0)
+        let dir = scratch("cli-bf16-out")
+        let bf16 = try runCLI(["sample", run, "--count", "20", "--precision", "bf16", "--out", dir + "/bf16.npy"])
+        guard CPUFeatures.hasBF16 else {
+            print("bf16 generation skipped: this CPU has neither AVX512-BF16 nor AMX-BF16")
+            #expect(bf16.status != 0 && bf16.stderr.hasPrefix("error: --precision bf16 needs a CPU with AVX512-BF16 or AMX-BF16"), "\(bf16.stderr)")
+            return
+        }
+        #expect(bf16.status == 0, "\(bf16.stderr)")
+        #expect(try runCLI(["sample", run, "--count", "20", "--precision", "bf16", "--out", dir + "/again.npy"]).status == 0)
+        #expect(try runCLI(["sample", run, "--count", "20", "--out", dir + "/fp32.npy"]).status == 0)
+        let report = try python("""
+        import sys, numpy as np
+        a, b, c = (np.load(f) for f in sys.argv[1:4])
+        print(float(np.abs(a - b).max()), int(np.array_equal(b, c)))
+        """, [dir + "/fp32.npy", dir + "/bf16.npy", dir + "/again.npy"])
+        let fields = report.split(separator: " ").map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
+        let largest = try #require(Double(fields[0]))
+        #expect(largest > 0 && largest < 0.06 && fields[1] == "1", "max |Δ| \(largest), repeatable \(fields[1])")
+    }
+
     @Test func latentsFromAFileReproduceAndEditImages() throws {
         let run = scratch("cli-latents") + "/run"
         #expect(try runCLI(["train", "--data", CLITests.data, "--max-steps", "2", "--batch-size", "8", "--width", "4", "--latent", "8",

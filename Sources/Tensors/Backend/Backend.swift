@@ -49,9 +49,10 @@ package protocol Backend: AnyObject {
                                     _ g: ConvGeometry, precision: Precision) -> (dw: DeviceStorage, db: DeviceStorage?)
 
     /// Forward convolution for inference only (nothing is kept for a backward pass), with
-    /// `activation` applied to the output in the same kernel when given.
+    /// `activation` applied to the output in the same kernel when given; in bf16, the output is
+    /// bf16 (what the next bf16 layer reads) except for layers that write images.
     func convolutionInference(_ x: DeviceStorage, weight: DeviceStorage, bias: DeviceStorage?, _ g: ConvGeometry,
-                              activation: EltwiseOp?) -> DeviceStorage
+                              activation: EltwiseOp?, precision: Precision) -> DeviceStorage
 
     // MARK: Dense
     /// `linear` for inference only, with `activation` applied in the same kernel when given.

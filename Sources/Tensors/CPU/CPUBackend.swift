@@ -201,7 +201,7 @@ package final class CPUBackend: Backend {
 enum PlanKey: Hashable {
     case reorder(from: Layout, to: Layout)
     case convolution(ConvGeometry, x: [Int], w: [Int], bias: Bool, Precision)
-    case convolutionInference(ConvGeometry, x: [Int], w: [Int], bias: Bool, activation: EltwiseOp?)
+    case convolutionInference(ConvGeometry, x: [Int], w: [Int], bias: Bool, activation: EltwiseOp?, Precision)
     case linear(x: [Int], w: [Int], bias: Bool)
     case linearInference(x: [Int], w: [Int], bias: Bool, activation: EltwiseOp?)
     case matmul(m: Int, k: Int, n: Int, transposeA: Bool, transposeB: Bool)

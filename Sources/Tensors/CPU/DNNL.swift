@@ -63,6 +63,15 @@ struct MemoryDesc {
         return MemoryDesc(copy)
     }
 
+    /// For a 4-D layout whose only inner block is 16 channels (oneDNN's nChw16c, `aBcd16b`): the
+    /// element strides of (n, channel block, h, w); nil for any other layout.
+    var channelBlocked16Strides: [Int]? {
+        guard raw.ndims == 4, raw.format_kind == dnnl_blocked else { return nil }
+        let b = raw.format_desc.blocking
+        guard b.inner_nblks == 1, b.inner_blks.0 == 16, b.inner_idxs.0 == 1 else { return nil }
+        return [Int(b.strides.0), Int(b.strides.1), Int(b.strides.2), Int(b.strides.3)]
+    }
+
     var dims: [Int] {
         withUnsafeBytes(of: raw.dims) { Array($0.bindMemory(to: Int64.self).prefix(Int(raw.ndims))).map { Int($0) } }
     }

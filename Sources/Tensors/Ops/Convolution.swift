@@ -69,7 +69,7 @@ extension Tensor {
         // Without a gradient to record: the inference kernel, activation fused, nothing kept.
         if !isRecording([x, weight] + (bias.map { [$0] } ?? [])) {
             return Tensor(storage: backend.convolutionInference(x.storage, weight: weight.storage, bias: bias?.storage, g,
-                                                                 activation: activation))
+                                                                 activation: activation, precision: Engine.precision))
         }
         let y = convolution(x, weight, bias, g, name)
         return activation.map { y.activation($0, "activation") } ?? y
