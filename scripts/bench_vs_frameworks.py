@@ -3,9 +3,12 @@
 
 Run through `make bench-vs-frameworks` (which installs PyTorch and TensorFlow into the git-ignored
 .venv-bench). The orchestrator alternates the sides (SwiftGAN, PyTorch eager, PyTorch compile,
-TensorFlow, TensorFlow with XLA for the MLP, SwiftGAN bf16 where the CPU has it: A B C … A B C …)
-in fresh processes, one process per measurement, so each side's peak memory is its own. It prints a
-table at the end, headed by the CPU and its vector extensions; ratios are against the best framework.
+TensorFlow, TensorFlow with XLA for the MLP, and where the CPU has bf16 dot products SwiftGAN's
+`--precision bf16`, PyTorch eager under `torch.autocast(bfloat16)` and TensorFlow under Keras'
+`mixed_bfloat16` policy: A B C … A B C …) in fresh processes, one process per measurement, so each
+side's peak memory is its own. It prints a table at the end, headed by the CPU and its vector
+extensions; each SwiftGAN precision is compared with the best framework at the same precision, and
+each side's rate as a fraction of the machine's peak (fp32 sgemm; bf16 gemm for the bf16 sides).
 
 Each workload is written here layer for layer as SwiftGAN's preset (Sources/GANModels/Networks.swift), in
 PyTorch and in Keras, and trained with PyTorch's reference DCGAN step: one G forward per step,
@@ -132,6 +135,10 @@ def torch_worker(args):
     name = args.workload
     batch = WORKLOADS[name][3]
     g, d, latent = build(name)
+    # bf16: PyTorch's autocast (its mixed precision for CPUs: convolutions and matmuls in bf16,
+    # the rest as autocast decides); fp32 otherwise.
+    import contextlib
+    autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if args.precision == "bf16" else contextlib.nullcontext
     if args.suite == "generation":
         g.eval()
         run = torch.compile(g) if args.mode == "compile" else g
@@ -141,16 +148,16 @@ def torch_worker(args):
         per = -(-args.count // batches)
 
         def gen():
-            with torch.inference_mode():
+            with torch.inference_mode(), autocast():
                 parts = []
                 for s in range(0, args.count, per):
                     zb = z[s:s + per]
                     if len(zb) < per:
                         zb = torch.cat([zb, z[:per - len(zb)]])
-                    parts.append(run(zb)[:min(per, args.count - s)])
+                    parts.append(run(zb)[:min(per, args.count - s)].float())
                 return torch.cat(parts)
 
-        with torch.inference_mode():  # warm-up (and compilation): one batch
+        with torch.inference_mode(), autocast():  # warm-up (and compilation): one batch
             run(z[:per])
         return report_generation(gen, args.count)
     # torch.compile compiles the two networks (forward and backward graphs); the step around them
@@ -167,12 +174,14 @@ def torch_worker(args):
     def step(real):
         z = torch.randn(batch, *latent)
         d.zero_grad()
-        fake = gm(z)
-        err_d = crit(dm(real), real_target) + crit(dm(fake.detach()), zeros)
+        with autocast():
+            fake = gm(z)
+            err_d = crit(dm(real), real_target) + crit(dm(fake.detach()), zeros)
         err_d.backward()
         optD.step()
         g.zero_grad()
-        err_g = crit(dm(fake), ones)
+        with autocast():
+            err_g = crit(dm(fake), ones)
         err_g.backward()
         optG.step()
         return err_d, err_g
@@ -252,6 +261,8 @@ def tf_worker(args):
     name = args.workload
     batch = WORKLOADS[name][3]
     xla = args.mode == "xla"
+    if args.precision == "bf16":  # Keras' mixed precision for CPUs: bf16 compute, fp32 variables
+        tf.keras.mixed_precision.set_global_policy("mixed_bfloat16")
     g, d, latent = build_keras(name)
     if args.suite == "generation":
         gen_batch = tf.function(lambda z: g(z, training=False), jit_compile=xla)
@@ -266,7 +277,7 @@ def tf_worker(args):
             zs.append(zb)
 
         def gen():
-            return [gen_batch(zb)[:min(per, args.count - i * per)].numpy() for i, zb in enumerate(zs)]
+            return [tf.cast(gen_batch(zb)[:min(per, args.count - i * per)], tf.float32).numpy() for i, zb in enumerate(zs)]
 
         gen_batch(zs[0]).numpy()  # warm-up (tracing, compilation)
         return report_generation(gen, args.count)
@@ -274,7 +285,9 @@ def tf_worker(args):
     opt_d = tf.keras.optimizers.Adam(2e-4, beta_1=0.5, beta_2=0.999)
     opt_g.build(g.trainable_variables)
     opt_d.build(d.trainable_variables)
-    bce = lambda logits, target: tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(tf.fill(tf.shape(logits), target), logits))
+    # The loss in fp32 (under mixed_bfloat16 the logits are bf16, as Keras' own losses would cast them).
+    bce = lambda logits, target: tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
+        tf.fill(tf.shape(logits), target), tf.cast(logits, tf.float32)))
 
     @tf.function(jit_compile=xla)
     def step(real):
@@ -322,7 +335,8 @@ def torch_peak(args):
     import torch
     torch.set_num_threads(os.cpu_count())
     n = 2048
-    a, b = torch.randn(n, n), torch.randn(n, n)
+    dtype = torch.bfloat16 if args.precision == "bf16" else torch.float32
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     torch.mm(a, b)
     best = min(_timed(lambda: torch.mm(a, b)) for _ in range(5))
     print(json.dumps({"gflops": 2 * n ** 3 / best / 1e9}))
@@ -443,6 +457,7 @@ def main():
     ap.add_argument("--suite", default="training", choices=["training", "generation"])
     ap.add_argument("--workload")
     ap.add_argument("--mode", default="eager")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     ap.add_argument("--steps", type=int)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--count", type=int, default=1000)
@@ -481,6 +496,10 @@ def main():
         peaks["torch"].append(run_child(me + ["--worker", "torch-peak"])[0]["gflops"])
     peak = max(max(v) for v in peaks.values())
     print(f"fp32 sgemm 2048³: oneDNN {max(peaks['swiftgan']):.1f} GF/s, PyTorch {max(peaks['torch']):.1f} GF/s; peak {peak:.1f} GF/s", flush=True)
+    # bf16 sides are weighed against the bf16 matrix product's peak (PyTorch's, oneDNN underneath).
+    bf16_peak = max(run_child(me + ["--worker", "torch-peak", "--precision", "bf16"])[0]["gflops"] for _ in range(2)) if bf16 else peak
+    if bf16:
+        print(f"bf16 gemm 2048³ (PyTorch): {bf16_peak:.1f} GF/s", flush=True)
 
     results = []
     for w in workloads:
@@ -490,13 +509,17 @@ def main():
             size = (["--steps", str(steps[w]), "--warmup", str(warmups[w])] if suite == "training"
                     else ["--count", str(args.generation_count)])
             sides = {"swiftgan": sg + ["--suite", suite, "--workload", w, "--json"] + size}
-            if bf16 and suite == "training" and w != "mlp":  # bf16 changes only the convolutions
+            if bf16 and w != "mlp":  # bf16 changes only the convolutions
                 sides["swiftgan-bf16"] = sides["swiftgan"] + ["--precision", "bf16"]
             for f in frameworks:
                 if f == "tf-xla" and w != "mlp":
                     continue  # XLA is measured where it pays: the dense MLP
                 worker, mode = f.split("-", 1) if "-" in f else (f, "function")
                 sides[f] = me + ["--worker", worker, "--suite", suite, "--workload", w, "--mode", mode] + size
+                # The frameworks' own bf16 (autocast, mixed_bfloat16), eager PyTorch and TensorFlow's graph:
+                # each SwiftGAN precision is compared with the frameworks' same precision.
+                if bf16 and w != "mlp" and f in ("torch-eager", "tf"):
+                    sides[f + "-bf16"] = sides[f] + ["--precision", "bf16"]
             got = {k: [] for k in sides}
             mem = {k: [] for k in sides}
             for r in range(args.rounds):
@@ -521,7 +544,7 @@ def main():
                 med, lo, hi = summary(got[k])
                 per_image = work["train_step"] / batch if suite == "training" else work["generate_image"]
                 row["sides"][k] = {"median": med, "min": lo, "max": hi, "peak_mib": max(mem[k]),
-                                   "peak_fraction": med * per_image / (peak * 1e9)}
+                                   "peak_fraction": med * per_image / ((bf16_peak if k.endswith("-bf16") else peak) * 1e9)}
             results.append(row)
 
     print()
@@ -530,11 +553,12 @@ def main():
           f"{'mem S/F MiB':>13s} {'peak% S/F':>10s}")
     for row in results:
         sides = row["sides"]
-        frames = {k: v for k, v in sides.items() if not k.startswith("swiftgan")}
-        best_k = max(frames, key=lambda k: frames[k]["median"]) if frames else None
-        t = frames.get(best_k)
         for k in [k for k in sides if k.startswith("swiftgan")]:
             s = sides[k]
+            # The frameworks at the same precision as this SwiftGAN side.
+            frames = {f: v for f, v in sides.items() if not f.startswith("swiftgan") and f.endswith("-bf16") == k.endswith("-bf16")}
+            best_k = max(frames, key=lambda f: frames[f]["median"]) if frames else None
+            t = frames.get(best_k)
             label = row["suite"] + (" bf16" if k.endswith("bf16") else "")
             line = f"{row['workload']:10s} {label:14s} {s['median']:9.1f} ({s['min']:.1f}–{s['max']:.1f})"
             if t:
@@ -542,14 +566,15 @@ def main():
                          f"{s['median'] / t['median']:6.2f} {s['peak_mib']:6.0f}/{t['peak_mib']:<6.0f} "
                          f"{100 * s['peak_fraction']:4.0f}/{100 * t['peak_fraction']:<4.0f}")
             print(line)
-        for k, v in frames.items():
-            if k != best_k:
-                print(f"{'':21s}({k}: {v['median']:.1f} img/s, ratio {sides['swiftgan']['median'] / v['median']:.2f})")
-    print(f"\nratio = SwiftGAN / the best framework side, medians of {args.rounds} alternating rounds; memory = peak RSS of "
-          f"each process; peak% = the algorithm's conv/dense FLOPs per second over this run's fp32 sgemm peak ({peak:.0f} GF/s)")
+            for f, v in frames.items():
+                if f != best_k:
+                    print(f"{'':21s}({f}: {v['median']:.1f} img/s, ratio {s['median'] / v['median']:.2f})")
+    print(f"\nratio = SwiftGAN / the best framework side at the same precision (fp32 or bf16), medians of {args.rounds} alternating rounds; memory = peak RSS of "
+          f"each process; peak% = the algorithm's conv/dense FLOPs per second over this run's fp32 sgemm peak ({peak:.0f} GF/s), "
+          f"or for bf16 sides its bf16 gemm peak ({bf16_peak:.0f} GF/s)")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"cpu": model, "extensions": extensions, "peak_gflops": peak, "versions": versions,
+            json.dump({"cpu": model, "extensions": extensions, "peak_gflops": peak, "bf16_peak_gflops": bf16_peak, "versions": versions,
                        "swiftgan": swift_version, "results": results}, f, indent=1)
 
 
