@@ -153,13 +153,18 @@ struct Train: ParsableCommand {
     }
 
     func recipe(_ c: TrainingConfig) -> String {
-        var recipe = ["loss \(c.loss.rawValue)"]
+        var recipe = ["batch \(c.batchSize)", "loss \(c.loss.rawValue)"]
+        if c.loss == .wganGP { recipe.append("gradient penalty λ \(c.gradientPenaltyWeight)") }
+        if c.r1 > 0 { recipe.append("R1 γ \(c.r1)") }
+        if c.r2 > 0 { recipe.append("R2 γ \(c.r2)") }
+        if c.penaltyEvery > 1 && (c.r1 > 0 || c.r2 > 0 || c.loss == .wganGP) { recipe.append("penalties every \(c.penaltyEvery) steps") }
         if c.model.spectralNorm != .none { recipe.append("spectral norm in \(c.model.spectralNorm == .both ? "G and D" : c.model.spectralNorm.rawValue.uppercased())") }
         if c.ema > 0 { recipe.append("EMA \(c.ema)") }
         if !c.augment.isEmpty { recipe.append("DiffAugment " + c.augment.settingText) }
         if c.model.isConditional {
             recipe.append("conditional on \(c.model.classes) classes (" + c.model.classNames.prefix(10).joined(separator: ", ")
-                          + (c.model.classes > 10 ? ", …" : "") + "): class-conditional batch norm in G, projection in D")
+                          + (c.model.classes > 10 ? ", …" : "") + "): class-conditional batch norm in G, projection in D"
+                          + (c.model.auxiliaryClassifier ? " and an auxiliary classifier (λ \(c.auxiliaryWeight))" : ""))
         }
         return recipe.joined(separator: ", ")
     }
