@@ -236,18 +236,18 @@ public final class GANStep<G: Module, D: Module> {
     /// D's logits for a batch of images (of `classes`, for a conditional D), [N, 1]: every image D
     /// judges passes here, augmented when `augment` is set (gradients flow through the
     /// augmentation to G; the classes are not augmented).
-    func critic(_ images: Tensor, _ classes: Tensor? = nil) -> Tensor { judge(images, classes).logits }
+    func critic(_ images: Tensor, _ classes: Tensor? = nil) -> Tensor { judge(images, classes, classLogits: false).logits }
 
-    /// `critic`'s logits and, when the auxiliary loss is on and `classes` are given, D's class
-    /// logits [N, K] from the same forward pass.
-    func judge(_ images: Tensor, _ classes: Tensor?) -> (logits: Tensor, classLogits: Tensor?) {
+    /// `critic`'s logits and, when `classLogits`, the auxiliary loss is on and `classes` are
+    /// given, D's class logits [N, K] from the same forward pass.
+    func judge(_ images: Tensor, _ classes: Tensor?, classLogits: Bool = true) -> (logits: Tensor, classLogits: Tensor?) {
         var seen = images
         if !augment.isEmpty {
             criticCalls += 1
             let rng = RandomGenerator(seed: RandomGenerator.derivedSeed(augmentSeed, UInt64(optimizerD.stepCount), UInt64(criticCalls)))
             seen = augment.apply(images, using: rng, slice: globalSlice(images.shape[0]))
         }
-        if let classes, auxiliaryWeight > 0, let d = discriminator as? any AuxiliaryClassifying, d.hasAuxiliaryClassifier {
+        if classLogits, let classes, auxiliaryWeight > 0, let d = discriminator as? any AuxiliaryClassifying, d.hasAuxiliaryClassifier {
             return d.judge(seen, classes: classes, classLogits: true)
         }
         return (Self.apply(discriminator, seen, classes), nil)
