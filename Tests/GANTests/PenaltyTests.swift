@@ -82,12 +82,8 @@ import Tensors
         let second = try Trainer.resume(runDirectory: dir, dataset: data)
         #expect(second.state.step == 3)
         _ = try second.run()
-        func all(_ t: Trainer) -> [[Float]] {
-            (t.generator.parameters + t.discriminator.parameters).map { $0.value.scalars }
-                + (t.generator.namedBuffers() + t.discriminator.namedBuffers()).map { $0.buffer.value.scalars }
-        }
         #expect(second.state.step == 8)
-        #expect(all(second) == all(straight))
+        #expect(trainedState(second) == trainedState(straight))
         // The penalty is logged where it was applied.
         let lines = try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
         #expect(lines.contains { $0.contains("loss_d_penalty") })

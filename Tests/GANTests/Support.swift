@@ -8,11 +8,19 @@ import Testing
 import Tensors
 @_exported import TestSupport
 
-/// A small, fast configuration for tests.
-func tinyConfig(_ data: String = "memory", preset: ModelPreset = .dcgan, size: Int = 32, epochs: Int = 1) -> TrainingConfig {
+/// Every value a run carries between steps: the parameters and buffers of G, D and the sampling
+/// generator (the average, when there is one): two runs that compute the same have equal states.
+func trainedState(_ t: Trainer) -> [[Float]] {
+    (t.generator.parameters + t.discriminator.parameters + t.samplingGenerator.parameters).map { $0.value.scalars }
+        + (t.generator.namedBuffers() + t.discriminator.namedBuffers() + t.samplingGenerator.namedBuffers()).map { $0.buffer.value.scalars }
+}
+
+/// A small, fast configuration for tests; `batchSize` nil leaves the preset's own.
+func tinyConfig(_ data: String = "memory", preset: ModelPreset = .dcgan, size: Int = 32, epochs: Int = 1,
+                batchSize: Int? = 16) -> TrainingConfig {
     var c = TrainingConfig(model: ModelConfig(preset: preset, imageSize: size, channels: 1, latent: 16, width: 8), dataPath: data)
     c.epochs = epochs
-    c.batchSize = 16
+    if let batchSize { c.batchSize = batchSize }
     c.learningRateG = 1e-3
     c.learningRateD = 1e-3
     c.seed = 3
