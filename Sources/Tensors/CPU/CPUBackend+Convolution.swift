@@ -186,6 +186,7 @@ final class ConvInferencePlan {
                                         dst: layout(yDims), kind: .forward, inference: true)
             return Primitive(&d, engine: backend.engine, attributes: attributes, what: what(false))
         }
+        separateActivation = g.transposed ? activation : nil
         let biasAfter = g.transposed && bias
         func makeBF16(biasInKernel: Bool = !biasAfter) -> Primitive {
             var d = ConvPlan.descriptor(g, src: .any(x, dnnl_bf16), weights: .any(wDims, dnnl_bf16), bias: biasInKernel ? biasMD : nil,
@@ -196,11 +197,10 @@ final class ConvInferencePlan {
         if precision == .bf16 && !imageLayer, case let bf16 = makeBF16(), !bf16.implementation.hasPrefix("ref:") {
             // The bias is added by `addChannelBias` where the output is channel-blocked by 16.
             separateBias = biasAfter && bf16.md(dnnl_query_dst_md).channelBlocked16Strides != nil
-            forward = separateBias ? bf16 : makeBF16(biasInKernel: true)
-            separateActivation = g.transposed ? activation : nil
+            // (Its bias back in the kernel when the output is blocked otherwise; a bias-free layer keeps `bf16`.)
+            forward = biasAfter && !separateBias ? makeBF16(biasInKernel: true) : bf16
         } else {
             separateBias = false
-            separateActivation = g.transposed ? activation : nil
             // As for training: blocked layouts unless oneDNN has only its reference kernel for them.
             let blocked = make(plain: false)
             forward = blocked.implementation.hasPrefix("ref:") ? make(plain: true) : blocked
