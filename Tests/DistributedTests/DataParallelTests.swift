@@ -25,17 +25,6 @@ import Tensors
         return c
     }
 
-    /// The largest element difference between two sets of tensors of the same names, and where (a
-    /// tensor missing from `b` counts as infinitely different).
-    static func largestDifference(_ a: [String: [Float]], _ b: [String: [Float]], excluding: Set<String>) -> (Double, String) {
-        var worst = (0.0, "")
-        for (name, x) in a where !excluding.contains(name) {
-            guard let y = b[name] else { return (.infinity, name + " (missing)") }
-            let d = zip(x, y).map { Double(abs($0 - $1)) }.max() ?? 0
-            if d > worst.0 { worst = (d, name) }
-        }
-        return worst
-    }
 
     /// Every parameter and buffer of a trainer's networks, by name.
     static func tensors(_ t: Trainer) -> [String: [Float]] {
@@ -65,7 +54,7 @@ import Tensors
         let single = Self.tensors(one)
         let nullSpace: Set<String> = ["discriminator.main.2.bias", "discriminator.main.3.running_mean",
                                       "discriminator.main.5.bias", "discriminator.main.6.running_mean"]
-        let (worst, worstName) = Self.largestDifference(single, ranks[0], excluding: nullSpace)
+        let (worst, worstName) = largestDifference(single, ranks[0], excluding: nullSpace)
         print("DataParallelTests: 2 thread ranks vs 1 process after 6 steps: largest difference \(worst) (\(worstName))")
         #expect(worst < 1e-5, "\(worstName): \(worst)")
         // Only rank 0 wrote the run: one checkpoint series, the state names 2 processes.
@@ -98,7 +87,7 @@ import Tensors
         // convolutions 4 and 7) and those norms' running means — zero gradient in exact arithmetic.
         let nullSpace: Set<String> = ["generator.main.0.bias", "generator.main.2.running_mean", "generator.main.4.bias",
                                       "generator.main.5.running_mean", "generator.main.7.bias", "generator.main.8.running_mean"]
-        let (worst, worstName) = Self.largestDifference(Self.tensors(one), ranks[0], excluding: nullSpace)
+        let (worst, worstName) = largestDifference(Self.tensors(one), ranks[0], excluding: nullSpace)
         print("DataParallelTests: \(recipe) with DiffAugment, 2 thread ranks vs 1 process after 4 steps: largest difference \(worst) (\(worstName))")
         #expect(worst < 1e-5, "\(worstName): \(worst)")
     }

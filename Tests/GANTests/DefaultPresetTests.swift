@@ -57,15 +57,9 @@ import Tensors
     @Test func itLearnsWhereTheSquareIs() throws {
         let config = defaultConfig(epochs: 12)
         #expect(config.batchSize == 32 && config.ema == 0.999)
-        let trainer = try Trainer(config: config, dataset: brightSquares(256), runDirectory: scratch("default-learn"))
-        let z = trainer.config.model.noise(64, using: RandomGenerator(seed: 99))
-        func contrast() -> Float {
-            squareContrast(Sampler(generator: trainer.samplingGenerator, config: trainer.config.model).generate(z).scalars, count: 64, size: 32)
+        let (before, after) = try squareContrastBeforeAndAfterTraining(config, directory: "default-learn") { trainer in
+            #expect(trainer.samplingGenerator !== trainer.generator)
         }
-        let before = contrast()
-        _ = try trainer.run()
-        #expect(trainer.samplingGenerator !== trainer.generator)
-        let after = contrast()
         #expect(abs(before) < 0.2, "contrast before training \(before)")
         #expect(after > 0.7, "contrast after training \(after)")
     }

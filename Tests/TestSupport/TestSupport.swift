@@ -34,3 +34,15 @@ public func json(_ text: String) throws -> Any { try JSONSerialization.jsonObjec
 
 /// Writes `bytes` to `path` (a test's input file).
 public func write(_ bytes: [UInt8], _ path: String) { try! Data(bytes).write(to: URL(fileURLWithPath: path)) }
+
+/// The largest element difference between two sets of tensors of the same names (the parameters and
+/// buffers of two runs, by name), and where; a tensor missing from `b` counts as infinitely different.
+public func largestDifference(_ a: [String: [Float]], _ b: [String: [Float]], excluding: Set<String>) -> (Double, String) {
+    var worst = (0.0, "")
+    for (name, x) in a where !excluding.contains(name) {
+        guard let y = b[name] else { return (.infinity, name + " (missing)") }
+        let d = zip(x, y).map { Double(abs($0 - $1)) }.max() ?? 0
+        if d > worst.0 { worst = (d, name) }
+    }
+    return worst
+}
