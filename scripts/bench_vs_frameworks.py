@@ -114,11 +114,16 @@ def build(name):
     return g, d, latent
 
 
-def real_batches(name, count):
-    """`count` batches [N, C, H, W] in [-1, 1] as NumPy arrays: the real data (Fashion-MNIST) or
-    uniform noise images (4 batches, reused)."""
+def batch_size(name, args):
+    """The workload's batch (the comparison's), or `--batch-size` where given."""
+    return args.batch_size or WORKLOADS[name][3]
+
+
+def real_batches(name, count, batch):
+    """`count` batches [N, C, H, W] of `batch` images in [-1, 1] as NumPy arrays: the real data
+    (Fashion-MNIST) or uniform noise images (4 batches, reused)."""
     import numpy as np
-    _, size, ch, batch, data = WORKLOADS[name]
+    _, size, ch, _, data = WORKLOADS[name]
     rng = np.random.default_rng(0)
     if data == "fashion-mnist":
         with gzip.open(FASHION, "rb") as f:
@@ -133,7 +138,7 @@ def torch_worker(args):
     torch.set_num_threads(os.cpu_count())
     torch.manual_seed(0)
     name = args.workload
-    batch = WORKLOADS[name][3]
+    batch = batch_size(name, args)
     g, d, latent = build(name)
     # bf16: PyTorch's autocast (its mixed precision for CPUs: convolutions and matmuls in bf16,
     # the rest as autocast decides); fp32 otherwise.
@@ -187,7 +192,7 @@ def torch_worker(args):
         return err_d, err_g
 
     run = step
-    batches = [torch.from_numpy(b) for b in real_batches(name, args.warmup + args.steps)]
+    batches = [torch.from_numpy(b) for b in real_batches(name, args.warmup + args.steps, batch)]
     for i in range(args.warmup):
         run(batches[i % len(batches)])
     report_training(lambda i: [e.item() for e in run(batches[i % len(batches)])], args, batch)
@@ -259,7 +264,7 @@ def tf_worker(args):
     import tensorflow as tf
     tf.random.set_seed(0)
     name = args.workload
-    batch = WORKLOADS[name][3]
+    batch = batch_size(name, args)
     xla = args.mode == "xla"
     if args.precision == "bf16":  # Keras' mixed precision for CPUs: bf16 compute, fp32 variables
         tf.keras.mixed_precision.set_global_policy("mixed_bfloat16")
@@ -301,7 +306,7 @@ def tf_worker(args):
         opt_g.apply_gradients(zip(tape_g.gradient(err_g, g.trainable_variables), g.trainable_variables))
         return err_d, err_g
 
-    batches = [tf.constant(np.transpose(b, (0, 2, 3, 1))) for b in real_batches(name, args.warmup + args.steps)]
+    batches = [tf.constant(np.transpose(b, (0, 2, 3, 1))) for b in real_batches(name, args.warmup + args.steps, batch)]
     for i in range(args.warmup):
         step(batches[i % len(batches)])
     report_training(lambda i: [float(e) for e in step(batches[i % len(batches)])], args, batch)
@@ -358,7 +363,7 @@ def _timed(f):
     return time.perf_counter() - t
 
 
-def flops(name):
+def flops(name, batch):
     """Multiply-add work of one training step's convolutions and dense layers (2 FLOPs per MAC),
     counting what the algorithm needs: G forward; D forward, weight and input gradient (not the
     first layer's input) on the real and the fake batch; for G's update, D forward and input
@@ -367,7 +372,6 @@ def flops(name):
     import torch
     import torch.nn as nn
     g, d, latent = build(name)
-    batch = WORKLOADS[name][3]
 
     def macs(model, x):
         per = []
@@ -451,6 +455,8 @@ def main():
     ap.add_argument("--bf16", choices=["auto", "on", "off"], default="auto",
                     help="also run SwiftGAN's bf16 training (auto: where the CPU has bf16 dot products)")
     ap.add_argument("--generation-count", type=int, default=1000)
+    ap.add_argument("--batch-size", type=int, help="the training batch of every workload (default: each workload's own, "
+                    "the table's: mlp and dcgan28 128, dcgan64 64, catdcgan 16); the steps scale to as many images")
     ap.add_argument("--json", help="also write the results here")
     # worker mode (one measurement in this process)
     ap.add_argument("--worker", choices=["torch", "tf", "torch-peak"])
@@ -503,10 +509,11 @@ def main():
 
     results = []
     for w in workloads:
-        work = flops(w)
-        batch = WORKLOADS[w][3]
+        batch = args.batch_size or WORKLOADS[w][3]
+        work = flops(w, batch)
         for suite in ["training", "generation"]:
-            size = (["--steps", str(steps[w]), "--warmup", str(warmups[w])] if suite == "training"
+            size = (["--steps", str(steps[w] * WORKLOADS[w][3] // batch), "--warmup", str(warmups[w])]
+                    + (["--batch-size", str(batch)] if args.batch_size else []) if suite == "training"
                     else ["--count", str(args.generation_count)])
             sides = {"swiftgan": sg + ["--suite", suite, "--workload", w, "--json"] + size}
             if bf16 and w != "mlp":  # bf16 changes only the convolutions

@@ -163,11 +163,12 @@ package final class CPUBackend: Backend {
 
     /// `s` in layout `md`, remembered on `s` until its contents change: weights are reordered once
     /// per update, not once per use. `view` reinterprets `s`'s buffer first (a transposed
-    /// convolution's weight seen with oneDNN's logical dims).
-    func reorderCached(_ s: CPUStorage, viewedAs view: MemoryDesc? = nil, to md: MemoryDesc) -> CPUStorage {
+    /// convolution's weight seen with oneDNN's logical dims). `evenIfLarge` keeps a copy of a weight
+    /// of `uncachedReorderBytes` or more too (inference: one layout per weight, no update between uses).
+    func reorderCached(_ s: CPUStorage, viewedAs view: MemoryDesc? = nil, to md: MemoryDesc, evenIfLarge: Bool = false) -> CPUStorage {
         let source = view.map { CPUStorage(shape: $0.dims, md: $0, buffer: s.buffer) } ?? s
         if source.md == md { return source }
-        if s.buffer.byteCount >= Self.uncachedReorderBytes { return reorder(source, to: md) }
+        if !evenIfLarge && s.buffer.byteCount >= Self.uncachedReorderBytes { return reorder(source, to: md) }
         let version = s.buffer.version
         if let i = s.derived.firstIndex(where: { $0.storage.md == md }) {
             let hit = s.derived[i].storage
