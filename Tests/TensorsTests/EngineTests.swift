@@ -82,22 +82,27 @@ import Testing
         #expect(zip(first, second).allSatisfy { abs($0 * 2 - $1) <= 1e-4 * max(1, abs($1)) })
     }
 
-    /// Weights of 4 MiB and more are reordered at each use instead (no copy kept per layout):
-    /// nothing is cached on them, and an update is seen by the next use.
-    @Test func largeWeightsAreReorderedAtEachUse() {
+    /// In training, weights of 4 MiB and more are reordered at each use instead (no copy kept per
+    /// layout: forward and backward-data want two): nothing is cached on them, and an update is
+    /// seen by the next use. Inference (one layout, no update between a generator's batches) keeps
+    /// its copy whatever the size, and an update still reaches it.
+    @Test func largeWeightsAreReorderedAtEachUseInTraining() {
         let rng = RandomGenerator(seed: 3)
         let x = Ref.random([1, 256, 4, 4], rng)
         let w = Ref.random([512, 256, 3, 3], rng, scale: 0.1)  // 4.7 MB
-        let wt = w.tensor
-        #expect((wt.storage as! CPUStorage).buffer.byteCount >= CPUBackend.uncachedReorderBytes)
         let pad = (1, 1, 1, 1)
-        let first = Tensor.conv2d(x.tensor, weight: wt, padding: .explicit(1, 1))
-        #expect((wt.storage as! CPUStorage).derived.isEmpty)
-        #expect(relativeError(first.scalars.map(Double.init), Reference.conv2d(x, w, nil, stride: (1, 1), pad: pad).values) < 1e-5)
-        wt.scaleAndAdd(-3, wt, 0)
-        let second = Tensor.conv2d(x.tensor, weight: wt, padding: .explicit(1, 1))
-        let scaled = Ref(w.values.map { -3 * $0 }, w.shape)
-        #expect(relativeError(second.scalars.map(Double.init), Reference.conv2d(x, scaled, nil, stride: (1, 1), pad: pad).values) < 1e-5)
+        for training in [true, false] {
+            let wt = training ? w.tensor.requiringGrad() : w.tensor
+            #expect((wt.storage as! CPUStorage).buffer.byteCount >= CPUBackend.uncachedReorderBytes)
+            let first = Tensor.conv2d(x.tensor, weight: wt, padding: .explicit(1, 1))
+            #expect((wt.storage as! CPUStorage).derived.count == (training ? 0 : 1), "training: \(training)")
+            #expect(relativeError(first.scalars.map(Double.init), Reference.conv2d(x, w, nil, stride: (1, 1), pad: pad).values) < 1e-5)
+            wt.scaleAndAdd(-3, wt, 0)
+            let second = Tensor.conv2d(x.tensor, weight: wt, padding: .explicit(1, 1))
+            let scaled = Ref(w.values.map { -3 * $0 }, w.shape)
+            #expect(relativeError(second.scalars.map(Double.init), Reference.conv2d(x, scaled, nil, stride: (1, 1), pad: pad).values) < 1e-5,
+                    "training: \(training)")
+        }
     }
 
     /// The bf16 check reads real flags (every x86-64 CPU has SSE2), so "no bf16" is not a parse failure.
