@@ -41,6 +41,8 @@ let package = Package(
         // Durable writes (syncfs), CRC-32C.
         .target(name: "CSystem"),
         .target(name: "CChecksum"),
+        // The optimizer's element-wise loops, compiled for AVX-512, AVX2 and baseline x86-64 in one binary.
+        .target(name: "CKernels"),
         // Loaded at run time (dlopen), never linked: LAPACK for the Fréchet distance, MPI for
         // `mpiexec`. A process maps them only when its command uses them.
         .target(name: "CLinearAlgebra", linkerSettings: [.linkedLibrary("dl")]),
@@ -48,7 +50,7 @@ let package = Package(
 
         // ── Foundations ──────────────────────────────────────────────────────────────────────
         // Tensor, RNG, autodiff, ops (forward and backward side by side), the sealed CPU backend.
-        .target(name: "Tensors", dependencies: ["CDNNL"]),
+        .target(name: "Tensors", dependencies: ["CDNNL", "CKernels"]),
         .target(name: "DurableIO", dependencies: ["CSystem"]),
         .target(name: "Protobuf"),
         .target(name: "TensorBoard", dependencies: ["CChecksum", "Protobuf", "DurableIO"]),
@@ -89,7 +91,7 @@ let package = Package(
 
         // ── Tests ────────────────────────────────────────────────────────────────────────────
         .target(name: "TestSupport", dependencies: ["Datasets"], path: "Tests/TestSupport"),
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CKernels"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"]),
         .testTarget(name: "TensorBoardTests", dependencies: ["TensorBoard", "Protobuf", "CChecksum"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "TestSupport"], exclude: ["Fixtures"]),

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CDNNL
+import CKernels
 
 // In-place updates of parameters, optimizer moments and running statistics: memory-bound host
 // loops over the storages' own layouts (gradients arrive in their parameter's layout).
@@ -28,8 +29,7 @@ extension CPUBackend {
         Profiler.shared.measure("axpby (host)") {
             let y = cpu(y), x = cpu(relayout(x, like: y))
             sameLayout("axpby", y, x)
-            let yp = y.floats, xp = x.floats
-            for i in 0..<y.physicalCount { yp[i] = a * yp[i] + b * xp[i] }
+            sg_axpby(y.floats, x.floats, y.physicalCount, a, b)
             y.buffer.version += 1
         }
     }
@@ -102,32 +102,12 @@ extension Array {
     }
 }
 
-/// PyTorch's Adam on `range` of the flat arrays: p −= (lr / (1 − β1ᵗ)) · m / (√v / √(1 − β2ᵗ) + ε),
-/// eight lanes at a time (the loop is memory-bound: four streams in, three out).
+/// PyTorch's Adam on `range` of the flat arrays: p −= (lr / (1 − β1ᵗ)) · m / (√v / √(1 − β2ᵗ) + ε)
+/// (`sg_adam`: compiled for AVX-512, AVX2 and baseline x86-64, the widest the CPU has).
 private func adamKernel(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>,
                         _ v: UnsafeMutablePointer<Float>, _ range: Range<Int>, _ h: AdamStep) {
     let bc1 = 1 - powf(h.beta1, Float(h.step)), bc2 = 1 - powf(h.beta2, Float(h.step))
-    let stepSize = h.learningRate / bc1, invBc2Sqrt = 1 / bc2.squareRoot()
-    let b1 = h.beta1, b2 = h.beta2, eps = h.epsilon, wd = h.weightDecay
-    typealias V = SIMD8<Float>
-    var i = range.lowerBound
-    func load(_ q: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(q + i).loadUnaligned(as: V.self) }
-    func store(_ x: V, _ q: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(q + i).storeBytes(of: x, as: V.self) }
-    while i + 8 <= range.upperBound {
-        let pi = load(p)
-        let gi = wd == 0 ? load(g) : load(g) + wd * pi
-        let mi = b1 * load(m) + (1 - b1) * gi
-        let vi = b2 * load(v) + (1 - b2) * gi * gi
-        store(mi, m); store(vi, v)
-        store(pi - stepSize * mi / (vi.squareRoot() * invBc2Sqrt + eps), p)
-        i += 8
-    }
-    while i < range.upperBound {
-        let gi = wd == 0 ? g[i] : g[i] + wd * p[i]
-        let mi = b1 * m[i] + (1 - b1) * gi
-        let vi = b2 * v[i] + (1 - b2) * gi * gi
-        m[i] = mi; v[i] = vi
-        p[i] -= stepSize * mi / (vi.squareRoot() * invBc2Sqrt + eps)
-        i += 1
-    }
+    let at = range.lowerBound
+    sg_adam(p + at, g + at, m + at, v + at, range.count, h.beta1, h.beta2, h.learningRate / bc1, 1 / bc2.squareRoot(),
+            h.epsilon, h.weightDecay)
 }
