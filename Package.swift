@@ -74,7 +74,7 @@ let package = Package(
                                                     "DurableIO", "TensorBoard", "Distributed"]),
 
         // ── Tools ────────────────────────────────────────────────────────────────────────────
-        .target(name: "EngineBench", dependencies: ["Tensors", "Datasets", "Imaging", "GANModels", "GANTraining", "Distributed"]),
+        .target(name: "EngineBench", dependencies: ["CKernels", "Tensors", "Datasets", "Imaging", "GANModels", "GANTraining", "Distributed"]),
         // Every reader of outside bytes as a function of those bytes, and the libFuzzer driver
         // (`make fuzz`; replays files when built without -DFUZZING).
         .target(name: "FuzzTargets", dependencies: ["Datasets", "NN", "Imaging", "GANModels", "GANTraining"]),

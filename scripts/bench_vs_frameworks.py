@@ -8,7 +8,8 @@ TensorFlow, TensorFlow with XLA for the MLP, and where the CPU has bf16 dot prod
 `mixed_bfloat16` policy: A B C … A B C …) in fresh processes, one process per measurement, so each
 side's peak memory is its own. It prints a table at the end, headed by the CPU and its vector
 extensions; each SwiftGAN precision is compared with the best framework at the same precision, and
-each side's rate as a fraction of the machine's peak (fp32 sgemm; bf16 gemm for the bf16 sides).
+each side's rate as a fraction of the machine's arithmetic peak (`swiftgan bench --suite peak`: every core
+running vector multiply-adds; bf16 dot products for the bf16 sides).
 
 Each workload is written here layer for layer as SwiftGAN's preset (Sources/GANModels/Networks.swift), in
 PyTorch and in Keras, and trained with PyTorch's reference DCGAN step: one G forward per step,
@@ -373,15 +374,24 @@ def flops(name, batch):
     import torch.nn as nn
     g, d, latent = build(name)
 
+    def taps(inp, out, k, s, p, transposed):
+        """Along one axis, the (output position, tap) pairs whose input is inside the input (for a
+        transposed convolution, the (input position, tap) pairs that land inside the output): the
+        kernels skip the taps on padding, as SwiftGAN's profile counts them (ConvShape.taps)."""
+        a, b = (inp, out) if transposed else (out, inp)
+        return sum(1 for i in range(a) for t in range(k) if 0 <= i * s - p + t < b)
+
     def macs(model, x):
         per = []
         def hook(m, inp, out):
             if isinstance(m, nn.Linear):
                 per.append(m.in_features * m.out_features)
-            elif isinstance(m, nn.Conv2d):
-                per.append(out[0].numel() * m.in_channels * m.kernel_size[0] * m.kernel_size[1])
-            elif isinstance(m, nn.ConvTranspose2d):
-                per.append(inp[0][0].numel() * m.out_channels * m.kernel_size[0] * m.kernel_size[1])
+            elif isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+                t = isinstance(m, nn.ConvTranspose2d)
+                (ih, iw), (oh, ow) = inp[0].shape[2:], out.shape[2:]
+                per.append(m.in_channels * m.out_channels
+                           * taps(ih, oh, m.kernel_size[0], m.stride[0], m.padding[0], t)
+                           * taps(iw, ow, m.kernel_size[1], m.stride[1], m.padding[1], t))
         hs = [m.register_forward_hook(hook) for m in model.modules()]
         with torch.no_grad():
             y = model(x)
@@ -495,17 +505,16 @@ def main():
     print(f"CPU: {model} ({os.cpu_count()} cores) — {' '.join(extensions) or 'no AVX2/AVX-512'}", flush=True)
     print(f"SwiftGAN {swift_version}; PyTorch {versions['torch']}; TensorFlow {versions['tensorflow']}", flush=True)
 
-    # fp32 matrix-multiply peak of this machine: the best of oneDNN's and PyTorch's sgemm.
-    peaks = {"swiftgan": [], "torch": []}
-    for _ in range(2):
-        peaks["swiftgan"].append(run_child(sg + ["--suite", "peak", "--json"])[0]["gflops"])
-        peaks["torch"].append(run_child(me + ["--worker", "torch-peak"])[0]["gflops"])
-    peak = max(max(v) for v in peaks.values())
-    print(f"fp32 sgemm 2048³: oneDNN {max(peaks['swiftgan']):.1f} GF/s, PyTorch {max(peaks['torch']):.1f} GF/s; peak {peak:.1f} GF/s", flush=True)
-    # bf16 sides are weighed against the bf16 matrix product's peak (PyTorch's, oneDNN underneath).
-    bf16_peak = max(run_child(me + ["--worker", "torch-peak", "--precision", "bf16"])[0]["gflops"] for _ in range(2)) if bf16 else peak
-    if bf16:
-        print(f"bf16 gemm 2048³ (PyTorch): {bf16_peak:.1f} GF/s", flush=True)
+    # The machine's arithmetic peak (every core running vector multiply-adds; bf16 dot products for
+    # the bf16 sides), and for context the matrix products' rates of oneDNN and PyTorch.
+    measured = [run_child(sg + ["--suite", "peak", "--json"])[0] for _ in range(2)]
+    peak = max(m["fp32_gflops"] for m in measured)
+    bf16_peak = max((m["bf16_gflops"] or 0) for m in measured) if bf16 else peak
+    torch_mm = {p: max(run_child(me + ["--worker", "torch-peak", "--precision", p])[0]["gflops"] for _ in range(2))
+                for p in (["fp32", "bf16"] if bf16 else ["fp32"])}
+    print(f"arithmetic peak: fp32 {peak:.1f} GF/s" + (f", bf16 {bf16_peak:.1f} GF/s" if bf16 else ""), flush=True)
+    print(f"matrix product 2048³: oneDNN fp32 {max(m['sgemm_gflops'] for m in measured):.1f} GF/s; PyTorch "
+          + ", ".join(f"{p} {g:.1f} GF/s" for p, g in torch_mm.items()), flush=True)
 
     results = []
     for w in workloads:
@@ -577,8 +586,8 @@ def main():
                 if f != best_k:
                     print(f"{'':21s}({f}: {v['median']:.1f} img/s, ratio {s['median'] / v['median']:.2f})")
     print(f"\nratio = SwiftGAN / the best framework side at the same precision (fp32 or bf16), medians of {args.rounds} alternating rounds; memory = peak RSS of "
-          f"each process; peak% = the algorithm's conv/dense FLOPs per second over this run's fp32 sgemm peak ({peak:.0f} GF/s), "
-          f"or for bf16 sides its bf16 gemm peak ({bf16_peak:.0f} GF/s)")
+          f"each process; peak% = the algorithm's conv/dense FLOPs per second (taps on padding not counted) over this machine's "
+          f"arithmetic peak, fp32 ({peak:.0f} GF/s) or for bf16 sides bf16 dot products ({bf16_peak:.0f} GF/s)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"cpu": model, "extensions": extensions, "peak_gflops": peak, "bf16_peak_gflops": bf16_peak, "versions": versions,

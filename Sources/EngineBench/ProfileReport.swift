@@ -5,8 +5,8 @@ extension Profiler {
     /// A table of the recorded kernels over `steps` repetitions of `unit` (a training step, a
     /// generation of N images) that took `seconds` in all: time per repetition and share of the
     /// time for each op and direction, then the `layers` slowest kernels with their shapes.
-    /// Convolution rates are compared with `peakGFLOPS` when given.
-    public func report(seconds: Double, steps: Int, unit: String = "step", layers: Int = 12, peakGFLOPS: Double? = nil) -> String {
+    /// Convolution rates are compared with `peak` (GFLOP/s and its precision) when given.
+    public func report(seconds: Double, steps: Int, unit: String = "step", layers: Int = 12, peak: (gflops: Double, what: String)? = nil) -> String {
         let n = Double(max(steps, 1))
         let all = entries
         func ms(_ s: Double) -> String { String(format: "%9.2f", 1e3 * s / n) }
@@ -32,7 +32,10 @@ extension Profiler {
         if convSeconds > 0 {
             var line = String(format: "convolutions: %.1f ms per ", 1e3 * convSeconds / n) + unit
                 + String(format: " (%.1f%% of the time) at %.1f GF/s", 100 * convSeconds / max(seconds, 1e-12), convFlops / convSeconds / 1e9)
-            if let peakGFLOPS { line += String(format: " = %.0f%% of the %.1f GF/s fp32 peak", 100 * convFlops / convSeconds / 1e9 / peakGFLOPS, peakGFLOPS) }
+            if let peak {
+                line += String(format: " = %.0f%% of the %.1f GF/s %@ arithmetic peak", 100 * convFlops / convSeconds / 1e9 / peak.gflops,
+                                peak.gflops, peak.what)
+            }
             lines.append(line)
         }
         lines.append("\nslowest kernels")

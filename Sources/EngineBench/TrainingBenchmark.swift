@@ -1,3 +1,4 @@
+import CKernels
 import Datasets
 import Foundation
 import GANModels
@@ -160,6 +161,29 @@ public enum TrainingBenchmark {
         return (Double(passes * count) / seconds, seconds, passes)
     }
 
+    /// This machine's arithmetic peak in GFLOP/s, measured: every core running independent vector
+    /// multiply-adds at once (fp32 FMAs at the widest width the CPU has; bf16 dot products where it
+    /// has AVX512-BF16, else nil), best of `repeats`. The ceiling any kernel's rate is a fraction
+    /// of; a matrix product's rate (`sgemmPeak`) is already such a fraction.
+    public static func arithmeticPeak(repeats: Int = 5, iterations: Int = 4_000_000) -> (fp32: Double, bf16: Double?) {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        func measure(_ kernel: @Sendable (Int) -> Double) -> Double {
+            var best = 0.0
+            for _ in 0..<repeats {
+                let t0 = now()
+                let flops = Locked(0.0)
+                DispatchQueue.concurrentPerform(iterations: cores) { _ in
+                    let done = kernel(iterations)
+                    flops.withLock { $0 += done }
+                }
+                best = max(best, flops.withLock { $0 } / (now() - t0) / 1e9)
+            }
+            return best
+        }
+        let bf16 = sg_peak_bf16(1) > 0 ? measure { sg_peak_bf16($0) } : nil
+        return (measure { sg_peak_fp32($0) }, bf16)
+    }
+
     /// GFLOP/s of an n×n×n fp32 matrix product through the engine (oneDNN's sgemm), best of `repeats`.
     public static func sgemmPeak(n: Int = 2048, repeats: Int = 5) -> Double {
         let rng = RandomGenerator(seed: 2)
@@ -174,5 +198,17 @@ public enum TrainingBenchmark {
             }
             return 2 * pow(Double(n), 3) / best / 1e9
         }
+    }
+}
+
+/// A value behind a lock, for results gathered from concurrent work.
+final class Locked<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+    init(_ value: Value) { self.value = value }
+    func withLock<R>(_ body: (inout Value) -> R) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
     }
 }

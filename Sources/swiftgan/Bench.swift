@@ -22,7 +22,7 @@ struct Bench: ParsableCommand {
 
         --suite generation: images/s of sampling --count images from a workload's generator (--profile works here too).
 
-        --suite peak: fp32 GFLOP/s of a 2048³ matrix product (this machine's practical peak).
+        --suite peak: this machine's arithmetic peak (every core running vector multiply-adds: fp32, and bf16 dot products where the CPU has them), and the rate of a 2048³ fp32 matrix product.
 
         --suite distributed: for dcgan28 and catdcgan (or --workload), the bytes all-reduced per step, the all-reduce time measured with mpiexec -n 2 on this machine (by message size, fitted to a ring all-reduce's α-β model), the step time with 1 process (all cores) and 2 (the cores split), and the projected scaling efficiency over 2–64 hosts at 10 and 100 Gbit/s.
         """)
@@ -81,15 +81,14 @@ struct Bench: ParsableCommand {
                                r.imagesPerSecond, steps, 1e3 * ConvBenchmark.median(r.stepSeconds)))
                 }
                 if profile {
-                    let peak = TrainingBenchmark.sgemmPeak()
-                    let text = Profiler.shared.report(seconds: r.stepSeconds.reduce(0, +), steps: steps, peakGFLOPS: peak)
+                    let text = Profiler.shared.report(seconds: r.stepSeconds.reduce(0, +), steps: steps, peak: arithmeticPeak())
                     if json { FileHandle.standardError.write(Data((text + "\n").utf8)) } else { say("\n" + text) }
                 }
             case "generation":
                 let (rate, seconds, passes) = TrainingBenchmark.generation(w, count: count, precision: precision, profile: profile)
                 if profile {
                     let text = Profiler.shared.report(seconds: seconds, steps: passes, unit: "generation of \(count) images",
-                                                      peakGFLOPS: TrainingBenchmark.sgemmPeak())
+                                                      peak: arithmeticPeak())
                     if json { FileHandle.standardError.write(Data((text + "\n").utf8)) } else { say(text + "\n") }
                 }
                 say(json ? "{\"workload\":\"\(w.rawValue)\",\"images_per_second\":\(rate),\"peak_rss_mib\":\(peakResidentMiB())}"
@@ -101,8 +100,14 @@ struct Bench: ParsableCommand {
             case "ingredients":
                 try runIngredients(w)
             case "peak":
-                let g = TrainingBenchmark.sgemmPeak()
-                say(json ? "{\"gflops\":\(g)}" : String(format: "fp32 matrix product 2048³: %.1f GFLOP/s", g))
+                let (fp32, bf16) = TrainingBenchmark.arithmeticPeak(), sgemm = TrainingBenchmark.sgemmPeak()
+                if json {
+                    say("{\"fp32_gflops\":\(fp32),\"bf16_gflops\":\(bf16.map { "\($0)" } ?? "null"),\"sgemm_gflops\":\(sgemm)}")
+                } else {
+                    say(String(format: "arithmetic peak (all cores, vector multiply-adds): fp32 %.1f GFLOP/s", fp32)
+                        + (bf16.map { String(format: ", bf16 dot products %.1f GFLOP/s", $0) } ?? " (no bf16 dot products)"))
+                    say(String(format: "fp32 matrix product 2048³ (oneDNN): %.1f GFLOP/s = %.0f%% of the fp32 peak", sgemm, 100 * sgemm / fp32))
+                }
             default:
                 if suite != "data" { runEngine() }
                 if suite != "engine" {
@@ -229,6 +234,14 @@ struct Bench: ParsableCommand {
                 + "kernels: \(stats.implementations.sorted().joined(separator: ", ")); "
                 + String(format: "peak tensor memory %.1f MiB", Double(stats.peakBytesInUse) / 1_048_576))
         }
+    }
+
+    /// The arithmetic peak a profile's convolution rate is compared with: bf16's where the run
+    /// computes in bf16, else fp32's.
+    func arithmeticPeak() -> (gflops: Double, what: String) {
+        let peak = TrainingBenchmark.arithmeticPeak()
+        if let bf16 = peak.bf16, precision == .bf16 { return (bf16, "bf16") }
+        return (peak.fp32, "fp32")
     }
 
     /// This process's peak resident memory (VmHWM) in MiB, or 0 where /proc is missing.

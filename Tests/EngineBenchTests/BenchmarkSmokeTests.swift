@@ -44,5 +44,9 @@ import TestSupport
         let g = TrainingBenchmark.generation(.mlp, count: 10, minimumSeconds: 0)
         #expect(g.passes == 1 && g.imagesPerSecond > 0)
         #expect(TrainingBenchmark.sgemmPeak(n: 64, repeats: 1) > 0)
+        // The arithmetic peak: fp32 always, bf16 exactly where the CPU has bf16 dot products.
+        let peak = TrainingBenchmark.arithmeticPeak(repeats: 1, iterations: 1_000)
+        #expect(peak.fp32 > 0)
+        #expect((peak.bf16 != nil) == CPUFeatures.flags.contains("avx512_bf16"), "bf16 peak \(String(describing: peak.bf16))")
     }
 }

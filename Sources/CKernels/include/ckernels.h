@@ -27,4 +27,11 @@ void sg_adam_version(int version, float *p, const float *g, float *m, float *v, 
                      float step_size, float inv_bc2_sqrt, float epsilon, float weight_decay);
 void sg_axpby_version(int version, float *y, const float *x, size_t n, float a, float b);
 
+/// The machine's arithmetic peak, measured: `iterations` rounds of independent vector multiply-adds
+/// on one thread (fp32 fused multiply-adds at the widest width the CPU has; bf16 dot products,
+/// vdpbf16ps, where it has AVX512-BF16). Returns the floating-point operations done (a multiply
+/// and an add each); 0 when the CPU lacks the instructions (bf16).
+double sg_peak_fp32(long iterations);
+double sg_peak_bf16(long iterations);
+
 #endif
