@@ -11,12 +11,9 @@ public struct ConvLayer: Sendable {
 
     var geometry: ConvGeometry { ConvGeometry(stride: (stride, stride), padding: padding, transposed: transposed) }
     var output: (Int, Int) { geometry.outputSize(inputH: height, inputW: width, kernelH: kernel, kernelW: kernel) }
-    /// Multiply-adds ×2 of one pass (the same for forward, backward-data and backward-weights).
-    public var flops: Double {
-        let (oh, ow) = output
-        let (h, w) = transposed ? (height, width) : (oh, ow)
-        return 2 * Double(batch * inChannels * outChannels * kernel * kernel * h * w)
-    }
+    /// Multiply-adds ×2 of one pass (the same for forward, backward-data and backward-weights),
+    /// over the taps that meet the image, as the profiler counts them (`ConvShape`).
+    public var flops: Double { ConvShape(x: xShape, w: wShape, geometry).flops }
     var xShape: [Int] { [batch, inChannels, height, width] }
     var wShape: [Int] {
         transposed ? [inChannels, outChannels, kernel, kernel] : [outChannels, inChannels, kernel, kernel]
