@@ -54,6 +54,36 @@ struct BF16Tests {
         }
     }
 
+    /// A transposed convolution with a bias (CatDCGAN's generator): the bias is added after the
+    /// bf16 kernel by the host loop (`addChannelBias`), and output, input, weight and bias
+    /// gradients are fp32's within bf16's rounding.
+    @Test func transposedConvolutionWithABias() {
+        func pass(_ precision: Precision) -> [[Double]] {
+            let rng = RandomGenerator(seed: 41)
+            let x = Tensor.randomNormal([4, 32, 8, 8], using: rng).requiringGrad()
+            let w = Tensor.randomNormal([32, 16, 5, 5], std: 0.1, using: rng).requiringGrad()
+            let b = Tensor.randomNormal([16], using: rng).requiringGrad()
+            let y = Engine.withPrecision(precision) {
+                Tensor.convTranspose2d(x, weight: w, bias: b, stride: (2, 2), padding: .same)
+            }
+            let r = Tensor.randomNormal(y.shape, using: RandomGenerator(seed: 42))
+            let grads = (y * r).sum().gradients(wrt: [x, w, b])
+            return ([y] + grads).map { $0.scalars.map(Double.init) }
+        }
+        Profiler.shared.reset()
+        Profiler.shared.enabled = true
+        let bf16 = pass(.bf16)
+        Profiler.shared.enabled = false
+        #expect(Profiler.shared.entries.contains { $0.kind == "bias add bf16 (host)" }, "\(Profiler.shared.entries.map(\.kind))")
+        Profiler.shared.reset()
+        let fp32 = pass(.fp32)
+        let names = ["output", "input gradient", "weight gradient", "bias gradient"]
+        for i in names.indices {
+            let e = relativeError(bf16[i], fp32[i])
+            #expect(e < 2e-2 && e > 1e-7, "\(names[i]): bf16 differs from fp32 by \(e)")
+        }
+    }
+
     @Test(arguments: cases) func convolution(_ c: ConvCase) { Self.check(c, transposed: false) }
     @Test(arguments: transposedCases) func transposedConvolution(_ c: ConvCase) { Self.check(c, transposed: true) }
 
