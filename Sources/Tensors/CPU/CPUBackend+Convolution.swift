@@ -47,7 +47,8 @@ struct ConvShape {
 ///
 /// In bf16, the output and the input gradient are bf16 too (an image's gradient is f32, as the
 /// image), so batch norm and activations between two bf16 convolutions run on bf16 data (oneDNN's
-/// bf16 kernels, statistics in f32) and nothing is cast on the way; an f32 input (after an fp32 image layer) or incoming gradient is rounded once.
+/// bf16 kernels, statistics in f32) and nothing is cast on the way; an f32 input (an image) or
+/// incoming gradient (from G's fp32 image layer) is rounded once.
 /// Weights are rounded once per update; weight and bias gradients are f32 for the f32 optimizer.
 final class ConvPlan {
     let forward: Primitive, backwardData: Primitive, backwardWeights: Primitive
@@ -70,8 +71,7 @@ final class ConvPlan {
     /// than the f32 GEMM kernel on DCGAN-28 (0.37 against 1.10 ms, 0.48 against 1.57 at batch
     /// 128), the image's gradient from the bf16 GEMM kernel.
     static func make(backend: CPUBackend, x: [Int], w: [Int], bias: Bool, g: ConvGeometry, precision: Precision) -> ConvPlan {
-        let imageLayer = min(w[0], w[1]) < 16
-        if precision == .bf16 && (!imageLayer || Self.readsImage(w, g)) {
+        if precision == .bf16 && (!isImageLayer(w) || readsImage(w, g)) {
             let bf16 = ConvPlan(backend: backend, x: x, w: w, bias: bias, g: g, kernels: .bf16)
             if !bf16.usesReferenceKernel { return bf16 }
         }
@@ -80,8 +80,29 @@ final class ConvPlan {
         return ConvPlan(backend: backend, x: x, w: w, bias: bias, g: g, kernels: .plain)
     }
 
+    /// A layer with fewer than 16 channels on a side (`w` as stored): it reads or writes an image.
+    static func isImageLayer(_ w: [Int]) -> Bool { min(w[0], w[1]) < 16 }
+
     /// A convolution from an image (fewer than 16 channels) to 16 or more: a discriminator's first layer.
     static func readsImage(_ w: [Int], _ g: ConvGeometry) -> Bool { !g.transposed && w[1] < 16 && w[0] >= 16 }
+
+    /// The bf16 forward primitive of a layer, and whether its bias is to be added after it by
+    /// `addChannelBias`: for a transposed convolution whose output is blocked by 16 channels, since
+    /// oneDNN 2.6's bf16 deconvolution with a bias runs at half speed (DCGAN-64's generator: 494–534
+    /// images/s against 1 201–1 343 without; CatDCGAN's 128→64 training layer: 135 GF/s against 410).
+    static func bf16Forward(_ g: ConvGeometry, x: [Int], wDims: [Int], yDims: [Int], bias: MemoryDesc?, inference: Bool,
+                            engine: dnnl_engine_t, attributes: dnnl_primitive_attr_t = primitiveAttributes,
+                            what: String) -> (primitive: Primitive, separateBias: Bool) {
+        func make(withBias: Bool) -> Primitive {
+            var d = descriptor(g, src: .any(x, dnnl_bf16), weights: .any(wDims, dnnl_bf16), bias: withBias ? bias : nil,
+                               dst: .any(yDims, dnnl_bf16), kind: .forward, inference: inference)
+            return Primitive(&d, engine: engine, attributes: attributes, what: what)
+        }
+        guard g.transposed, bias != nil else { return (make(withBias: true), false) }
+        let bare = make(withBias: false)
+        if bare.md(dnnl_query_dst_md).channelBlocked16Strides != nil { return (bare, true) }
+        return (make(withBias: true), false)  // blocked otherwise: the kernel adds it
+    }
 
     var usesReferenceKernel: Bool {
         [forward, backwardData, backwardWeights].contains { $0.implementation.hasPrefix("ref:") }
@@ -98,18 +119,9 @@ final class ConvPlan {
         if kernels == .bf16 {
             // bf16 in (input, weight, incoming gradient), f32 out; each kernel picks its layouts.
             let (bf16, f32) = (dnnl_bf16, dnnl_f32)
-            // A transposed convolution's bias is added after the kernel where its output is blocked
-            // by 16 channels, as in inference (`ConvInferencePlan.separateBias`): oneDNN 2.6's bf16
-            // deconvolution with a bias runs at half speed (CatDCGAN's 128→64 layer: 135 GF/s).
-            var d = Self.descriptor(g, src: .any(x, bf16), weights: .any(wDims, bf16), bias: g.transposed ? nil : biasMD,
-                                    dst: .any(yDims, bf16), kind: .forward)
-            var forward = Primitive(&d, engine: engine, what: what("forward"))
-            separateBias = bias && g.transposed && forward.md(dnnl_query_dst_md).channelBlocked16Strides != nil
-            if bias && g.transposed && !separateBias {
-                d = Self.descriptor(g, src: .any(x, bf16), weights: .any(wDims, bf16), bias: biasMD, dst: .any(yDims, bf16), kind: .forward)
-                forward = Primitive(&d, engine: engine, what: what("forward"))
-            }
-            self.forward = forward
+            (forward, separateBias) = Self.bf16Forward(g, x: x, wDims: wDims, yDims: yDims, bias: biasMD, inference: false,
+                                                       engine: engine, what: what("forward"))
+            var d: dnnl_convolution_desc_t
             src = forward.md(dnnl_query_src_md)
             weights = forward.md(dnnl_query_weights_md)
             dst = forward.md(dnnl_query_dst_md)
@@ -200,9 +212,7 @@ final class ConvInferencePlan {
     let forward: Primitive
     /// The activation to run in place after `forward` (when not fused into it).
     let separateActivation: EltwiseOp?
-    /// Whether the bias is added in place after `forward` rather than by it: oneDNN 2.6's bf16
-    /// transposed convolution with a bias runs at half the speed of the same kernel without one
-    /// (dcgan64's generator: 494–534 images/s against 1 201–1 343, measured alternating).
+    /// Whether the bias is added in place after `forward` rather than by it (`ConvPlan.bf16Forward`).
     let separateBias: Bool
     let src: MemoryDesc, weights: MemoryDesc, plainWeights: MemoryDesc
     let yDims: [Int]
@@ -229,12 +239,6 @@ final class ConvInferencePlan {
             return Primitive(&d, engine: backend.engine, attributes: attributes, what: what(false))
         }
         separateActivation = g.transposed ? activation : nil
-        let biasAfter = g.transposed && bias
-        func makeBF16(biasInKernel: Bool = !biasAfter) -> Primitive {
-            var d = ConvPlan.descriptor(g, src: .any(x, dnnl_bf16), weights: .any(wDims, dnnl_bf16), bias: biasInKernel ? biasMD : nil,
-                                        dst: .any(yDims, dnnl_bf16), kind: .forward, inference: true)
-            return Primitive(&d, engine: backend.engine, attributes: attributes, what: what(true))
-        }
         func makeImageBF16() -> Primitive? {
             var d = ConvPlan.descriptor(g, src: MemoryDesc(dims: x, tag: dnnl_nchw, dataType: dnnl_bf16),
                                         weights: MemoryDesc(dims: wDims, tag: g.transposed ? dnnl_iohw : dnnl_oihw, dataType: dnnl_bf16),
@@ -242,12 +246,12 @@ final class ConvInferencePlan {
             let p = Primitive(&d, engine: backend.engine, attributes: attributes, what: what(true))
             return p.implementation.hasPrefix("ref:") ? nil : p
         }
-        let imageLayer = min(w[0], w[1]) < 16
-        if precision == .bf16 && !imageLayer, case let bf16 = makeBF16(), !bf16.implementation.hasPrefix("ref:") {
-            // The bias is added by `addChannelBias` where the output is channel-blocked by 16.
-            separateBias = biasAfter && bf16.md(dnnl_query_dst_md).channelBlocked16Strides != nil
-            // (Its bias back in the kernel when the output is blocked otherwise; a bias-free layer keeps `bf16`.)
-            forward = biasAfter && !separateBias ? makeBF16(biasInKernel: true) : bf16
+        let imageLayer = ConvPlan.isImageLayer(w)
+        if precision == .bf16 && !imageLayer,
+           case let bf16 = ConvPlan.bf16Forward(g, x: x, wDims: wDims, yDims: yDims, bias: biasMD, inference: true,
+                                                engine: backend.engine, attributes: attributes, what: what(true)),
+           !bf16.primitive.implementation.hasPrefix("ref:") {
+            (forward, separateBias) = bf16
         } else {
             separateBias = false
             // As for training: blocked layouts unless oneDNN has only its reference kernel for them.
