@@ -3,6 +3,7 @@ import Datasets
 import Foundation
 import GANModels
 import GANTraining
+import Synchronization
 import Tensors
 
 /// The workloads of the side-by-side benchmark against PyTorch (scripts/bench_vs_pytorch.py
@@ -171,7 +172,7 @@ public enum TrainingBenchmark {
             var best = 0.0
             for _ in 0..<repeats {
                 let t0 = now()
-                let flops = Locked(0.0)
+                let flops = Mutex(0.0)
                 DispatchQueue.concurrentPerform(iterations: cores) { _ in
                     let done = kernel(iterations)
                     flops.withLock { $0 += done }
@@ -198,17 +199,5 @@ public enum TrainingBenchmark {
             }
             return 2 * pow(Double(n), 3) / best / 1e9
         }
-    }
-}
-
-/// A value behind a lock, for results gathered from concurrent work.
-final class Locked<Value>: @unchecked Sendable {
-    private var value: Value
-    private let lock = NSLock()
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) -> R) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
     }
 }
