@@ -518,10 +518,10 @@ def main():
 
     results = []
     for w in workloads:
-        batch = args.batch_size or WORKLOADS[w][3]
+        batch = batch_size(w, args)
         work = flops(w, batch)
         for suite in ["training", "generation"]:
-            size = (["--steps", str(steps[w] * WORKLOADS[w][3] // batch), "--warmup", str(warmups[w])]
+            size = (["--steps", str(max(1, steps[w] * WORKLOADS[w][3] // batch)), "--warmup", str(warmups[w])]
                     + (["--batch-size", str(batch)] if args.batch_size else []) if suite == "training"
                     else ["--count", str(args.generation_count)])
             sides = {"swiftgan": sg + ["--suite", suite, "--workload", w, "--json"] + size}
@@ -587,7 +587,7 @@ def main():
                     print(f"{'':21s}({f}: {v['median']:.1f} img/s, ratio {s['median'] / v['median']:.2f})")
     print(f"\nratio = SwiftGAN / the best framework side at the same precision (fp32 or bf16), medians of {args.rounds} alternating rounds; memory = peak RSS of "
           f"each process; peak% = the algorithm's conv/dense FLOPs per second (taps on padding not counted) over this machine's "
-          f"arithmetic peak, fp32 ({peak:.0f} GF/s) or for bf16 sides bf16 dot products ({bf16_peak:.0f} GF/s)")
+          f"arithmetic peak, fp32 ({peak:.0f} GF/s)" + (f" or for bf16 sides bf16 dot products ({bf16_peak:.0f} GF/s)" if bf16 else ""))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"cpu": model, "extensions": extensions, "peak_gflops": peak, "bf16_peak_gflops": bf16_peak, "versions": versions,
