@@ -4,7 +4,7 @@ import PackageDescription
 // The architecture, bottom up: each target may import only those above it in this file, and the
 // test `ArchitectureTests` fails on an edge that points the other way (docs/architecture.md).
 //
-//   swiftgan (CLI) → GANTraining → GANEvaluation → GANModels → NN → Tensors → CDNNL
+//   swiftgan (CLI) → GANStudio → GANTraining → GANEvaluation → GANModels → NN → Tensors → CDNNL
 //                  → GANExport ─────────────────┘       Datasets, Imaging, DurableIO, TensorBoard
 //   GANTraining → Distributed (Collective; MPI loaded at run time)
 let package = Package(
@@ -22,10 +22,13 @@ let package = Package(
         .library(name: "GANEvaluation", targets: ["GANEvaluation"]),
         .library(name: "GANExport", targets: ["GANExport"]),
         .library(name: "GANTraining", targets: ["GANTraining"]),
+        .library(name: "GANStudio", targets: ["GANStudio"]),
         .executable(name: "swiftgan", targets: ["swiftgan"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The studio's HTTP and WebSocket server (Swift concurrency over sockets, no SwiftNIO).
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         // ── C system libraries: thin layers, nothing above them sees their types ──────────────
@@ -73,6 +76,11 @@ let package = Package(
         .target(name: "GANTraining", dependencies: ["GANModels", "GANEvaluation", "NN", "Tensors", "Datasets", "Imaging",
                                                     "DurableIO", "TensorBoard", "Distributed"]),
 
+        // `swiftgan studio`: the web page (compiled into the binary), its JSON API and live updates.
+        .target(name: "GANStudio", dependencies: ["GANModels", "GANTraining", "Imaging", "Tensors",
+                                                  .product(name: "FlyingFox", package: "FlyingFox")],
+                resources: [.embedInCode("Resources/index.html"), .embedInCode("Resources/studio.js"), .embedInCode("Resources/studio.css")]),
+
         // ── Tools ────────────────────────────────────────────────────────────────────────────
         .target(name: "EngineBench", dependencies: ["CKernels", "Tensors", "Datasets", "Imaging", "GANModels", "GANTraining", "Distributed"]),
         // Every reader of outside bytes as a function of those bytes, and the libFuzzer driver
@@ -83,7 +91,7 @@ let package = Package(
         .executableTarget(
             name: "swiftgan",
             dependencies: [
-                "GANTraining", "GANEvaluation", "GANExport", "GANModels", "NN", "Tensors", "Datasets", "Imaging", "EngineBench",
+                "GANTraining", "GANEvaluation", "GANExport", "GANModels", "GANStudio", "NN", "Tensors", "Datasets", "Imaging", "EngineBench",
                 "DurableIO", "Distributed", "CSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

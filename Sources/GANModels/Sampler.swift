@@ -156,12 +156,22 @@ public struct Sampler {
     /// Images along a straight line between the latent vectors of two seeds (`steps` ≥ 2 frames)
     /// and, for a conditional generator, between the classes `fromClass` and `toClass` (their
     /// one-hot class weights mixed in the same proportion: the same seed at both ends walks from
-    /// one class to the other at fixed noise).
-    public func interpolate(from a: UInt64, to b: UInt64, steps: Int, fromClass: Int? = nil, toClass: Int? = nil) -> [Image] {
+    /// one class to the other at fixed noise). `truncation` pulls both ends towards the mean latent
+    /// (and so every frame: the line between truncated ends is the truncated line).
+    public func interpolate(from a: UInt64, to b: UInt64, steps: Int, fromClass: Int? = nil, toClass: Int? = nil,
+                            truncation: Truncation? = nil) -> [Image] {
+        toImages(walk(from: a, to: b, steps: steps, fromClass: fromClass, toClass: toClass, truncation: truncation))
+    }
+
+    /// `interpolate`'s frames as a tensor [steps, C, H, W] in [-1, 1].
+    public func walk(from a: UInt64, to b: UInt64, steps: Int, fromClass: Int? = nil, toClass: Int? = nil,
+                     truncation: Truncation? = nil) -> Tensor {
+        precondition(steps >= 2, "Sampler.walk: steps must be at least 2, got \(steps)")
         precondition(config.isConditional == (fromClass != nil && toClass != nil),
                      config.isConditional ? "Sampler.interpolate: a conditional generator needs the classes of both ends"
                                           : "Sampler.interpolate: classes given to an unconditional generator")
-        let za = noise(count: 1, seed: a).scalars, zb = noise(count: 1, seed: b).scalars
+        let ends = [a, b].map { seed in (truncation.map { $0.apply(noise(count: 1, seed: seed)) } ?? noise(count: 1, seed: seed)).scalars }
+        let (za, zb) = (ends[0], ends[1])
         var all: [Float] = [], mixtures: [Float] = []
         for s in 0..<steps {
             let t = Float(s) / Float(max(steps - 1, 1))
@@ -176,7 +186,7 @@ public struct Sampler {
         var shape = config.latentShape(steps)
         shape[0] = steps
         let classes = config.isConditional ? Tensor(mixtures, shape: [steps, config.classes]) : nil
-        return toImages(generate(Tensor(all, shape: shape), classes: classes))
+        return generate(Tensor(all, shape: shape), classes: classes)
     }
 }
 

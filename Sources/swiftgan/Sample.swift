@@ -35,6 +35,8 @@ struct Sample: ParsableCommand {
     var precision: Precision = .fp32
     @Option(help: "Write a figure of real images from this dataset beside generated ones (--out a .png; a conditional generator: a row per class).")
     var compare: String?
+    @Option(help: "Truncation ψ: pull the latents towards the mean latent (1: none, 0.7: typical images, 0: the mean image; \(truncationRangeText)).")
+    var truncation: Float = 1
 
     func validate() throws {
         try positive(count, "--count")
@@ -42,6 +44,7 @@ struct Sample: ParsableCommand {
         if noise != nil && count != nil { throw ValidationError("--count comes from --noise (one image per row); give one or the other") }
         if let saveNoise, !saveNoise.lowercased().hasSuffix(".npy") { throw ValidationError("--save-noise: expected a .npy path, got \(saveNoise)") }
         try available(precision)
+        try validTruncation(truncation)
     }
 
     func run() throws {
@@ -54,7 +57,8 @@ struct Sample: ParsableCommand {
             let c = sampler.config
             if let compare {
                 guard case .grid(let path) = output else { throw ValidationError("--compare writes a figure: --out must end in .png") }
-                for (flag, given) in [("--class", classes != nil), ("--noise", noise != nil), ("--save-noise", saveNoise != nil), ("--columns", columns != nil)] where given {
+                for (flag, given) in [("--class", classes != nil), ("--noise", noise != nil), ("--save-noise", saveNoise != nil), ("--columns", columns != nil),
+                                      ("--truncation", truncation != 1)] where given {
                     throw ValidationError("\(flag) does not apply to --compare")
                 }
                 let dataset = try DatasetLoader.load(compare, imageSize: c.imageSize, channels: c.channels)
@@ -64,10 +68,12 @@ struct Sample: ParsableCommand {
                 return
             }
             let choice = try classChoice(classes, for: c, flag: "--class")
-            let latents = try noise.map { try sampler.latents(fromFile: $0) }
+            var latents = try noise.map { try sampler.latents(fromFile: $0) }
             let count = latents?.shape[0] ?? self.count ?? 64
+            if truncation != 1 { latents = c.truncation(psi: truncation).apply(latents ?? sampler.noise(count: count, seed: seed)) }
             let range = try sampler.write(count: count, seed: seed, to: output, columns: columns ?? 8, classes: choice, latents: latents)
             if let saveNoise {
+                // The latents the images came from: truncated ones when --truncation is given.
                 try sampler.saveLatents(latents ?? sampler.noise(count: count, seed: seed), to: saveNoise)
                 say("wrote the \(count) latent vectors to \(saveNoise)")
             }
@@ -81,6 +87,12 @@ struct Sample: ParsableCommand {
             }
         }
     }
+}
+
+let truncationRangeText = "from \(Truncation.psiRange.lowerBound) to \(Truncation.psiRange.upperBound)"
+
+func validTruncation(_ psi: Float) throws {
+    guard psi.isFinite, Truncation.psiRange.contains(psi) else { throw ValidationError("--truncation must be a number \(truncationRangeText), got \(psi)") }
 }
 
 /// The classes `--class` names ("sneaker,bag" or "7,8"), or uniform draws when it is absent.
@@ -125,6 +137,8 @@ struct Interpolate: ParsableCommand {
     @Option(help: "Output .gif file.") var out: String
     @Option(help: "Arithmetic of the generator's convolutions: fp32 or bf16 (AVX512-BF16 or AMX-BF16; images within ~1% of fp32's).")
     var precision: Precision = .fp32
+    @Option(help: "Truncation ψ of both ends: pull them towards the mean latent (1: none; \(truncationRangeText)).")
+    var truncation: Float = 1
 
     func validate() throws {
         guard steps >= 2 else { throw ValidationError("--steps must be at least 2, got \(steps)") }
@@ -134,6 +148,7 @@ struct Interpolate: ParsableCommand {
             throw ValidationError("--class gives every frame one class; --from-class and --to-class walk between two: give one or the other")
         }
         if (fromClass == nil) != (toClass == nil) { throw ValidationError("--from-class and --to-class go together") }
+        try validTruncation(truncation)
     }
 
     func run() throws {
@@ -155,7 +170,8 @@ struct Interpolate: ParsableCommand {
             }
             let to = self.to ?? (fromClass != nil ? from : 1)
             let scale = max(1, 128 / c.imageSize)
-            let frames = sampler.interpolate(from: from, to: to, steps: steps, fromClass: a, toClass: b).map { $0.upscaled(by: scale) }
+            let frames = sampler.interpolate(from: from, to: to, steps: steps, fromClass: a, toClass: b,
+                                             truncation: truncation == 1 ? nil : c.truncation(psi: truncation)).map { $0.upscaled(by: scale) }
             try GIF.write(frames, delayCentiseconds: delay, to: out)
             var what = "from seed \(from) to seed \(to)"
             if let a, let b { what += a == b ? " as \(c.classNames[a])" : ", class \(c.classNames[a]) to \(c.classNames[b])" }

@@ -1,0 +1,139 @@
+import Foundation
+import GANModels
+import Tensors
+
+/// The one thread that runs generators for the studio, and the bounded queue in front of it.
+///
+/// One worker, not several: each batch already runs on every core (oneDNN's OpenMP team), so two
+/// batches at once would only contend for them and double the memory. Requests wait in a queue of
+/// `StudioLimits.maxPendingGenerations`; past it they are refused at once (503), so a burst costs
+/// a bounded amount of memory and every accepted request is served in order. The generators live
+/// on this thread only (`Samplers`), so no lock guards them.
+final class GenerationWorker: @unchecked Sendable {
+    private let condition = NSCondition()
+    /// A waiting request: what to run, and how to refuse it when the studio stops first.
+    private struct Job {
+        let run: (inout Samplers) -> Void
+        let refuse: (StudioError) -> Void
+    }
+    private var jobs: [Job] = []
+    private var stopped = false
+    private let maxPending: Int
+    private var thread: Thread?
+
+    init(maxPending: Int = StudioLimits.maxPendingGenerations, precision: Precision) {
+        self.maxPending = maxPending
+        let samplers = Samplers(precision: precision)
+        let thread = Thread { [unowned self] in self.loop(samplers) }
+        thread.name = "swiftgan-studio-generation"
+        // oneDNN's kernels and the network's recursion need more than a secondary thread's default stack.
+        thread.stackSize = 64 << 20
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Runs `body` on the worker with the loaded generators and returns its result; throws
+    /// `StudioError.busy` at once when the queue is full, and what `body` throws.
+    func run<T: Sendable>(_ body: @escaping (inout Samplers) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
+            condition.lock()
+            defer { condition.unlock() }
+            guard !stopped else {
+                continuation.resume(throwing: StudioError.busy("the studio is stopping"))
+                return
+            }
+            guard jobs.count < maxPending else {
+                continuation.resume(throwing: StudioError.busy("\(jobs.count) generation requests are waiting already; try again shortly"))
+                return
+            }
+            jobs.append(Job(run: { samplers in
+                do { continuation.resume(returning: try body(&samplers)) } catch { continuation.resume(throwing: error) }
+            }, refuse: { continuation.resume(throwing: $0) }))
+            condition.signal()
+        }
+    }
+
+    /// Requests waiting, not counting the one running.
+    var pending: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return jobs.count
+    }
+
+    /// Ends the thread after the running job; waiting jobs are refused.
+    func stop() {
+        condition.lock()
+        stopped = true
+        let abandoned = jobs
+        jobs = []
+        condition.signal()
+        condition.unlock()
+        for job in abandoned { job.refuse(StudioError.busy("the studio is stopping")) }
+    }
+
+    private func loop(_ initial: Samplers) {
+        var samplers = initial
+        while true {
+            condition.lock()
+            while jobs.isEmpty && !stopped { condition.wait() }
+            if stopped && jobs.isEmpty { condition.unlock(); return }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job.run(&samplers)
+        }
+    }
+}
+
+/// The generators the worker keeps loaded, by checkpoint directory: the most recently used
+/// `StudioLimits.loadedGenerators`, reloaded when a checkpoint's files change (a run that
+/// resumed and rewrote it).
+struct Samplers {
+    let precision: Precision
+    private var loaded: [(key: String, stamp: Date, sampler: Sampler, meanLatent: [Float]?)] = []
+
+    init(precision: Precision) { self.precision = precision }
+
+    /// The sampler of the checkpoint directory `path`; a checkpoint that cannot be read (corrupt,
+    /// half-written, of a model this build cannot make) is `StudioError.unprocessable` naming it.
+    mutating func sampler(_ path: String) throws -> Sampler {
+        try entry(path).sampler
+    }
+
+    /// The mean latent of the generator at `path` (computed once per loaded generator).
+    mutating func meanLatent(_ path: String) throws -> [Float] {
+        let i = try index(path)
+        if let mean = loaded[i].meanLatent { return mean }
+        let mean = loaded[i].sampler.config.meanLatent()
+        loaded[i].meanLatent = mean
+        return mean
+    }
+
+    private mutating func entry(_ path: String) throws -> (sampler: Sampler, meanLatent: [Float]?) {
+        let e = loaded[try index(path)]
+        return (e.sampler, e.meanLatent)
+    }
+
+    private mutating func index(_ path: String) throws -> Int {
+        let stamp = Self.stamp(path)
+        if let i = loaded.firstIndex(where: { $0.key == path && $0.stamp == stamp }) {
+            let e = loaded.remove(at: i)
+            loaded.append(e)
+            return loaded.count - 1
+        }
+        loaded.removeAll { $0.key == path }
+        let sampler: Sampler
+        do { sampler = try Sampler(checkpoint: path, precision: precision) } catch {
+            throw StudioError.unprocessable("checkpoint \((path as NSString).lastPathComponent) cannot be loaded: \(error)")
+        }
+        if loaded.count >= StudioLimits.loadedGenerators { loaded.removeFirst() }
+        loaded.append((path, stamp, sampler, nil))
+        return loaded.count - 1
+    }
+
+    /// The newest modification time of a checkpoint's generator and state files.
+    private static func stamp(_ path: String) -> Date {
+        ["state.json", "generator.safetensors"].compactMap {
+            (try? FileManager.default.attributesOfItem(atPath: path + "/" + $0))?[.modificationDate] as? Date
+        }.max() ?? .distantPast
+    }
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import GANStudio
+import Synchronization
+import Tensors
+
+struct Studio: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve a web page to explore a run's generator and watch a run that is training.",
+        discussion: """
+        Open the address it prints. Explore: a grid of samples by seed (click one to pin it), a walk between two pinned
+        samples, the truncation ψ, the class of a conditional generator, downloads of the PNG or the latents (.npy, which
+        `swiftgan sample --noise` reads). Watch: the latest grid, loss and evaluation charts and throughput, updated as the
+        trainer writes them, and a checkpoint selector.
+
+        RUN may be a run directory, a checkpoint, or a directory of runs (the page lists them). The studio listens on
+        127.0.0.1; --host another address makes it reachable from other machines and needs --token. Ctrl-C stops it.
+        The JSON API is described at /openapi.json.
+        """)
+
+    @Argument(help: "A run directory, a checkpoint directory, or a directory of runs.") var directory: String
+    @Option(help: "Address to listen on (127.0.0.1: this machine only; 0.0.0.0: every interface, needs --token).") var host: String = "127.0.0.1"
+    @Option(help: "Port to listen on (0: any free port).") var port: Int = 7860
+    @Option(help: "A secret every request must carry (at least 8 characters); needed with a --host other than the loopback.") var token: String?
+    @Option(help: "Arithmetic of the generator's convolutions: fp32 or bf16 (AVX512-BF16 or AMX-BF16).") var precision: Precision = .fp32
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535, got \(port)") }
+        if let token, token.count < 8 { throw ValidationError("--token must be at least 8 characters, got \(token.count)") }
+        if !StudioServer.isLoopback(host) && token == nil {
+            throw ValidationError("--host \(host) makes the studio reachable from other machines: give --token SECRET too (every request must carry it)")
+        }
+        try available(precision)
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let catalog: RunCatalog
+            do { catalog = try RunCatalog(path: directory) } catch let error as StudioError { throw StudioStartError(error.message) }
+            var options = StudioServer.Options()
+            options.host = host
+            options.port = UInt16(port)
+            options.token = token
+            options.precision = precision
+            let server = try StudioServer(catalog: catalog, options: options)
+            if !StudioServer.isLoopback(host) {
+                FileHandle.standardError.write(Data("warning: listening on \(host): anyone who can reach this machine and knows the token can use the studio\n".utf8))
+            }
+
+            // Ctrl-C and SIGTERM stop the server; the main thread waits for it to finish.
+            let finished = DispatchSemaphore(value: 0)
+            let failure = Mutable<Error?>(nil)
+            let stopping = Atomic<Bool>(false)
+            for s in [SIGINT, SIGTERM] { signal(s, SIG_IGN) }
+            var set = sigset_t()
+            sigemptyset(&set)
+            sigaddset(&set, SIGINT)
+            sigaddset(&set, SIGTERM)
+            pthread_sigmask(SIG_UNBLOCK, &set, nil)
+            let sources = [SIGINT, SIGTERM].map { DispatchSource.makeSignalSource(signal: $0, queue: .global()) }
+            for source in sources {
+                source.setEventHandler {
+                    guard !stopping.exchange(true, ordering: .relaxed) else { return }
+                    say("stopping")
+                    Task { await server.stop() }
+                }
+                source.resume()
+            }
+            Task {
+                // Stopping closes the listening socket, which ends `run` with an error that is not one.
+                do { try await server.run() } catch where !stopping.load(ordering: .relaxed) { failure.value = error } catch {}
+                finished.signal()
+            }
+            Task {
+                guard let bound = try? await server.port() else { return }
+                let shown = host.contains(":") ? "[\(host)]" : host
+                let address = "http://\(shown):\(bound)/" + (token.map { "?token=\($0)" } ?? "")
+                let runs = catalog.runs()
+                say("studio of \(catalog.isCollection ? "\(runs.count) runs in \(catalog.root)" : catalog.root) at \(address)  (Ctrl-C stops it)")
+            }
+            finished.wait()
+            if let error = failure.value {
+                throw StudioStartError("cannot listen on \(host):\(port): \(error.localizedDescription)" + (port == 0 ? "" : "; choose another --port"))
+            }
+            say("stopped")
+        }
+    }
+}
+
+/// A failure to start the studio, as one line.
+struct StudioStartError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A value written by one thread and read by another after a semaphore orders them.
+final class Mutable<T>: @unchecked Sendable {
+    var value: T
+    init(_ value: T) { self.value = value }
+}
