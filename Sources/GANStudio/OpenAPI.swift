@@ -37,7 +37,7 @@ enum OpenAPI {
         let names = [400: "A parameter outside its bounds, or unknown", 401: "The token is missing or wrong", 403: "A path leading outside the run",
                      404: "No such run, checkpoint or file", 413: "A request body over \(StudioLimits.maxBodyBytes) bytes",
                      422: "The checkpoint cannot be loaded (corrupt or half-written)", 503: "The generation queue is full; retry after Retry-After seconds"]
-        for e in errors + [401, 413] {
+        for e in Set(errors + [400, 401, 413]) {
             r[String(e)] = ["description": names[e]!, "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]]
         }
         return r
