@@ -92,7 +92,7 @@ async function loadRun() {
   const classes = info.model ? info.model.classes : [];
   $("class-picker").hidden = classes.length === 0;
   $("to-class-picker").hidden = classes.length === 0;
-  const options = (withRandom) => (withRandom ? [new Option("random (each seed's own)", "random")] : [new Option("same as the first", "")])
+  const options = (withRandom) => (withRandom ? [new Option("random (each seed's own)", "random")] : [new Option("the second pin's", "")])
     .concat(classes.map((name, i) => new Option(`${i} ${name}`, String(i))));
   $("class-select").replaceChildren(...options(true));
   $("to-class-select").replaceChildren(...options(false));
