@@ -1,5 +1,5 @@
 # The two commands of the README: `make` (install what is missing, run the main job) and `make test`.
-.PHONY: all deps train demo test bench bench-vs-frameworks bench-vs-pytorch fuzz recipes
+.PHONY: all deps train demo test bench bench-studio bench-vs-frameworks bench-vs-pytorch fuzz recipes
 
 all: train
 
@@ -16,6 +16,7 @@ demo: deps
 # The suite under a watchdog (SWIFTGAN_TEST_WATCHDOG_SECONDS, default 1500): it prints the wall
 # time and the slowest tests, or, past the limit, the tests still running and their processes.
 test: deps
+	@./scripts/install-deps --test
 	SWIFTGAN_PYTHON="$$(./scripts/test-venv)" ./scripts/test-watchdog stdbuf -oL -eL swift test --no-parallel
 
 bench: deps
@@ -28,6 +29,13 @@ bench-vs-frameworks: deps
 	swift build -c release --product swiftgan
 	mkdir -p runs
 	"$$(./scripts/bench-venv)" scripts/bench_vs_frameworks.py --swiftgan .build/release/swiftgan --json runs/bench-vs-frameworks.json $(ARGS)
+
+# The studio under load (scripts/studio-load): 64-image grids over 50 connections on loopback with wrk.
+# make bench-studio RUN=runs/dcgan-cpu-…   (default: the newest run under runs/)
+bench-studio: deps
+	@./scripts/install-deps --bench-studio
+	swift build -c release --product swiftgan
+	./scripts/studio-load .build/release/swiftgan "$${RUN:-$$(ls -td runs/*/ | head -1)}" $(ARGS)
 
 # The recipe search (scripts/recipe-search.py): trains recipes × seeds × horizons on Fashion-MNIST,
 # evaluates each, prints the README's table. Hours of CPU: run it in the background; it resumes.

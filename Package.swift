@@ -78,7 +78,8 @@ let package = Package(
 
         // `swiftgan studio`: the web page (compiled into the binary), its JSON API and live updates.
         .target(name: "GANStudio", dependencies: ["GANModels", "GANTraining", "Imaging", "Tensors",
-                                                  .product(name: "FlyingFox", package: "FlyingFox")],
+                                                  .product(name: "FlyingFox", package: "FlyingFox"),
+                                                  .product(name: "FlyingSocks", package: "FlyingFox")],
                 resources: [.embedInCode("Resources/index.html"), .embedInCode("Resources/studio.js"), .embedInCode("Resources/studio.css")]),
 
         // ── Tools ────────────────────────────────────────────────────────────────────────────

@@ -39,7 +39,7 @@ import TestSupport
         #expect(!dependencies("FuzzTargets").contains("GANEvaluation") && !dependencies("FuzzTargets").contains("Distributed"))
         // Every library target is a product users can import.
         let products = Set((package["products"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String })
-        #expect(products.isSuperset(of: ["Tensors", "NN", "Datasets", "Imaging", "GANModels", "GANEvaluation", "GANExport", "GANTraining", "Distributed"]))
+        #expect(products.isSuperset(of: ["Tensors", "NN", "Datasets", "Imaging", "GANModels", "GANEvaluation", "GANExport", "GANTraining", "GANStudio", "Distributed"]))
     }
 
     /// Libraries a process mapped, from glibc's loader (LD_DEBUG=files: every library loaded at

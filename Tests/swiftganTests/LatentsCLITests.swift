@@ -103,6 +103,37 @@ import Tensors
 @Suite(.serialized) struct NonFiniteCLITests {
     /// Latents holding NaN or ±infinity are refused in one line naming the file and the first bad
     /// row, whatever the output; huge finite latents are fine.
+    /// `--truncation ψ` on `sample` and `interpolate`: the saved latents are the seed's pulled
+    /// towards one mean by ψ (so `--noise` with them gives the same images), and ψ outside its
+    /// range or not a number is refused naming the flag.
+    @Test func truncationPullsTheSavedLatentsTowardsTheMean() throws {
+        let run = scratch("cli-truncation") + "/run"
+        #expect(try runCLI(["train", "--data", CLITests.data, "--max-steps", "2", "--batch-size", "8", "--width", "4", "--latent", "8",
+                            "--out", run]).status == 0)
+        let dir = scratch("cli-truncation-out")
+        var s = try runCLI(["sample", run, "--count", "6", "--seed", "2", "--save-noise", dir + "/z.npy", "--out", dir + "/a.npy"])
+        #expect(s.status == 0, "\(s.stderr)")
+        s = try runCLI(["sample", run, "--count", "6", "--seed", "2", "--truncation", "0.5", "--save-noise", dir + "/zt.npy", "--out", dir + "/t.npy"])
+        #expect(s.status == 0, "\(s.stderr)")
+        s = try runCLI(["sample", run, "--noise", dir + "/zt.npy", "--out", dir + "/again.npy"])
+        #expect(s.status == 0, "\(s.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/t.npy")) == Data(contentsOf: URL(fileURLWithPath: dir + "/again.npy")))
+        let report = try python("""
+        import sys, numpy as np
+        z, zt = np.load(sys.argv[1]), np.load(sys.argv[2])
+        mean = 2 * zt - z       # zt = mean + 0.5 (z - mean)
+        print(int(np.allclose(mean, mean[0], atol=1e-5)), float(np.abs(mean[0]).max()), int(not np.array_equal(z, zt)))
+        """, [dir + "/z.npy", dir + "/zt.npy"])
+        let f = report.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        #expect(f[0] == "1" && Double(f[1])! < 0.1 && f[2] == "1", "\(report)")
+        s = try runCLI(["interpolate", run, "--steps", "3", "--truncation", "0.7", "--out", dir + "/w.gif"])
+        #expect(s.status == 0, "\(s.stderr)")
+        for bad in ["nan", "3", "-2.5"] {
+            s = try runCLI(["sample", run, "--truncation=\(bad)", "--out", dir + "/x.png"])
+            #expect(s.status != 0 && s.stderr.contains("--truncation must be a number from -2.0 to 2.0"), "\(s.stderr)")
+        }
+    }
+
     @Test func nonFiniteLatentsAreRefusedNamingTheRow() throws {
         let run = scratch("cli-nonfinite") + "/run"
         #expect(try CLITests.train(run).status == 0)
