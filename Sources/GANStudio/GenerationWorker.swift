@@ -53,13 +53,6 @@ final class GenerationWorker: @unchecked Sendable {
         }
     }
 
-    /// Requests waiting, not counting the one running.
-    var pending: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return jobs.count
-    }
-
     /// Ends the thread after the running job; waiting jobs are refused.
     func stop() {
         condition.lock()

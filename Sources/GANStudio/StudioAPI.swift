@@ -246,7 +246,8 @@ public final class StudioAPI: Sendable {
             let c = sampler.config
             try Self.checkPixels(width: c.imageSize * scale * (format == "png" ? steps : 1), height: c.imageSize * scale)
             let a = try Self.classes(classText, seeds: [from], sampler: sampler)?[0]
-            let b = try Self.classes(toClassText, parameter: "to_class", seeds: [from], sampler: sampler).map { toClassText == nil ? a! : $0[0] }
+            // The last frame's class: `to_class`, else the first frame's (a walk at one class).
+            let b = toClassText == nil ? a : try Self.classes(toClassText, parameter: "to_class", seeds: [from], sampler: sampler)?[0]
             let truncation = psi == 1 ? nil : Truncation(psi: psi, mean: try samplers.meanLatent(checkpoint))
             let frames = sampler.toImages(sampler.walk(from: from, to: to, steps: steps, fromClass: a.map(Int.init), toClass: b.map(Int.init),
                                                        truncation: truncation)).map { $0.upscaled(by: scale) }

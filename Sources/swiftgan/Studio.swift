@@ -44,7 +44,7 @@ struct Studio: ParsableCommand {
             options.precision = precision
             let server = try StudioServer(catalog: catalog, options: options)
             if !StudioServer.isLoopback(host) {
-                FileHandle.standardError.write(Data("warning: listening on \(host): anyone who can reach this machine and knows the token can use the studio\n".utf8))
+                FileHandle.standardError.write(Data("warning: listening on \(host): anyone who can reach this machine and knows the token can use the studio, and the token travels unencrypted (plain HTTP); across networks prefer 127.0.0.1 and an SSH tunnel (ssh -L \(port):127.0.0.1:\(port))\n".utf8))
             }
 
             // Ctrl-C and SIGTERM stop the server; the main thread waits for it to finish.
