@@ -32,10 +32,16 @@ import Tensors
         #expect(largest > 0 && largest < 0.06 && fields[1] == "1", "max |Δ| \(largest), repeatable \(fields[1])")
     }
 
+    /// A run of 2 steps of a DCGAN 4 wide with latents of 8, in a scratch folder named `name`.
+    static func tinyRun(_ name: String) throws -> String {
+        let run = scratch(name) + "/run"
+        let r = try runCLI(["train", "--data", CLITests.data, "--max-steps", "2", "--batch-size", "8", "--width", "4", "--latent", "8", "--out", run])
+        #expect(r.status == 0, "\(r.stderr)")
+        return run
+    }
+
     @Test func latentsFromAFileReproduceAndEditImages() throws {
-        let run = scratch("cli-latents") + "/run"
-        #expect(try runCLI(["train", "--data", CLITests.data, "--max-steps", "2", "--batch-size", "8", "--width", "4", "--latent", "8",
-                            "--out", run]).status == 0)
+        let run = try Self.tinyRun("cli-latents")
         let dir = scratch("cli-latents-out")
         var s = try runCLI(["sample", run, "--count", "5", "--seed", "4", "--save-noise", dir + "/z.npy", "--out", dir + "/a.npy"])
         #expect(s.status == 0 && s.stdout.contains("wrote the 5 latent vectors to"), "\(s.stderr)")
@@ -107,9 +113,7 @@ import Tensors
     /// towards one mean by ψ (so `--noise` with them gives the same images), and ψ outside its
     /// range or not a number is refused naming the flag.
     @Test func truncationPullsTheSavedLatentsTowardsTheMean() throws {
-        let run = scratch("cli-truncation") + "/run"
-        #expect(try runCLI(["train", "--data", CLITests.data, "--max-steps", "2", "--batch-size", "8", "--width", "4", "--latent", "8",
-                            "--out", run]).status == 0)
+        let run = try LatentsCLITests.tinyRun("cli-truncation")
         let dir = scratch("cli-truncation-out")
         var s = try runCLI(["sample", run, "--count", "6", "--seed", "2", "--save-noise", dir + "/z.npy", "--out", dir + "/a.npy"])
         #expect(s.status == 0, "\(s.stderr)")
