@@ -63,7 +63,7 @@ public struct Sampler {
     }
 
     /// Class weights [n, K] for labels (nil for none).
-    func classWeights(_ labels: [Int32]?) -> Tensor? { labels.map { Tensor.oneHot($0, classes: config.classes) } }
+    public func classWeights(_ labels: [Int32]?) -> Tensor? { labels.map { Tensor.oneHot($0, classes: config.classes) } }
 
     /// Images for the given latent vectors, [N, C, H, W] in [-1, 1], with batch norm in evaluation
     /// mode (the generator's training mode is restored afterwards). Runs the generator as an

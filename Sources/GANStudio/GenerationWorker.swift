@@ -89,7 +89,7 @@ struct Samplers {
     /// The sampler of the checkpoint directory `path`; a checkpoint that cannot be read (corrupt,
     /// half-written, of a model this build cannot make) is `StudioError.unprocessable` naming it.
     mutating func sampler(_ path: String) throws -> Sampler {
-        try entry(path).sampler
+        loaded[try index(path)].sampler
     }
 
     /// The mean latent of the generator at `path` (computed once per loaded generator).
@@ -99,11 +99,6 @@ struct Samplers {
         let mean = loaded[i].sampler.config.meanLatent()
         loaded[i].meanLatent = mean
         return mean
-    }
-
-    private mutating func entry(_ path: String) throws -> (sampler: Sampler, meanLatent: [Float]?) {
-        let e = loaded[try index(path)]
-        return (e.sampler, e.meanLatent)
     }
 
     private mutating func index(_ path: String) throws -> Int {
@@ -125,7 +120,7 @@ struct Samplers {
 
     /// The newest modification time of a checkpoint's generator and state files.
     private static func stamp(_ path: String) -> Date {
-        ["state.json", "generator.safetensors"].compactMap {
+        [Checkpoint.stateFile, Checkpoint.generatorFile].compactMap {
             (try? FileManager.default.attributesOfItem(atPath: path + "/" + $0))?[.modificationDate] as? Date
         }.max() ?? .distantPast
     }

@@ -22,6 +22,11 @@ public struct RunCatalog: Sendable {
             return (listed.isEmpty ? Checkpoint.list(path) : listed).map { ($0 as NSString).lastPathComponent }
         }
 
+        /// Checkpoint names as the API lists them: `{"name": "step-00001875", "step": 1875}`.
+        public static func describe(checkpoints names: [String]) -> [[String: Any]] {
+            names.map { ["name": $0, "step": Int($0.dropFirst(Checkpoint.prefix.count)) ?? 0] }
+        }
+
         /// The directory of the checkpoint `name` (nil: the latest), which must be one of `checkpoints()`.
         public func checkpointPath(_ name: String?) throws -> String {
             if isCheckpoint {
@@ -47,7 +52,8 @@ public struct RunCatalog: Sendable {
                 let attributes = try? FileManager.default.attributesOfItem(atPath: folder + "/" + name)
                 return (name, (attributes?[.modificationDate] as? Date) ?? .distantPast)
             }
-            return dated.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.map { "samples/" + $0.0 }
+            let relative = (folder as NSString).lastPathComponent + "/"
+            return dated.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.map { relative + $0.0 }
         }
     }
 
@@ -74,7 +80,7 @@ public struct RunCatalog: Sendable {
         }
     }
 
-    static func isCheckpoint(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path + "/state.json") }
+    static func isCheckpoint(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path + "/" + Checkpoint.stateFile) }
     static func isRun(_ path: String) -> Bool {
         let run = RunDirectory(path), fm = FileManager.default
         return fm.fileExists(atPath: run.checkpointsDirectory) || fm.fileExists(atPath: run.metricsFile) || fm.fileExists(atPath: run.configFile)

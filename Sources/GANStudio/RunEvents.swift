@@ -70,7 +70,7 @@ struct RunWatcher {
             let first = checkpoints == nil
             checkpoints = names
             if !first {
-                messages.append(Self.json(["type": "checkpoints", "checkpoints": names.map { ["name": $0, "step": Int($0.dropFirst(5)) ?? 0] }]))
+                messages.append(Self.json(["type": "checkpoints", "checkpoints": RunCatalog.Run.describe(checkpoints: names)]))
             }
         }
         return messages
@@ -92,13 +92,7 @@ struct RunWatcher {
             return ([], reset)
         }
         offset += UInt64(end - data.startIndex + 1)
-        var lines: [[String: Any]] = []
-        for line in data[data.startIndex...end].split(separator: UInt8(ascii: "\n")) {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-                  let step = object["step"] as? Int, step > after else { continue }
-            lines.append(object)
-        }
-        return (lines, reset)
+        return (MetricsReader.lines(in: data[data.startIndex...end], after: after).lines, reset)
     }
 
     static func json(_ object: [String: Any]) -> String {

@@ -50,44 +50,39 @@ public final class StudioAPI: Sendable {
 
     public func runs(_ p: Parameters) throws -> Reply {
         try p.only(["token"])
-        return .json(["runs": catalog.runs().map { summary($0) }, "collection": catalog.isCollection])
+        return .json(["runs": catalog.runs().map { describe($0).info }, "collection": catalog.isCollection])
     }
 
     public func run(_ p: Parameters) throws -> Reply {
         try p.only(["run", "token"])
         let run = try catalog.run(p.string("run"))
-        var info = summary(run)
+        let (summary, model) = describe(run)
+        var info = summary
         info["samples"] = run.sampleGrids()
-        info["files"] = ["loss.png", "progress.gif", "config.json", "metrics.jsonl"].filter {
-            FileManager.default.fileExists(atPath: run.path + "/" + $0)
-        }
+        let d = run.directory
+        info["files"] = [d.lossPlotFile, d.progressFile, d.configFile, d.metricsFile].filter { FileManager.default.fileExists(atPath: $0) }
+            .map { ($0 as NSString).lastPathComponent }
         info["limits"] = [
             "max_seed": StudioLimits.maxSeed, "max_images": StudioLimits.maxImages, "walk_steps": [StudioLimits.walkSteps.lowerBound, StudioLimits.walkSteps.upperBound],
             "scale": [StudioLimits.scale.lowerBound, StudioLimits.scale.upperBound], "padding": [StudioLimits.padding.lowerBound, StudioLimits.padding.upperBound],
             "psi": [Double(Truncation.psiRange.lowerBound), Double(Truncation.psiRange.upperBound)], "max_pixels": StudioLimits.maxPixels,
             "max_metrics_lines": StudioLimits.maxMetricsLines,
         ] as [String: Any]
-        if let model = try? checkpointSummary(run) {
-            info["max_images"] = StudioLimits.maxImages(side: model.imageSize)
-        }
+        if let model { info["max_images"] = StudioLimits.maxImages(side: model.imageSize) }
         return .json(info)
     }
 
-    private func checkpointSummary(_ run: RunCatalog.Run) throws -> ModelConfig {
-        try Checkpoint.summary(run.checkpointPath(nil)).model
-    }
-
-    /// What the page lists about a run: its name, model, checkpoints and whether it is being written.
-    func summary(_ run: RunCatalog.Run) -> [String: Any] {
+    /// What the page lists about a run (its name, model, checkpoints and whether it is being
+    /// written), and its latest checkpoint's model when that can be read.
+    func describe(_ run: RunCatalog.Run) -> (info: [String: Any], model: ModelConfig?) {
         var info: [String: Any] = ["name": run.name, "kind": run.isCheckpoint ? "checkpoint" : "run"]
-        let checkpoints = run.checkpoints()
-        info["checkpoints"] = checkpoints.map { name -> [String: Any] in
-            ["name": name, "step": Int(name.dropFirst(Checkpoint.prefix.count)) ?? 0]
-        }
+        info["checkpoints"] = RunCatalog.Run.describe(checkpoints: run.checkpoints())
+        var model: ModelConfig? = nil
         do {
             let path = try run.checkpointPath(nil)
             let summary = try Checkpoint.summary(path)
             let m = summary.model
+            model = m
             info["model"] = ["preset": m.preset.rawValue, "image_size": m.imageSize, "channels": m.channels, "latent": m.latent,
                              "classes": m.classNames, "noise": m.noise == .uniform ? "uniform" : "normal"] as [String: Any]
             info["step"] = summary.step
@@ -100,7 +95,7 @@ public final class StudioAPI: Sendable {
         if let modified = (try? FileManager.default.attributesOfItem(atPath: metrics))?[.modificationDate] as? Date {
             info["updated_seconds_ago"] = max(0, Date().timeIntervalSince(modified).rounded())
         }
-        return info
+        return (info, model)
     }
 
     // MARK: generation
@@ -181,7 +176,7 @@ public final class StudioAPI: Sendable {
             try Self.checkPixels(width: (cols * (c.imageSize + padding) + padding) * scale, height: (rows * (c.imageSize + padding) + padding) * scale)
             let labels = try Self.classes(classText, seeds: seeds, sampler: sampler)
             let z = try Self.latents(seeds, psi: psi, sampler: sampler, samplers: &samplers, checkpoint: checkpoint)
-            let images = sampler.generate(z, classes: labels.map { Tensor.oneHot($0, classes: c.classes) })
+            let images = sampler.generate(z, classes: sampler.classWeights(labels))
             let grid = Grid.make(images.scalars, count: seeds.count, channels: c.channels, height: c.imageSize, width: c.imageSize,
                                  columns: cols, padding: padding, scale: scale)
             var reply = Reply.png(try ImageCodec.encodePNG(grid), name: "grid-\(seeds[0]).png")
@@ -224,7 +219,7 @@ public final class StudioAPI: Sendable {
             try Self.checkPixels(width: c.imageSize * scale, height: c.imageSize * scale)
             let labels = try Self.classes(classText, seeds: [seed], sampler: sampler)
             let z = try Self.latents([seed], psi: psi, sampler: sampler, samplers: &samplers, checkpoint: checkpoint)
-            let image = sampler.toImages(sampler.generate(z, classes: labels.map { Tensor.oneHot($0, classes: c.classes) }))[0]
+            let image = sampler.toImages(sampler.generate(z, classes: sampler.classWeights(labels)))[0]
             return Reply.png(try ImageCodec.encodePNG(image.upscaled(by: scale)), name: "seed-\(seed).png")
         }
     }
@@ -249,23 +244,16 @@ public final class StudioAPI: Sendable {
             // The last frame's class: `to_class`, else the first frame's (a walk at one class).
             let b = toClassText == nil ? a : try Self.classes(toClassText, parameter: "to_class", seeds: [from], sampler: sampler)?[0]
             let truncation = psi == 1 ? nil : Truncation(psi: psi, mean: try samplers.meanLatent(checkpoint))
-            let frames = sampler.toImages(sampler.walk(from: from, to: to, steps: steps, fromClass: a.map(Int.init), toClass: b.map(Int.init),
-                                                       truncation: truncation)).map { $0.upscaled(by: scale) }
+            let frames = sampler.walk(from: from, to: to, steps: steps, fromClass: a.map(Int.init), toClass: b.map(Int.init), truncation: truncation)
             if format == "gif" {
-                return Reply(status: 200, contentType: "image/gif", body: try GIF.encode(frames, delayCentiseconds: 10),
+                return Reply(status: 200, contentType: "image/gif",
+                             body: try GIF.encode(sampler.toImages(frames).map { $0.upscaled(by: scale) }, delayCentiseconds: 10),
                              headers: ["Content-Disposition": "attachment; filename=\"walk-\(from)-\(to).gif\""])
             }
-            let side = c.imageSize * scale
-            var strip = [UInt8](repeating: 0, count: side * steps * side * c.channels)
-            for (k, frame) in frames.enumerated() {
-                for y in 0..<side {
-                    let row = y * side * c.channels
-                    strip.replaceSubrange(((y * side * steps + k * side) * c.channels)..<((y * side * steps + (k + 1) * side) * c.channels),
-                                          with: frame.pixels[row..<(row + side * c.channels)])
-                }
-            }
-            return Reply.png(try ImageCodec.encodePNG(Image(width: side * steps, height: side, channels: c.channels, pixels: strip)),
-                             name: "walk-\(from)-\(to).png")
+            // The strip: the frames as one row of a grid without padding.
+            let strip = Grid.make(frames.scalars, count: steps, channels: c.channels, height: c.imageSize, width: c.imageSize,
+                                  columns: steps, padding: 0, scale: scale)
+            return Reply.png(try ImageCodec.encodePNG(strip), name: "walk-\(from)-\(to).png")
         }
     }
 
@@ -300,10 +288,15 @@ public final class StudioAPI: Sendable {
     }
 }
 
-/// Reads `metrics.jsonl` as JSON objects, skipping a last line still being written.
+/// Reads `metrics.jsonl` as JSON objects, skipping lines that are not (a last line still being written).
 enum MetricsReader {
     static func read(_ file: String, after: Int) -> (lines: [[String: Any]], lastStep: Int) {
         guard let data = FileManager.default.contents(atPath: file) else { return ([], -1) }
+        return lines(in: data, after: after)
+    }
+
+    /// The lines of `data` (JSON objects with a step) of steps after `after`, and the last step seen.
+    static func lines(in data: Data, after: Int) -> (lines: [[String: Any]], lastStep: Int) {
         var lines: [[String: Any]] = [], last = -1
         for line in data.split(separator: UInt8(ascii: "\n")) {
             guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],

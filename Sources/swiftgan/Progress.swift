@@ -12,13 +12,7 @@ let stopRequestedAt = Atomic<Int>(0)
 /// comes within a second of the first: under mpiexec a terminal's Ctrl-C reaches each process
 /// twice (from the terminal and forwarded by the launcher), and that is one request.
 func installStopHandlers() {
-    // A parent may have started us with these signals blocked (a thread of a test runner, a
-    // service manager): unblock them, or the request would wait forever.
-    var set = sigset_t()
-    sigemptyset(&set)
-    sigaddset(&set, SIGINT)
-    sigaddset(&set, SIGTERM)
-    pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    unblockStopSignals()
     for s in [SIGINT, SIGTERM] {
         signal(s) { _ in
             var now = timespec()
@@ -30,6 +24,16 @@ func installStopHandlers() {
             }
         }
     }
+}
+
+/// A parent may have started us with SIGINT and SIGTERM blocked (a thread of a test runner, a
+/// service manager): unblock them, or a stop request would wait forever.
+func unblockStopSignals() {
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGINT)
+    sigaddset(&set, SIGTERM)
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
 }
 
 func formatDuration(_ s: Double) -> String {

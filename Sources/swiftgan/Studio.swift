@@ -49,14 +49,10 @@ struct Studio: ParsableCommand {
 
             // Ctrl-C and SIGTERM stop the server; the main thread waits for it to finish.
             let finished = DispatchSemaphore(value: 0)
-            let failure = Mutable<Error?>(nil)
+            let failure = Mutex<Error?>(nil)
             let stopping = Atomic<Bool>(false)
             for s in [SIGINT, SIGTERM] { signal(s, SIG_IGN) }
-            var set = sigset_t()
-            sigemptyset(&set)
-            sigaddset(&set, SIGINT)
-            sigaddset(&set, SIGTERM)
-            pthread_sigmask(SIG_UNBLOCK, &set, nil)
+            unblockStopSignals()
             let sources = [SIGINT, SIGTERM].map { DispatchSource.makeSignalSource(signal: $0, queue: .global()) }
             for source in sources {
                 source.setEventHandler {
@@ -68,7 +64,7 @@ struct Studio: ParsableCommand {
             }
             Task {
                 // Stopping closes the listening socket, which ends `run` with an error that is not one.
-                do { try await server.run() } catch where !stopping.load(ordering: .relaxed) { failure.value = error } catch {}
+                do { try await server.run() } catch where !stopping.load(ordering: .relaxed) { failure.withLock { $0 = error } } catch {}
                 finished.signal()
             }
             Task {
@@ -79,7 +75,7 @@ struct Studio: ParsableCommand {
                 say("studio of \(catalog.isCollection ? "\(runs.count) runs in \(catalog.root)" : catalog.root) at \(address)  (Ctrl-C stops it)")
             }
             finished.wait()
-            if let error = failure.value {
+            if let error = failure.withLock({ $0 }) {
                 throw StudioStartError("cannot listen on \(host):\(port): \(error.localizedDescription)" + (port == 0 ? "" : "; choose another --port"))
             }
             say("stopped")
@@ -91,10 +87,4 @@ struct Studio: ParsableCommand {
 struct StudioStartError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-/// A value written by one thread and read by another after a semaphore orders them.
-final class Mutable<T>: @unchecked Sendable {
-    var value: T
-    init(_ value: T) { self.value = value }
 }
