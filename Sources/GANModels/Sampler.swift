@@ -14,6 +14,9 @@ public struct Sampler {
     public let generator: GANGenerator
     public let config: ModelConfig
 
+    /// The generator prepared for inference, kept across calls while it is current (see `generate`).
+    private let plans = PlanCache()
+
     /// Images generated per forward pass, at most.
     public static let batchSize = 64
 
@@ -67,7 +70,10 @@ public struct Sampler {
 
     /// Images for the given latent vectors, [N, C, H, W] in [-1, 1], with batch norm in evaluation
     /// mode (the generator's training mode is restored afterwards). Runs the generator as an
-    /// `InferencePlan`: batch norms folded into the convolutions, activations fused into them.
+    /// `InferencePlan`: batch norms folded into the convolutions, activations fused into them. The
+    /// plan is made on the first call and kept until the generator's parameters, buffers or modes
+    /// change (it is then made again): folding costs as much as generating a small batch, and the
+    /// weights it folds keep their reordered copies between calls.
     /// A conditional generator needs `classes`, class weights [N, K] (`Tensor.oneHot(labels, classes:)`,
     /// or mixtures of classes).
     public func generate(_ latents: Tensor, classes: Tensor? = nil) -> Tensor {
@@ -77,7 +83,8 @@ public struct Sampler {
         let wasTraining = generator.main.layers.contains { ($0 as? ModeDependent)?.training ?? false }
         generator.setTraining(false)
         defer { generator.setTraining(wasTraining) }
-        return Engine.withPrecision(precision) { run(InferencePlan(generator.main.layers), latents, classes) }
+        let plan = plans.current(for: generator.main.layers)
+        return Engine.withPrecision(precision) { run(plan, latents, classes) }
     }
 
     /// `generate(_:classes:)`'s batches through `plan`.
@@ -200,6 +207,21 @@ extension Sampler {
         let row = latents.slice(axis: 0, offset: 0, length: n)
         let labels = (0..<config.classes).flatMap { [Int32](repeating: Int32($0), count: n) }
         return (Tensor.concat([Tensor](repeating: row, count: config.classes), axis: 0), .oneHot(labels, classes: config.classes), n)
+    }
+}
+
+/// A sampler's `InferencePlan`, shared by its copies, remade when stale.
+private final class PlanCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var plan: InferencePlan?
+
+    func current(for layers: [Module]) -> InferencePlan {
+        lock.lock()
+        defer { lock.unlock() }
+        if let plan, !plan.isStale { return plan }
+        let made = InferencePlan(layers)
+        plan = made
+        return made
     }
 }
 

@@ -53,6 +53,40 @@ import Tensors
         #expect(Self.maxRelativeError(plan(x), withoutGrad { net(x) }) < 1e-5)
     }
 
+    /// A plan knows when it no longer describes its layers: after any in-place write to a
+    /// parameter or buffer (assign, an optimizer's update, a scaled add) or a mode switch — and
+    /// not before, however often it runs.
+    @Test func aPlanIsStaleOnceItsLayersChange() {
+        let rng = RandomGenerator(seed: 11)
+        let conv = Conv2d(2, 4, kernelSize: 3, rng: rng), norm = BatchNorm2d(4)
+        let net = Sequential(conv, norm, ReLU())
+        net.setTraining(false)
+        let x = Tensor.randomNormal([2, 2, 5, 5], using: rng)
+        func fresh() -> InferencePlan {
+            let plan = InferencePlan(net.layers)
+            _ = plan(x)
+            #expect(!plan.isStale)
+            return plan
+        }
+        var plan = fresh()
+        conv.weight.assign(.randomNormal(conv.weight.shape, using: rng))
+        #expect(plan.isStale, "a new weight")
+        plan = fresh()
+        norm.runningMean.value.scaleAndAdd(0.9, .ones([4]), 0.1)
+        #expect(plan.isStale, "running statistics updated in place")
+        plan = fresh()
+        let p = conv.bias!
+        p.value.adamUpdate(grad: .ones(p.shape), m: .zeros(p.shape), v: .zeros(p.shape), AdamStep(learningRate: 0.1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, step: 1))
+        #expect(plan.isStale, "an Adam step")
+        plan = fresh()
+        net.setTraining(true)
+        #expect(plan.isStale, "batch norm back in training mode")
+        net.setTraining(false)
+        #expect(!plan.isStale, "the mode it was made in again")
+        conv.bias!.requiresGrad = false
+        #expect(!plan.isStale, "the same values seen without gradients")
+    }
+
     /// A batch norm in training mode normalizes with the batch's own statistics: it cannot be
     /// folded and runs as itself, so the plan still computes the same function.
     @Test func trainingModeBatchNormIsNotFolded() {

@@ -5,8 +5,8 @@ import Tensors
 /// bias) and the activation after that (applied inside the kernel), so each such group is one
 /// oneDNN primitive writing one buffer instead of three primitives and three buffers.
 ///
-/// The weights are folded when the plan is made: make a new plan after the parameters change.
-/// Batch norms in training mode are not folded (they need the batch's statistics) and run as they
+/// The weights are folded when the plan is made; `isStale` tells when the layers' parameters,
+/// buffers or modes have changed since, and a new plan is needed. Batch norms in training mode are not folded (they need the batch's statistics) and run as they
 /// are, as do layers with nothing to fuse (reshape, flatten, pooling, dropout).
 ///
 /// ```swift
@@ -27,6 +27,17 @@ public struct InferencePlan {
 
     /// How many layers were merged into a preceding kernel (batch norms and activations).
     public let fusedLayers: Int
+
+    /// The layers' parameters and buffers (read as they are now) with their contents when the plan
+    /// was made, and the modes of their mode-dependent layers then.
+    private let sources: [(current: () -> Tensor, then: Tensor.ContentStamp)]
+    private let modes: [(layer: ModeDependent, training: Bool)]
+
+    /// Whether a parameter or buffer of the layers has been written (an optimizer step, a loaded
+    /// checkpoint, an averaged generator's update) or a layer's mode switched since the plan was made.
+    public var isStale: Bool {
+        sources.contains { $0.current().contentStamp != $0.then } || modes.contains { $0.layer.training != $0.training }
+    }
 
     public init(_ layers: [Module]) {
         var steps: [Step] = [], fused = 0, i = 0
@@ -56,6 +67,15 @@ public struct InferencePlan {
         }
         self.steps = steps
         fusedLayers = fused
+        let modules = layers.flatMap { $0.namedModules().map(\.module) }
+        sources = modules.flatMap { m -> [(current: () -> Tensor, then: Tensor.ContentStamp)] in
+            m.reflectedChildren().compactMap { _, child in
+                if let p = child as? Parameter { return ({ p.value }, p.value.contentStamp) }
+                if let b = child as? Buffer { return ({ b.value }, b.value.contentStamp) }
+                return nil
+            }
+        }
+        modes = modules.compactMap { m in (m as? ModeDependent).map { ($0, $0.training) } }
     }
 
     /// The layers' output for `x`, computed without recording gradients. `ClassConditional`

@@ -148,6 +148,9 @@ package protocol Backend: AnyObject {
 package protocol DeviceStorage: AnyObject {
     /// The logical shape.
     var shape: [Int] { get }
+    /// How many times the values have been written in place (`Tensor.assign`, optimizer steps):
+    /// what caches derived from the values compare.
+    var contentVersion: Int { get }
 }
 
 /// Counters a backend keeps so tests and benchmarks can see what the engine did.

@@ -10,6 +10,8 @@ final class CPUStorage: DeviceStorage {
     /// buffer's version is unchanged.
     var derived: [(version: Int, storage: CPUStorage)] = []
 
+    var contentVersion: Int { buffer.version }
+
     init(shape: [Int], md: MemoryDesc, buffer: HostBuffer? = nil) {
         self.shape = shape
         self.md = md

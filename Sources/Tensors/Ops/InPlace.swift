@@ -3,6 +3,17 @@
 // of them is recorded for autodiff.
 
 extension Tensor {
+    /// This tensor's values as of now: its storage and the count of in-place writes to it. A later
+    /// stamp of the same tensor is equal exactly when nothing has written to it since, so a value
+    /// computed from tensors (weights folded for inference) can tell when it is stale.
+    package struct ContentStamp: Equatable {
+        let storage: DeviceStorage
+        let version: Int
+        package static func == (a: ContentStamp, b: ContentStamp) -> Bool { a.storage === b.storage && a.version == b.version }
+    }
+
+    package var contentStamp: ContentStamp { ContentStamp(storage: storage, version: storage.contentVersion) }
+
     /// Overwrites this tensor's values with `source`'s (same shape), in place.
     public func assign(_ source: Tensor) {
         checkShapes(shape == source.shape, "Tensor.assign", shape, source.shape)
