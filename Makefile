@@ -15,9 +15,12 @@ demo: deps
 
 # The suite under a watchdog (SWIFTGAN_TEST_WATCHDOG_SECONDS, default 1500): it prints the wall
 # time and the slowest tests, or, past the limit, the tests still running and their processes.
+# The release build comes first: the signal tests run it too, as users run it (SWIFTGAN_RELEASE_BINARY).
 test: deps
 	@./scripts/install-deps --test
-	SWIFTGAN_PYTHON="$$(./scripts/test-venv)" ./scripts/test-watchdog stdbuf -oL -eL swift test --no-parallel
+	swift build -c release --product swiftgan
+	SWIFTGAN_PYTHON="$$(./scripts/test-venv)" SWIFTGAN_RELEASE_BINARY="$$PWD/.build/release/swiftgan" \
+		./scripts/test-watchdog stdbuf -oL -eL swift test --no-parallel
 
 bench: deps
 	swift run -c release swiftgan bench

@@ -41,14 +41,14 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("turbojpeg"), .linkedLibrary("gif"), .linkedLibrary("z")]),
         // Cairo (Debian's libcairo2-dev) for the text of figures.
         .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
+        .systemLibrary(name: "CHarfBuzz", pkgConfig: "harfbuzz", providers: [.apt(["libharfbuzz-dev"])]),
         // Durable writes (syncfs), CRC-32C.
         .target(name: "CSystem"),
         .target(name: "CChecksum"),
         // The optimizer's element-wise loops, compiled for AVX-512, AVX2 and baseline x86-64 in one binary.
         .target(name: "CKernels"),
-        // Loaded at run time (dlopen), never linked: LAPACK for the Fréchet distance, MPI for
-        // `mpiexec`. A process maps them only when its command uses them.
-        .target(name: "CLinearAlgebra", linkerSettings: [.linkedLibrary("dl")]),
+        // Loaded at run time (dlopen), never linked: MPI, for `mpiexec`. A process maps it only
+        // when its command uses it.
         .target(name: "CMPI", linkerSettings: [.linkedLibrary("dl")]),
 
         // ── Foundations ──────────────────────────────────────────────────────────────────────
@@ -58,7 +58,7 @@ let package = Package(
         .target(name: "Protobuf"),
         .target(name: "TensorBoard", dependencies: ["CChecksum", "Protobuf", "DurableIO"]),
         .target(name: "Imaging", dependencies: ["CCodecs", "CCairo", "DurableIO"]),
-        .target(name: "Datasets", dependencies: ["Imaging", "Tensors", "CCodecs", "DurableIO"]),
+        .target(name: "Datasets", dependencies: ["Imaging", "Tensors", "CCodecs", "CHarfBuzz", "DurableIO"]),
         // Layers, optimizers, safetensors.
         .target(name: "NN", dependencies: ["Tensors", "DurableIO"]),
         // The Collective protocol of data parallelism: MPI between processes, threads in one.
@@ -68,7 +68,7 @@ let package = Package(
         // The networks (presets), generator checkpoints, Sampler, sample files and figures.
         .target(name: "GANModels", dependencies: ["NN", "Tensors", "Imaging", "Datasets", "DurableIO"]),
         // Classifier, Fréchet distance, precision/recall, Evaluator.
-        .target(name: "GANEvaluation", dependencies: ["GANModels", "NN", "Tensors", "Datasets", "CLinearAlgebra"]),
+        .target(name: "GANEvaluation", dependencies: ["GANModels", "NN", "Tensors", "Datasets"]),
         // ONNX export of generators.
         .target(name: "GANExport", dependencies: ["GANModels", "NN", "Tensors", "Protobuf", "DurableIO"]),
         // GANStep and its ingredients, the settings table, Trainer, RunDirectory, checkpoints,

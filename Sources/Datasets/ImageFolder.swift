@@ -3,8 +3,9 @@ import DurableIO
 import Foundation
 import Imaging
 
-/// A folder of photos (searched recursively for PNG and JPEG files), each centre-cropped to a
-/// square, resized to `size`×`size` and converted to `channels` channels.
+/// A folder of photos (searched recursively for PNG and JPEG files), each composited over the
+/// `background` grey level where it has transparency, centre-cropped to a square, resized to
+/// `size`×`size` and converted to `channels` channels (grey images become three equal channels).
 ///
 /// Decoding thousands of photos is done once: the result is cached as one uint8 file in
 /// `cacheDirectory`, keyed by the folder's path, the size, the channels and every file's path,
@@ -67,14 +68,15 @@ public enum ImageFolder {
         }
     }
 
-    public static func load(_ path: String, size: Int, channels: Int = 3, cacheDirectory: String? = defaultCacheDirectory,
+    public static func load(_ path: String, size: Int, channels: Int = 3, background: UInt8 = 255,
+                            cacheDirectory: String? = defaultCacheDirectory,
                             log: (String) -> Void = { _ in }) throws -> ImageDataset {
         precondition(size > 0 && (channels == 1 || channels == 3), "ImageFolder.load: size \(size), channels \(channels)")
         let files = try listing(path)
         guard !files.isEmpty else { throw DatasetError.emptyFolder(path: path) }
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
         var key = FNV1a()
-        key.add("swiftgan-image-folder-v1 \(absolute) \(size) \(channels)")
+        key.add("swiftgan-image-folder-v2 \(absolute) \(size) \(channels) \(background)")
         for f in files { key.add("\(f.relative)\u{0}\(f.size)\u{0}\(f.modified)") }
         let cacheFile = cacheDirectory.map { $0 + "/" + String(key.value, radix: 16) + ".u8" }
         let layout = Layout(files.map(\.relative))
@@ -101,7 +103,7 @@ public enum ImageFolder {
         DispatchQueue.concurrentPerform(iterations: files.count) { i in
             let file = absolute + "/" + files[i].relative
             do {
-                let image = try ImageCodec.read(file, minSide: size).centerCroppedSquare()
+                let image = try ImageCodec.read(file, minSide: size).flattened(onto: background).centerCroppedSquare()
                     .resized(width: size, height: size).converted(toChannels: channels)
                 image.pixels.withUnsafeBufferPointer { src in
                     (pixels.baseAddress! + i * per).update(from: src.baseAddress!, count: per)

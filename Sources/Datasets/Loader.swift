@@ -11,6 +11,7 @@ public enum Split: String, Sendable, CaseIterable { case train, test }
 /// - A `.bin` file: one CIFAR-10 batch.
 /// - Any other file starting with an IDX magic number: IDX images (labels beside it if found).
 /// - Any other folder: a folder of PNG/JPEG images (needs `imageSize`).
+/// - `emoji` (the word, not a path): the built-in colour set, `Emoji` (needs `imageSize`).
 public enum DatasetLoader {
     /// Fashion-MNIST from Debian's `dataset-fashion-mnist` package.
     public static let defaultPath = "/usr/share/datasets/fashion-mnist"
@@ -18,6 +19,7 @@ public enum DatasetLoader {
     /// What kind of dataset `path` holds, told from the path and its folder listing alone (the
     /// files are not read; `load` checks them).
     public static func format(of path: String, split: Split = .train) throws -> DatasetFormat {
+        if path == Emoji.keyword { return .emoji }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw DatasetError.notFound(path: path) }
         if isDir.boolValue {
@@ -43,7 +45,10 @@ public enum DatasetLoader {
         return .idx(images: path, labels: labels)
     }
 
+    /// `background` is the grey level transparent pixels are composited over, `skinTones` whether
+    /// the emoji set keeps its skin-tone variants (resizable formats only).
     public static func load(_ path: String, split: Split = .train, imageSize: Int? = nil, channels: Int? = nil,
+                            background: UInt8 = 255, skinTones: Bool = false,
                             cacheDirectory: String? = ImageFolder.defaultCacheDirectory,
                             log: (String) -> Void = { _ in }) throws -> ImageDataset {
         switch try format(of: path, split: split) {
@@ -65,9 +70,21 @@ public enum DatasetLoader {
             guard let imageSize else {
                 throw DatasetError.unsupported(file: path, reason: "a folder of images needs an image size")
             }
-            return try ImageFolder.load(path, size: imageSize, channels: channels ?? 3, cacheDirectory: cacheDirectory, log: log)
+            return try ImageFolder.load(path, size: imageSize, channels: channels ?? 3, background: background,
+                                        cacheDirectory: cacheDirectory, log: log)
+        case .emoji:
+            guard let imageSize else { throw DatasetError.unsupported(file: path, reason: "the emoji set needs an image size") }
+            return try Emoji.load(size: imageSize, channels: channels ?? 3, skinTones: skinTones, background: background,
+                                  cacheDirectory: cacheDirectory, log: log)
         }
     }
+}
+
+/// What transparent pixels of photos and emoji are composited over.
+public enum Background: String, Sendable, CaseIterable, Codable {
+    case white, black
+    /// The grey level.
+    public var level: UInt8 { self == .white ? 255 : 0 }
 }
 
 /// The kinds of dataset `DatasetLoader` reads.
@@ -80,10 +97,12 @@ public enum DatasetFormat: Equatable, Sendable {
     case svhn
     /// A folder of PNG/JPEG/GIF photos, resized to the size asked for.
     case imageFolder
+    /// The built-in emoji set (`Emoji`), drawn at the size asked for.
+    case emoji
 
-    /// Whether its images can be resized and converted (only photo folders can; the others keep
-    /// their own size and channels).
-    public var isResizable: Bool { self == .imageFolder }
+    /// Whether its images can be resized and converted (photo folders and the emoji set; the
+    /// others keep their own size and channels).
+    public var isResizable: Bool { self == .imageFolder || self == .emoji }
 
     /// The format's name for messages.
     public var name: String {
@@ -92,6 +111,7 @@ public enum DatasetFormat: Equatable, Sendable {
         case .cifar: return "a CIFAR-10 dataset"
         case .svhn: return "an SVHN .mat file"
         case .imageFolder: return "a folder of photos"
+        case .emoji: return "the emoji set"
         }
     }
 }

@@ -17,6 +17,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case classNames
     /// A `.npy` array (latent vectors for `sample --noise`).
     case npy
+    /// Unicode's `emoji-test.txt`, the list the emoji set is drawn from.
+    case emojiList
 
     /// The file name the reader sees (some readers tell formats from names).
     var fileName: String {
@@ -31,6 +33,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .idxLabels: return "train-labels-idx1-ubyte"
         case .classNames: return "batches.meta.txt"
         case .npy: return "latents.npy"
+        case .emojiList: return "emoji-test.txt"
         }
     }
 
@@ -44,6 +47,14 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             case .image:
                 let image = try ImageCodec.decode(data, file: "input")
                 precondition(image.pixels.count == image.width * image.height * image.channels)
+                // What a folder of photos does next: transparency composited, then the square.
+                let flat = image.flattened(onto: 255)
+                precondition(flat.channels == 1 || flat.channels == 3)
+                _ = flat.centerCroppedSquare()
+                return true
+            case .emojiList:
+                let entries = try Emoji.entries(parsing: String(decoding: data, as: UTF8.self), file: "input")
+                precondition(entries.allSatisfy { !$0.scalars.isEmpty && $0.group != "Component" })
                 return true
             case .config:
                 let config = try JSONDecoder().decode(TrainingConfig.self, from: data)
@@ -82,7 +93,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             case .state:
                 let state = try Checkpoint.readState(directory)
                 _ = state.config.problem
-            case .config, .image, .npy:
+            case .config, .image, .npy, .emojiList:
                 break
             }
             return true

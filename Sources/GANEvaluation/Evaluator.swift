@@ -58,10 +58,7 @@ public final class Evaluator {
     /// The test images' feature vectors class by class (with `realClassStatistics`).
     let realClassFeatures: [[Float]]?
 
-    /// Throws `EvaluationError.linearAlgebraUnavailable` when LAPACK (for the Fréchet distance)
-    /// cannot be loaded.
-    public init(classifier: Classifier, accuracy: Double, test: ImageDataset) throws {
-        try Frechet.loadLinearAlgebra()
+    public init(classifier: Classifier, accuracy: Double, test: ImageDataset) {
         self.classifier = classifier
         self.classifierAccuracy = accuracy
         self.test = test

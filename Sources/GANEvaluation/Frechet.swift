@@ -1,4 +1,3 @@
-import CLinearAlgebra
 import Tensors
 
 /// Mean and covariance of a set of feature vectors, in Float64.
@@ -29,11 +28,11 @@ public struct FeatureStatistics: Sendable {
 /// The Fréchet distance between two Gaussians fitted to feature sets (the FID formula):
 /// `‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2·(Σ₁Σ₂)^½)`.
 ///
-/// `Tr((Σ₁Σ₂)^½)` is computed as the sum of square roots of the eigenvalues of the symmetric
-/// `Σ₁^½ Σ₂ Σ₁^½` (it has the same eigenvalues as Σ₁Σ₂), with Σ₁^½ from a symmetric
-/// eigendecomposition (LAPACK `dsyevd`) and tiny negative eigenvalues from rounding clamped to
-/// zero. This stays real and accurate for singular or nearly singular covariances, where the
-/// general `sqrtm` of SciPy needs its well-known `+ εI` workaround.
+/// `Tr((Σ₁Σ₂)^½)` is the sum of the square roots of the eigenvalues of Σ₁Σ₂, which are those of
+/// the symmetric `Λ^½VᵀΣ₂VΛ^½` for Σ₁ = VΛVᵀ (similar to Σ₁^½Σ₂Σ₁^½ through the orthogonal V);
+/// both decompositions are `SymmetricEigen`'s, and tiny negative eigenvalues from rounding are
+/// clamped to zero. This stays real and accurate for singular or nearly singular covariances,
+/// where the general `sqrtm` of SciPy needs its well-known `+ εI` workaround.
 public enum Frechet {
     public static func distance(_ a: FeatureStatistics, _ b: FeatureStatistics) -> Double {
         precondition(a.dimension == b.dimension, "Frechet.distance: dimensions \(a.dimension) and \(b.dimension) differ")
@@ -41,56 +40,36 @@ public enum Frechet {
         let meanTerm = zip(a.mean, b.mean).map { ($0 - $1) * ($0 - $1) }.reduce(0, +)
         let traceA = (0..<d).map { a.covariance[$0 * d + $0] }.reduce(0, +)
         let traceB = (0..<d).map { b.covariance[$0 * d + $0] }.reduce(0, +)
-        let rootA = symmetricSquareRoot(a.covariance, d)
-        let m = multiply(multiply(rootA, b.covariance, d), rootA, d)
-        // Symmetrize against rounding before the eigensolver.
-        var sym = m
-        for i in 0..<d { for j in 0..<d { sym[i * d + j] = (m[i * d + j] + m[j * d + i]) / 2 } }
-        let (values, _) = eigen(sym, d)
-        let traceRoot = values.map { max($0, 0).squareRoot() }.reduce(0, +)
+        let first = SymmetricEigen(a.covariance, n: d)
+        // Rows of R: √λₖ·vₖ (the eigenvectors of Σ₁ scaled), so that RΣ₂Rᵀ = Λ^½VᵀΣ₂VΛ^½.
+        var r = first.vectors
+        for k in 0..<d {
+            let root = max(first.values[k], 0).squareRoot()
+            for j in 0..<d { r[k * d + j] *= root }
+        }
+        let m = multiplyTransposed(multiply(r, b.covariance, d), r, d)
+        let traceRoot = SymmetricEigen(m, n: d, vectors: false).values.map { max($0, 0).squareRoot() }.reduce(0, +)
         return max(meanTerm + traceA + traceB - 2 * traceRoot, 0)
     }
 
-    /// Loads LAPACK, which only the Fréchet distance needs (at run time, so that a process that
-    /// computes none maps no LAPACK or BLAS), with its BLAS held to one thread. Throws
-    /// `EvaluationError.linearAlgebraUnavailable` when the library is missing.
-    public static func loadLinearAlgebra() throws {
-        var buffer = [CChar](repeating: 0, count: 512)
-        guard sg_linear_algebra_load(&buffer, buffer.count) == 0 else {
-            let reason = String(cString: buffer)
-            // Present but not mappable: the address space is used up, not the library missing.
-            if reason.contains("failed to map segment") || reason.contains("Cannot allocate memory") { Engine.outOfMemory(0) }
-            throw EvaluationError.linearAlgebraUnavailable(reason: reason)
-        }
-    }
-
-    /// Eigenvalues (ascending) and eigenvectors (columns, row-major) of a symmetric matrix.
-    static func eigen(_ matrix: [Double], _ n: Int) -> (values: [Double], vectors: [Double]) {
-        do { try loadLinearAlgebra() } catch { preconditionFailure("Frechet: \(error)") }
-        var a = matrix, w = [Double](repeating: 0, count: n)
-        let info = sg_symmetric_eigen(Int32(n), &a, &w)
-        precondition(info == 0, "Frechet: LAPACK dsyevd failed with info \(info) on a \(n)×\(n) matrix")
-        return (w, a)
-    }
-
-    /// V·diag(√max(λ, 0))·Vᵀ.
-    static func symmetricSquareRoot(_ matrix: [Double], _ n: Int) -> [Double] {
-        let (values, v) = eigen(matrix, n)
-        let roots = values.map { max($0, 0).squareRoot() }
-        var out = [Double](repeating: 0, count: n * n)
-        for i in 0..<n { for k in 0..<n where roots[k] != 0 {
-            let s = v[i * n + k] * roots[k]
-            for j in 0..<n { out[i * n + j] += s * v[j * n + k] }
-        } }
-        return out
-    }
-
+    /// A·B for row-major n×n matrices.
     static func multiply(_ a: [Double], _ b: [Double], _ n: Int) -> [Double] {
         var out = [Double](repeating: 0, count: n * n)
         for i in 0..<n { for k in 0..<n {
             let aik = a[i * n + k]
             if aik == 0 { continue }
             for j in 0..<n { out[i * n + j] += aik * b[k * n + j] }
+        } }
+        return out
+    }
+
+    /// A·Bᵀ for row-major n×n matrices (dot products of rows).
+    static func multiplyTransposed(_ a: [Double], _ b: [Double], _ n: Int) -> [Double] {
+        var out = [Double](repeating: 0, count: n * n)
+        for i in 0..<n { for j in 0..<n {
+            var s = 0.0
+            for k in 0..<n { s += a[i * n + k] * b[j * n + k] }
+            out[i * n + j] = s
         } }
         return out
     }
@@ -151,19 +130,6 @@ extension FeatureStatistics {
                 cov[b * d + a] = v
             } }
             return FeatureStatistics(dimension: d, count: count, mean: mean, covariance: cov)
-        }
-    }
-}
-
-/// What keeps an evaluation from running.
-public enum EvaluationError: Error, Equatable, CustomStringConvertible {
-    /// LAPACK (`liblapacke.so.3`, Debian's liblapacke) could not be loaded.
-    case linearAlgebraUnavailable(reason: String)
-
-    public var description: String {
-        switch self {
-        case .linearAlgebraUnavailable(let reason):
-            return "the Fréchet distance needs LAPACK (liblapacke.so.3; Debian: apt install liblapacke): \(reason)"
         }
     }
 }

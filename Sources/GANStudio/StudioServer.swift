@@ -34,6 +34,9 @@ public final class StudioServer: Sendable {
     public let options: Options
     private let server: HTTPServer
     private let events = EventStreams()
+    private let inFlight = InFlight()
+    /// The task serving, once `run` started it (cancelled by `stop` once nothing is in flight).
+    private let serving = Mutex<Task<Void, Error>?>(nil)
 
     public static func isLoopback(_ host: String) -> Bool { ["127.0.0.1", "::1", "localhost"].contains(host) }
 
@@ -64,8 +67,14 @@ public final class StudioServer: Sendable {
     /// Serves until `stop()`; throws when the address cannot be bound.
     public func run() async throws {
         let router = Router(api: api, options: options, events: events)
-        await server.appendRoute("*") { request in await router.respond(to: request) }
-        try await server.run()
+        let inFlight = self.inFlight
+        await server.appendRoute("*") { request in
+            inFlight.begin()
+            return inFlight.tracked(await router.respond(to: request))
+        }
+        let task = Task { [server] in try await server.run() }
+        serving.withLock { $0 = task }
+        try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
     }
 
     /// The port listened on, once listening.
@@ -79,11 +88,71 @@ public final class StudioServer: Sendable {
     }
 
     /// Closes live pages' update streams, stops accepting, lets requests in flight finish (at most
-    /// `grace`), and stops the generation worker.
+    /// `grace`: a response is in flight until its last byte is handed to the socket), and stops
+    /// the generation worker. Idle, it returns at once: FlyingFox's own stop waits out the whole
+    /// grace even with no connection open (its accept loop wakes only when cancelled), so the
+    /// serving task is cancelled as soon as nothing is in flight.
     public func stop(grace: TimeInterval = 2) async {
         events.finishAll()
-        await server.stop(timeout: grace)
+        let deadline = ContinuousClock.now + .milliseconds(Int(grace * 1000))
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [server] in await server.stop(timeout: grace) }
+            // Closing the listening socket comes first; then wait for the responses in flight.
+            try? await Task.sleep(for: .milliseconds(20))
+            while inFlight.count > 0 && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
+            serving.withLock { $0?.cancel() }
+            await group.waitForAll()
+        }
         api.stop()
+    }
+}
+
+/// The responses being made or sent: counted from the moment a request is routed until its body
+/// has been written (or the connection dropped it), through a ticket that the response's body
+/// holds and releases with it.
+final class InFlight: Sendable {
+    private let active = Atomic<Int>(0)
+    var count: Int { active.load(ordering: .acquiring) }
+    func begin() { active.add(1, ordering: .releasing) }
+    fileprivate func end() { active.subtract(1, ordering: .releasing) }
+
+    /// `response`, its body carrying the ticket that ends this request when the body is released.
+    func tracked(_ response: HTTPResponse) -> HTTPResponse {
+        guard case .httpBody(let body) = response.payload else { end(); return response }
+        var out = response
+        out.payload = .httpBody(HTTPBodySequence(from: TicketedBody(body: body, ticket: Ticket(self)), count: body.count ?? 0))
+        return out
+    }
+
+    final class Ticket: Sendable {
+        let owner: InFlight
+        init(_ owner: InFlight) { self.owner = owner }
+        deinit { owner.end() }
+    }
+}
+
+/// A response body as FlyingFox's buffered byte sequence, holding a ticket for as long as the body lives.
+struct TicketedBody: AsyncBufferedSequence, Sendable {
+    typealias Element = UInt8
+    let body: HTTPBodySequence
+    let ticket: InFlight.Ticket
+
+    func makeAsyncIterator() -> Iterator { Iterator(chunks: body.makeAsyncIterator(), ticket: ticket) }
+
+    struct Iterator: AsyncBufferedIteratorProtocol {
+        var chunks: HTTPBodySequence.Iterator
+        let ticket: InFlight.Ticket
+        var pending = Data()
+
+        mutating func next() async throws -> UInt8? {
+            if pending.isEmpty { guard let chunk = try await chunks.next() else { return nil }; pending = chunk }
+            return pending.popFirst()
+        }
+
+        mutating func nextBuffer(suggested count: Int) async throws -> Data? {
+            if !pending.isEmpty { defer { pending = Data() }; return pending }
+            return try await chunks.next()
+        }
     }
 }
 

@@ -47,8 +47,14 @@ public struct GivenSettings: Sendable {
     public func refuseIgnored(format: DatasetFormat) throws(SettingError) {
         if !format.isResizable {
             for s in [ModelSettings.imageSize, ModelSettings.channels] where contains(s) {
-                throw SettingError(key: s.key, problem: "applies only to folders of photos; \(dataPath) is \(format.name), whose images keep their own size and channels")
+                throw SettingError(key: s.key, problem: "applies only to folders of photos and emoji; \(dataPath) is \(format.name), whose images keep their own size and channels")
             }
+            if contains(TrainingSettings.background) {
+                throw SettingError(key: TrainingSettings.background.key, problem: "applies only to folders of photos and emoji; \(dataPath) is \(format.name), which has no transparency")
+            }
+        }
+        if format != .emoji && self[TrainingSettings.skinTones] == true {
+            throw SettingError(key: TrainingSettings.skinTones.key, problem: "applies only to the emoji set (--data emoji)")
         }
         if preset == .mlp, contains(ModelSettings.width) {
             throw SettingError(key: ModelSettings.width.key, problem: "does not apply to the mlp model (its layers have fixed sizes: 128, 256, 512, 1024)")

@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import GANModels
 import Tensors
@@ -58,6 +59,7 @@ extension SettingValue where Self: RawRepresentable, RawValue == String {
 
 extension GANLoss: SettingValue {}
 extension Precision: SettingValue {}
+extension Background: SettingValue {}
 extension ModelPreset: SettingValue {}
 extension NoiseDistribution: SettingValue {}
 extension SpectralNormPlacement: SettingValue {}

@@ -12,8 +12,14 @@ public enum TrainingSettings {
 
     public static let dataPath = Setting<String>(
         "dataPath", flag: "data", noun: "the dataset", placeholder: "PATH",
-        help: "an IDX file or MNIST-style folder, an SVHN .mat, CIFAR-10 .bin batches or a folder of PNG/JPEG photos",
+        help: "an IDX file or MNIST-style folder, an SVHN .mat, CIFAR-10 .bin batches, a folder of PNG/JPEG photos, or emoji (the built-in colour set: Noto Color Emoji, labelled by its 9 groups)",
         default: DatasetLoader.defaultPath)
+    public static let background = Setting<Background>(
+        "background", flag: "background", noun: "the background", placeholder: "white|black",
+        help: "what transparent pixels are composited over (folders of photos and emoji only)", default: .white)
+    public static let skinTones = Setting<Bool>(
+        "skinTones", flag: "skin-tones", noun: "the skin-tone variants", placeholder: nil,
+        help: "keep the emoji set's skin-tone variants (each base emoji again in five skin colours)", default: false)
 
     // MARK: How long
 
@@ -144,7 +150,7 @@ public enum TrainingSettings {
 
     /// The settings a `TrainingConfig` holds itself (the model's are `ModelConfig`'s).
     static let stored: [any AnySetting] = [
-        dataPath, epochs, maxSteps,
+        dataPath, background, skinTones, epochs, maxSteps,
         batchSize, learningRateG, learningRateD, beta1, beta2, loss, realLabel, dSteps, seed, horizontalFlip, precision,
         ema, augment, r1, r2, gradientPenaltyWeight, penaltyEvery, auxiliaryWeight, syncBatchNorm,
         limit, limitRandom,
@@ -175,11 +181,11 @@ public enum ModelSettings {
     public static let defaultPreset = ModelPreset.dcganCPU
     public static let imageSize = Setting<Int>(
         "imageSize", flag: "image-size", noun: "the image size", location: .model,
-        help: "side photos are resized to (folders of photos only; other formats keep theirs)",
+        help: "side photos and emoji are resized to (folders of photos and emoji only; other formats keep theirs)",
         default: { $0.preset.defaultImageSize }, check: Checks.positive)
     public static let channels = Setting<Int>(
         "channels", flag: "channels", noun: "the number of channels", location: .model,
-        help: "channels photos are converted to: 1 or 3 (folders of photos only)", default: 3,
+        help: "channels photos and emoji are converted to: 1 or 3 (folders of photos and emoji only)", default: 3,
         check: { $0 == 1 || $0 == 3 ? nil : "must be 1 or 3" })
     public static let latent = Setting<Int>(
         "latent", flag: "latent", noun: "the latent size", location: .model,

@@ -107,6 +107,24 @@ public struct Image: Equatable, Sendable {
         }
     }
 
+    /// The image without its alpha channel, composited over a uniform `background` grey level
+    /// (255 white, 0 black): out = α·colour + (1 − α)·background, rounded. Gray+alpha becomes gray,
+    /// RGBA becomes RGB; an image without alpha is returned as it is. Dropping alpha instead would
+    /// show whatever colour a transparent pixel happens to hold (often black, or garbage).
+    public func flattened(onto background: UInt8) -> Image {
+        guard channels == 2 || channels == 4 else { return self }
+        let colour = channels - 1
+        let b = Int(background)
+        var out = [UInt8](repeating: 0, count: width * height * colour)
+        for i in 0..<(width * height) {
+            let p = i * channels, a = Int(pixels[p + colour])
+            for c in 0..<colour {
+                out[i * colour + c] = UInt8((Int(pixels[p + c]) * a + b * (255 - a) + 127) / 255)
+            }
+        }
+        return Image(width: width, height: height, channels: colour, pixels: out)
+    }
+
     /// The same image with 1 (gray) or 3 (RGB) channels. Gray from RGB uses ITU-R 601 luma
     /// (`L = (299·R + 587·G + 114·B) / 1000`, as Pillow); alpha is dropped.
     public func converted(toChannels target: Int) -> Image {

@@ -55,7 +55,7 @@ struct Eval: ParsableCommand {
                 test = try Evaluator.testSplit(of: path)
                 (classifier, accuracy) = try Classifier.forDataset(train, test: test, log: log)
             }
-            let evaluator = try Evaluator(classifier: classifier, accuracy: accuracy, test: test)
+            let evaluator = Evaluator(classifier: classifier, accuracy: accuracy, test: test)
             let generated = evaluator.evaluate(sampler, count: count, seed: seed)
             let floor = evaluator.floor(train, count: min(count, train.count))
             let seconds = Date().timeIntervalSince(t0)

@@ -1,40 +1,5 @@
 import Foundation
 import GANTraining
-import Synchronization
-
-/// Set by SIGINT/SIGTERM; the trainer checks it after every step.
-let stopRequested = Atomic<Bool>(false)
-
-/// When the first stop request came (monotonic seconds).
-let stopRequestedAt = Atomic<Int>(0)
-
-/// Ctrl-C or SIGTERM: finish the step, checkpoint, exit. A second one exits at once — unless it
-/// comes within a second of the first: under mpiexec a terminal's Ctrl-C reaches each process
-/// twice (from the terminal and forwarded by the launcher), and that is one request.
-func installStopHandlers() {
-    unblockStopSignals()
-    for s in [SIGINT, SIGTERM] {
-        signal(s) { _ in
-            var now = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &now)
-            if stopRequested.exchange(true, ordering: .relaxed) {
-                if now.tv_sec - stopRequestedAt.load(ordering: .relaxed) >= 1 { _exit(130) }
-            } else {
-                stopRequestedAt.store(now.tv_sec, ordering: .relaxed)
-            }
-        }
-    }
-}
-
-/// A parent may have started us with SIGINT and SIGTERM blocked (a thread of a test runner, a
-/// service manager): unblock them, or a stop request would wait forever.
-func unblockStopSignals() {
-    var set = sigset_t()
-    sigemptyset(&set)
-    sigaddset(&set, SIGINT)
-    sigaddset(&set, SIGTERM)
-    pthread_sigmask(SIG_UNBLOCK, &set, nil)
-}
 
 func formatDuration(_ s: Double) -> String {
     guard s.isFinite else { return "?" }

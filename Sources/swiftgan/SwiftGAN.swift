@@ -17,6 +17,7 @@ struct SwiftGAN: ParsableCommand {
         subcommands: [Train.self, Sample.self, Interpolate.self, Export.self, Eval.self, Studio.self, Demo.self, Bench.self])
 
     static func main() {
+        StopSignals.install()
         Memory.installHandlers()
         main(nil)
     }
@@ -65,10 +66,13 @@ func positive(_ value: Int?, _ flag: String) throws {
     if let value, value <= 0 { throw ValidationError("\(flag) must be a positive integer, got \(value)") }
 }
 
-/// `--precision` names arithmetic this CPU can do.
+/// `--precision` names arithmetic this CPU can do. A well-formed flag this machine cannot honour
+/// is one line and exit code 1, like any error of the environment (not a usage error with the
+/// command's synopsis).
 func available(_ precision: Precision) throws {
     if let reason = precision.unavailableReason {
-        throw ValidationError("--precision \(precision.rawValue) needs a CPU with AVX512-BF16 or AMX-BF16; \(reason). Use --precision fp32.")
+        complain("--precision \(precision.rawValue) needs a CPU with AVX512-BF16 or AMX-BF16; \(reason). Use --precision fp32.")
+        throw ExitCode(1)
     }
 }
 

@@ -77,10 +77,10 @@ struct Train: ParsableCommand {
             let trainer = try resume.map { try resumed($0, given, dataParallel) } ?? started(given, dataParallel)
             if trainer.config.evalEvery > 0 { trainer.evaluator = try evaluator(for: trainer) }
             if let dataParallel { say("processes: " + (try dataParallel.processes()).joined(separator: ", ")) }
-            installStopHandlers()
+            StopSignals.stopGracefully(sameRequestWithin: 1)
             let display = ProgressDisplay(interactive: isatty(STDOUT_FILENO) != 0)
             let outcome = try trainer.run(progress: display.update, message: display.message,
-                                          shouldStop: { stopRequested.load(ordering: .relaxed) })
+                                          shouldStop: { StopSignals.requested })
             display.finish()
             switch outcome {
             case .finished(let checkpoint):
@@ -103,7 +103,8 @@ struct Train: ParsableCommand {
             let batch = given.value(TrainingSettings.batchSize)
             throw ValidationError("--batch-size \(batch) does not split over \(dataParallel.size) processes: give a multiple of \(dataParallel.size) (it is the global batch)")
         }
-        let dataset = try load(given.dataPath, size: given.imageSize, channels: given.channels)
+        let dataset = try load(given.dataPath, size: given.imageSize, channels: given.channels,
+                               background: given.value(TrainingSettings.background), skinTones: given.value(TrainingSettings.skinTones))
         let config = try given.configuration(for: dataset)
         let directory = out ?? defaultRunDirectory(config.model.preset)
         if let dataParallel { try dataParallel.checkSameData(dataset) }
@@ -129,7 +130,7 @@ struct Train: ParsableCommand {
                 + "only \(changeable.joined(separator: " and ")) can change (start a new run with --out to change the others)")
         }
         let trainer = try Trainer.resume(runDirectory: path, loadingData: { c in
-            try load(c.dataPath, size: c.model.imageSize, channels: c.model.channels)
+            try load(c.dataPath, size: c.model.imageSize, channels: c.model.channels, background: c.background, skinTones: c.skinTones)
         }, epochs: given[TrainingSettings.epochs], maxSteps: given[TrainingSettings.maxSteps] ?? nil, dataParallel: dataParallel,
            warning: { say($0) })
         say("resuming \(path) at epoch \(trainer.state.epoch + 1), step \(trainer.state.step) from \(trainer.lastCheckpoint ?? "?")")
@@ -149,7 +150,7 @@ struct Train: ParsableCommand {
         guard trainer.dataset.labels != nil else { throw ValidationError("--eval-every needs a labelled dataset; \(path) has no labels") }
         let test = try Evaluator.testSplit(of: path)
         let (classifier, accuracy) = try Classifier.forDataset(trainer.dataset, test: test, log: { say($0) })
-        return try Evaluator(classifier: classifier, accuracy: accuracy, test: test)
+        return Evaluator(classifier: classifier, accuracy: accuracy, test: test)
     }
 
     func recipe(_ c: TrainingConfig) -> String {
@@ -169,9 +170,9 @@ struct Train: ParsableCommand {
         return recipe.joined(separator: ", ")
     }
 
-    func load(_ path: String, size: Int, channels: Int) throws -> ImageDataset {
-        let dataset = try DatasetLoader.load(path, imageSize: size, channels: channels) { say($0) }
-        if !dataset.skipped.isEmpty { say("skipped \(dataset.skipped.count) undecodable files") }
+    func load(_ path: String, size: Int, channels: Int, background: Background, skinTones: Bool) throws -> ImageDataset {
+        let dataset = try DatasetLoader.load(path, imageSize: size, channels: channels, background: background.level, skinTones: skinTones) { say($0) }
+        if !dataset.skipped.isEmpty && path != Emoji.keyword { say("skipped \(dataset.skipped.count) undecodable files") }
         return dataset
     }
 

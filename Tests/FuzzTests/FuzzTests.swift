@@ -56,7 +56,17 @@ import TestSupport
         seeds[.config] = [("config", try JSONEncoder.readable.encode(config))]
         let gray = Image(width: 5, height: 4, channels: 1, pixels: (0..<20).map { UInt8($0 * 12) })
         let rgb = Image(width: 4, height: 3, channels: 3, pixels: (0..<36).map { UInt8($0 * 7) })
-        seeds[.image] = [("gray.png", try ImageCodec.encodePNG(gray)), ("rgb.png", try ImageCodec.encodePNG(rgb)),
+        let rgba = Image(width: 3, height: 2, channels: 4, pixels: (0..<24).map { UInt8($0 * 10) })
+        seeds[.emojiList] = [("emoji-test", Data("""
+        # group: Smileys & Emotion
+        1F600 ; fully-qualified # 😀 E1.0 grinning face
+        # group: Component
+        1F3FB ; component # 🏻 E1.0 light skin tone
+        # group: Flags
+        1F1FA 1F1F3 ; fully-qualified # 🇺🇳 E4.0 flag: United Nations
+
+        """.utf8))]
+        seeds[.image] = [("gray.png", try ImageCodec.encodePNG(gray)), ("rgb.png", try ImageCodec.encodePNG(rgb)), ("rgba.png", try ImageCodec.encodePNG(rgba)),
                          ("rgb.jpg", try ImageCodec.encodeJPEG(rgb)), ("gray.jpg", try ImageCodec.encodeJPEG(gray))]
         #expect(Set(seeds.keys) == Set(FuzzTarget.allCases), "every target has seeds")
         let directory = scratch("fuzz-run")

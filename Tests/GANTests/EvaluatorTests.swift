@@ -22,7 +22,7 @@ func subset(_ d: ImageDataset, _ range: Range<Int>) -> ImageDataset {
         let train = try DatasetLoader.load(DatasetLoader.defaultPath), test = try DatasetLoader.load(DatasetLoader.defaultPath, split: .test)
         let (classifier, accuracy) = try Classifier.forDataset(subset(train, 0..<4000), test: subset(test, 0..<1000), epochs: 1, cacheDirectory: nil)
         #expect(accuracy > 0.6, "the quick judge reached \(accuracy)")
-        let evaluator = try Evaluator(classifier: classifier, accuracy: accuracy, test: subset(test, 0..<1000))
+        let evaluator = Evaluator(classifier: classifier, accuracy: accuracy, test: subset(test, 0..<1000))
 
         let real = evaluator.evaluate(subset(train, 10_000..<11_000).images())
         let noise = evaluator.evaluate(Tensor.randomUniform([1000, 1, 28, 28], low: -1, high: 1, using: RandomGenerator(seed: 1)))
@@ -57,7 +57,7 @@ func subset(_ d: ImageDataset, _ range: Range<Int>) -> ImageDataset {
     @Test func classAccuracyAndIntraClassDistancesOnRealImages() throws {
         let train = try DatasetLoader.load(DatasetLoader.defaultPath), test = try DatasetLoader.load(DatasetLoader.defaultPath, split: .test)
         let (classifier, accuracy) = try Classifier.forDataset(subset(train, 0..<4000), test: subset(test, 0..<1000), epochs: 1, cacheDirectory: nil)
-        let evaluator = try Evaluator(classifier: classifier, accuracy: accuracy, test: subset(test, 0..<2000))
+        let evaluator = Evaluator(classifier: classifier, accuracy: accuracy, test: subset(test, 0..<2000))
         let real = subset(train, 30_000..<32_000), labels = real.labels!
         let report = evaluator.evaluate(real.images(), labels: labels)
         let (_, probabilities) = classifier.embed(real.images())
@@ -92,7 +92,7 @@ func subset(_ d: ImageDataset, _ range: Range<Int>) -> ImageDataset {
         config.evalCount = 32
         let dir = scratch("eval-train")
         let trainer = try Trainer(config: config, dataset: data, runDirectory: dir)
-        trainer.evaluator = try Evaluator(classifier: classifier, accuracy: accuracy, test: data)
+        trainer.evaluator = Evaluator(classifier: classifier, accuracy: accuracy, test: data)
         var messages: [String] = []
         _ = try trainer.run(message: { messages.append($0) })
         #expect(trainer.state.frechetHistory?.count == 2)

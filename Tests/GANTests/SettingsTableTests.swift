@@ -13,7 +13,7 @@ import Tensors
     /// A value of `setting` other than its default, as a user would write it: the first of a few
     /// texts of every kind that the setting accepts.
     static func example(_ setting: any AnySetting) -> String? {
-        let candidates = ["17", "0.25", "true", "lsgan", "bf16", "color,cutout", "none", "sngan", "uniform", "both", "/other/data"]
+        let candidates = ["17", "0.25", "true", "lsgan", "bf16", "color,cutout", "none", "sngan", "uniform", "both", "black", "/other/data"]
         return candidates.first { text in
             (try? setting.parse(text))?.key == setting.key && text != setting.defaultText(for: model)
         }

@@ -26,4 +26,25 @@ int sg_address_space_available(uint64_t bytes);
 /// so a failed stack growth is handled too.
 void sg_install_memory_exhaustion_handler(const char *message, int code, uint64_t margin);
 
+/// At most `count` malloc arenas (glibc's M_ARENA_MAX; each thread that allocates may otherwise
+/// reserve one of 64 MiB of address space). Returns mallopt's result (1 on success).
+int sg_limit_malloc_arenas(int count);
+
+/// SIGINT and SIGTERM: installs their handler (replacing any disposition, SIG_IGN included) and
+/// unblocks them in the calling thread; call it before any thread starts. Until
+/// `sg_stop_signals_graceful`, either signal ends the process as its default action would.
+/// Returns 0, or -1 with errno set.
+int sg_stop_signals_install(void);
+
+/// From now on the first SIGINT or SIGTERM is a stop request (`sg_stop_signal_received`,
+/// `sg_stop_signal_wait`); a later one exits at once with status 128 + its number, unless it comes
+/// within `repeat_window_milliseconds` of the first (then it is the same request, delivered twice).
+void sg_stop_signals_graceful(int repeat_window_milliseconds);
+
+/// The signal of the first stop request, 0 while none came.
+int sg_stop_signal_received(void);
+
+/// Blocks until a stop request comes; returns its signal (-1 if the pipe failed).
+int sg_stop_signal_wait(void);
+
 #endif
