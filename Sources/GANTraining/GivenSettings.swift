@@ -101,6 +101,7 @@ public struct GivenSettings: Sendable {
             setting.assign(values[key]!, to: &config)
         }
         config.adapt(toDatasetOf: min(config.limit ?? dataset.count, dataset.count))
+        if contains(TrainingSettings.maxMinutes) && !contains(TrainingSettings.epochs) { config.epochs = TrainingSettings.unlimitedEpochs }
         return config
     }
 }

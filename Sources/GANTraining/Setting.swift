@@ -91,6 +91,15 @@ public enum SettingUnit: String, Sendable, CaseIterable {
         }
     }
 
+    /// "2h", "1.5 hours": the minutes they are, as text ("120.0"); nil for anything else.
+    static func hours(_ text: String) -> String? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        for suffix in ["hours", "hour", "h"] where trimmed.hasSuffix(suffix) {
+            if let h = Double(trimmed.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), h.isFinite { return String(h * 60) }
+        }
+        return nil
+    }
+
     /// Splits "100steps" or "100 steps" into the number's text and its unit (nil: none written).
     static func split(_ text: String) -> (number: String, unit: SettingUnit?) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
@@ -245,6 +254,7 @@ extension Setting: AnySetting {
 
     public func parse(_ text: String) throws(SettingError) -> SettingAssignment {
         var text = text
+        if unit == .minutes, let hours = SettingUnit.hours(text) { text = hours }
         if let unit {
             let (number, written) = SettingUnit.split(text)
             if let written, written != unit {

@@ -50,8 +50,8 @@ extension Trainer {
         }
         if c.evalEvery > 0, state.epoch % c.evalEvery == 0, let evaluator { try evaluate(evaluator, message: message) }
         if writes { try directory.writeLossPlot(history, markers: state.collapseWarnings ?? []) }
-        message(String(format: "epoch %d/%d done in %.1f s; samples in %@", state.epoch, c.epochs, Date().timeIntervalSince(start),
-                       directory.samplesDirectory))
+        message(String(format: "epoch %@ done in %.1f s; samples in %@", c.epochs >= TrainingSettings.unlimitedEpochs ? "\(state.epoch)" : "\(state.epoch)/\(c.epochs)",
+                       Date().timeIntervalSince(start), directory.samplesDirectory))
         if (c.checkpointEvery > 0 && state.epoch % c.checkpointEvery == 0 || checkpointDue) && unfinished {
             try checkpoint(reportingTo: message)
         }

@@ -5,8 +5,9 @@ import GANModels
 extension Trainer {
     /// Continues the run in `runDirectory` from its latest checkpoint, on `dataset`.
     public static func resume(runDirectory: String, dataset: ImageDataset, epochs: Int? = nil, maxSteps: Int? = nil,
-                              warning: (String) -> Void = { _ in }) throws -> Trainer {
-        try resume(runDirectory: runDirectory, loadingData: { _ in dataset }, epochs: epochs, maxSteps: maxSteps, warning: warning)
+                              maxMinutes: Double? = nil, warning: (String) -> Void = { _ in }) throws -> Trainer {
+        try resume(runDirectory: runDirectory, loadingData: { _ in dataset }, epochs: epochs, maxSteps: maxSteps, maxMinutes: maxMinutes,
+                   warning: warning)
     }
 
     /// Continues the run in `runDirectory` from its latest checkpoint, optionally with more epochs
@@ -18,13 +19,15 @@ extension Trainer {
     /// Under data parallelism rank 0 reads the run and sends its checkpoint's files to the other
     /// ranks (no shared disk needed), which write nothing; every rank checks that it holds the same
     /// data and that the batch splits over the ranks.
+    /// `maxMinutes` replaces the run's time budget (the time already spent counts against it).
     public static func resume(runDirectory: String, loadingData: (TrainingConfig) throws -> ImageDataset, epochs: Int? = nil,
-                              maxSteps: Int? = nil, dataParallel: DataParallel? = nil,
+                              maxSteps: Int? = nil, maxMinutes: Double? = nil, dataParallel: DataParallel? = nil,
                               warning: (String) -> Void = { _ in }) throws -> Trainer {
         func adjusted(_ state: TrainingState) -> TrainingState {
             var state = state
             if let epochs { state.config.epochs = epochs }
             if let maxSteps { state.config.maxSteps = maxSteps }
+            if let maxMinutes { state.config.maxMinutes = maxMinutes }
             return state
         }
         let directory = RunDirectory(runDirectory)

@@ -45,6 +45,9 @@ public final class Trainer {
     var metrics: MetricsLog?
     var events: EventWriter?
     var lastLoggedGridStep: Int?
+    /// Set when the ranks agreed that the time budget is spent (rank 0's clock decides, so that
+    /// every rank stops at the same step).
+    var budgetReached = false
 
     /// Whether this process writes the run's files (rank 0, or the only process).
     public var writes: Bool { (dataParallel?.rank ?? 0) == 0 }
@@ -97,10 +100,18 @@ public final class Trainer {
         return config.maxSteps.map { min($0, all) } ?? all
     }
 
-    var unfinished: Bool { state.epoch < config.epochs && state.step < totalSteps }
+    var unfinished: Bool { state.epoch < config.epochs && state.step < totalSteps && !budgetReached }
 
-    /// Trains until the configured epochs (or step limit) are done, or `shouldStop` returns true
-    /// (checked after every step; the run then checkpoints and returns `.interrupted`).
+    /// Seconds of the time budget (`maxMinutes`) left; nil without one.
+    public var budgetSecondsLeft: Double? { config.maxMinutes.map { max($0 * 60 - state.elapsedSeconds, 0) } }
+
+    /// Whether the time budget is used up by this process's clock.
+    var budgetSpent: Bool { budgetSecondsLeft.map { $0 <= 0 } ?? false }
+
+    /// Trains until the configured epochs, step limit or time budget are done, or `shouldStop`
+    /// returns true (checked after every step; the run then checkpoints and returns `.interrupted`).
+    /// A run that used up its time budget ends as a finished one: a checkpoint, the final figures
+    /// and, when evaluating, an evaluation of the last step.
     public func run(progress: (TrainingProgress) -> Void = { _ in }, message: (String) -> Void = { _ in },
                     shouldStop: () -> Bool = { false }) throws -> TrainingOutcome {
         try openFiles()
@@ -112,6 +123,10 @@ public final class Trainer {
         // checkpoint still resumes (from step 0) rather than having nothing to resume from.
         if state.step == 0 && lastCheckpoint == nil && unfinished { try checkpoint() }
         var meter = ThroughputMeter()
+        // The wall clock of this call, added to what earlier calls spent.
+        let sessionStart = Date(), spentBefore = state.elapsedSeconds
+        budgetReached = budgetAgreedSpent()
+        func tick() { state.elapsedSeconds = spentBefore + Date().timeIntervalSince(sessionStart) }
         while unfinished {
             let epochStart = Date()
             let batches = batcher.epoch(state.epoch, startingAt: state.batchInEpoch)
@@ -121,21 +136,34 @@ public final class Trainer {
                 state.step += 1
                 state.batchInEpoch += 1
                 state.trainingSeconds += Date().timeIntervalSince(stepStart)
+                tick()
                 meter.add(images: batch.indices.count)
+                let stepsLeft = meter.secondsLeft(images: (totalSteps - state.step) * config.batchSize)
                 let p = TrainingProgress(epoch: state.epoch, epochs: config.epochs, batch: state.batchInEpoch,
                                          batchesPerEpoch: batcher.batchesPerEpoch, step: state.step, totalSteps: totalSteps,
                                          lossD: result.lossD, lossG: lastLossG, dReal: result.dReal, dFake: result.dFake,
                                          imagesPerSecond: meter.rate,
-                                         etaSeconds: meter.secondsLeft(images: (totalSteps - state.step) * config.batchSize),
-                                         penalty: result.penalty ?? lastPenalty)
+                                         etaSeconds: budgetSecondsLeft.map { min($0, stepsLeft) } ?? stepsLeft,
+                                         penalty: result.penalty ?? lastPenalty,
+                                         budgetLimited: budgetSecondsLeft.map { $0 < stepsLeft } ?? false)
                 progress(p)
                 try afterStep(p, loaderWaitSeconds: batches.waitSeconds)
-                if state.step >= totalSteps { break }
+                tick()
+                if budgetAgreedSpent() { budgetReached = true }
+                if state.step >= totalSteps || budgetReached { break }
                 if stopAgreed(shouldStop()) { return .interrupted(checkpoint: try checkpoint()) }
                 if state.batchInEpoch < batcher.batchesPerEpoch, checkpointDue { try checkpoint(reportingTo: message) }
             }
             if state.batchInEpoch >= batcher.batchesPerEpoch { try endEpoch(startedAt: epochStart, message: message) }
+            tick()
             if stopAgreed(shouldStop()) && unfinished { return .interrupted(checkpoint: try checkpoint()) }
+        }
+        if budgetReached {
+            message(String(format: "the time budget of %@ minutes is spent: %d steps", "\(config.maxMinutes!)", state.step))
+            // The last step is measured unless an epoch's end just did it.
+            if config.evalEvery > 0, let evaluator, state.batchInEpoch > 0 || state.epoch % config.evalEvery != 0 {
+                try evaluate(evaluator, message: message)
+            }
         }
         let path = try checkpoint()
         try writeFinalFigures()
@@ -169,6 +197,13 @@ public final class Trainer {
     var checkpointDue: Bool {
         let due = schedule.due(at: state.step, config)
         return dataParallel.map { $0.agree(rootSays: due) } ?? due
+    }
+
+    /// Whether the time budget is spent, as rank 0's clock says (every rank stops at the same step).
+    func budgetAgreedSpent() -> Bool {
+        guard config.maxMinutes != nil else { return false }
+        let spent = budgetSpent
+        return dataParallel.map { $0.agree(rootSays: spent) } ?? spent
     }
 
     /// Whether to stop: any rank's request stops every rank at the same step.

@@ -12,6 +12,13 @@ public struct TrainingProgress: Sendable {
     public var etaSeconds: Double
     /// The gradient penalties' (weighted) part of `lossD` on the last step that applied them.
     public var penalty: Float? = nil
+    /// Whether the time budget ends the run before its steps do (`etaSeconds` is then what is left of it).
+    public var budgetLimited = false
+
+    /// "3/5", or "3" for a run limited by time alone.
+    public var epochText: String {
+        epochs >= TrainingSettings.unlimitedEpochs ? "\(epoch + 1)" : "\(epoch + 1)/\(epochs)"
+    }
 }
 
 /// How a call to `Trainer.run` ended.

@@ -29,6 +29,15 @@ public enum TrainingSettings {
     public static let maxSteps = Setting<Int?>(
         "maxSteps", flag: "max-steps", noun: "the step limit", unit: .steps, changesOnResume: true,
         help: "stop after this many steps in all (none: no limit)", default: nil, check: Checks.positiveOrNone)
+    public static let maxMinutes = Setting<Double?>(
+        "maxMinutes", flag: "minutes", noun: "the time budget", unit: .minutes, placeholder: "M", changesOnResume: true,
+        help: "train for this long in all (wall clock, across resumes; 2h for hours), then stop with a checkpoint, the final grid and an evaluation when evaluating; --epochs is then unlimited unless given (none: no limit)",
+        default: nil, check: { $0.map { $0.isFinite && $0 > 0 ? nil : "must be a positive number of minutes" } ?? nil })
+
+    /// Other names of flags: `--max-time 2h` is `--minutes 120`.
+    public static let flagAliases = ["max-time": "minutes"]
+    /// The epochs of a run limited by time alone (`--minutes` without `--epochs`).
+    public static let unlimitedEpochs = 1_000_000_000
 
     // MARK: The optimisation
 
@@ -150,7 +159,7 @@ public enum TrainingSettings {
 
     /// The settings a `TrainingConfig` holds itself (the model's are `ModelConfig`'s).
     static let stored: [any AnySetting] = [
-        dataPath, background, skinTones, epochs, maxSteps,
+        dataPath, background, skinTones, epochs, maxSteps, maxMinutes,
         batchSize, learningRateG, learningRateD, beta1, beta2, loss, realLabel, dSteps, seed, horizontalFlip, precision,
         ema, augment, r1, r2, gradientPenaltyWeight, penaltyEvery, auxiliaryWeight, syncBatchNorm,
         limit, limitRandom,
@@ -160,7 +169,7 @@ public enum TrainingSettings {
     /// The setting with this key.
     public static func named(_ key: String) -> (any AnySetting)? { byKey[key] }
     /// The setting with this flag (without dashes).
-    public static func flagged(_ flag: String) -> (any AnySetting)? { byFlag[flag] }
+    public static func flagged(_ flag: String) -> (any AnySetting)? { byFlag[flagAliases[flag] ?? flag] }
 
     static let byKey = Dictionary(uniqueKeysWithValues: all.map { ($0.key, $0) })
     static let byFlag = Dictionary(uniqueKeysWithValues: all.map { ($0.flag, $0) })

@@ -20,6 +20,9 @@ public struct TrainingState: Codable, Sendable, Equatable {
     /// Noise is drawn from a generator seeded by (noiseSeed, step), so this is the whole RNG state.
     public var noiseSeed: UInt64
     public var trainingSeconds = 0.0
+    /// Wall-clock seconds spent in `Trainer.run` (steps, grids, checkpoints, evaluations), across
+    /// resumes: what a time budget counts.
+    public var elapsedSeconds = 0.0
     /// Fréchet distances of the evaluations so far (with `evalEvery`), oldest first.
     public var frechetHistory: [Double]? = nil
     /// The best of them, whose checkpoint is kept as `checkpoints/best`.
@@ -36,7 +39,7 @@ public struct TrainingState: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case formatVersion, config, epoch, batchInEpoch, step, adamStepsG, adamStepsD, noiseSeed, trainingSeconds,
+        case formatVersion, config, epoch, batchInEpoch, step, adamStepsG, adamStepsD, noiseSeed, trainingSeconds, elapsedSeconds,
              frechetHistory, bestFrechetDistance, collapseWarnings, worldSize
     }
 
@@ -52,6 +55,7 @@ public struct TrainingState: Codable, Sendable, Equatable {
         try c.decode(.adamStepsD, ifPresentInto: &adamStepsD)
         try c.decode(.noiseSeed, ifPresentInto: &noiseSeed)
         try c.decode(.trainingSeconds, ifPresentInto: &trainingSeconds)
+        try c.decode(.elapsedSeconds, ifPresentInto: &elapsedSeconds)
         frechetHistory = try c.decodeIfPresent([Double].self, forKey: .frechetHistory)
         bestFrechetDistance = try c.decodeIfPresent(Double.self, forKey: .bestFrechetDistance)
         collapseWarnings = try c.decodeIfPresent([Int].self, forKey: .collapseWarnings)

@@ -15,9 +15,11 @@ final class ProgressDisplay {
 
     init(interactive: Bool) { self.interactive = interactive }
 
+    /// With a time budget the clock counts it down ("left 12:34"); a run limited by time alone
+    /// names no epoch total.
     func line(_ p: TrainingProgress) -> String {
-        String(format: "epoch %d/%d  step %d/%d  %.0f img/s  ETA %@  D %.3f  G %.3f  D(x) %.2f  D(G(z)) %.2f",
-               p.epoch + 1, p.epochs, p.batch, p.batchesPerEpoch, p.imagesPerSecond, formatDuration(p.etaSeconds),
+        String(format: "epoch %@  step %d/%d  %.0f img/s  %@ %@  D %.3f  G %.3f  D(x) %.2f  D(G(z)) %.2f",
+               p.epochText, p.batch, p.batchesPerEpoch, p.imagesPerSecond, p.budgetLimited ? "left" : "ETA", formatDuration(p.etaSeconds),
                p.lossD, p.lossG, p.dReal, p.dFake)
     }
 

@@ -22,7 +22,7 @@ struct Train: ParsableCommand {
         """)
 
     @Option(help: "Run directory (default: runs/<model>-<date>).") var out: String?
-    @Option(help: "Continue the run in this directory from its latest checkpoint (only --epochs and --max-steps may change).")
+    @Option(help: "Continue the run in this directory from its latest checkpoint (only --epochs, --max-steps and --minutes may change).")
     var resume: String?
     @Option(help: "Compute threads (default: the cores, divided among the processes of an mpiexec job on this host).")
     var threads: Int?
@@ -127,11 +127,12 @@ struct Train: ParsableCommand {
         if !fixed.isEmpty {
             let changeable = TrainingSettings.all.filter(\.changesOnResume).map { "--" + $0.flag }
             throw ValidationError("\(fixed.joined(separator: ", ")) cannot change when resuming: a run keeps the settings it started with; "
-                + "only \(changeable.joined(separator: " and ")) can change (start a new run with --out to change the others)")
+                + "only \(changeable.dropLast().joined(separator: ", ")) and \(changeable.last!) can change (start a new run with --out to change the others)")
         }
         let trainer = try Trainer.resume(runDirectory: path, loadingData: { c in
             try load(c.dataPath, size: c.model.imageSize, channels: c.model.channels, background: c.background, skinTones: c.skinTones)
-        }, epochs: given[TrainingSettings.epochs], maxSteps: given[TrainingSettings.maxSteps] ?? nil, dataParallel: dataParallel,
+        }, epochs: given[TrainingSettings.epochs], maxSteps: given[TrainingSettings.maxSteps] ?? nil,
+           maxMinutes: given[TrainingSettings.maxMinutes] ?? nil, dataParallel: dataParallel,
            warning: { say($0) })
         say("resuming \(path) at epoch \(trainer.state.epoch + 1), step \(trainer.state.step) from \(trainer.lastCheckpoint ?? "?")")
         let before = trainer.state.worldSize ?? 1, now = dataParallel?.size ?? 1

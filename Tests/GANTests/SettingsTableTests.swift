@@ -120,6 +120,18 @@ import Tensors
         #expect(split("64") == "64|-" && split("steps") == "steps|-" && split("10 images") == "10|images")
     }
 
+    /// The time budget: minutes, hours as minutes, `--max-time` as its other name; a budget must be
+    /// a positive number of minutes.
+    @Test func theTimeBudgetTakesMinutesOrHours() throws {
+        func minutes(_ text: String) throws -> Double? { try TrainingSettings.maxMinutes.parse(text).value as? Double }
+        #expect(try minutes("30") == 30 && minutes("90min") == 90 && minutes("2h") == 120 && minutes("1.5 hours") == 90)
+        #expect(TrainingSettings.flagged("max-time")?.key == TrainingSettings.maxMinutes.key)
+        #expect(try TrainingSettings.checkpointMinutes.parse("1h").value as? Double == 60)
+        for bad in ["0", "-5", "2days", "nanh"] {
+            #expect(throws: SettingError.self, "\(bad)") { try TrainingSettings.maxMinutes.parse(bad) }
+        }
+    }
+
     /// A resumed run may change only its length; everything else given is listed.
     @Test func givenSettingsThatCannotChangeOnResumeAreListed() throws {
         let given = GivenSettings([try TrainingSettings.epochs.parse("3"), try TrainingSettings.seed.parse("4"),

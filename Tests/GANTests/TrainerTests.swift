@@ -49,6 +49,38 @@ import Tensors
         #expect(rest.generator.parameters.map { $0.value.scalars } == straight.generator.parameters.map { $0.value.scalars })
     }
 
+    /// A time budget (`maxMinutes`) ends the run within one step of it — wall clock, grids and
+    /// checkpoints included — as a finished run (checkpoint, final grid), whatever the epochs; the
+    /// spent time is in the checkpoint, so a resume with a larger budget trains only the rest,
+    /// and one with the same budget trains nothing more.
+    @Test func aTimeBudgetEndsTheRunWithinAStepAndResumesTheRest() throws {
+        let data = brightSquares(64)
+        var config = tinyConfig(epochs: TrainingSettings.unlimitedEpochs)
+        config.maxMinutes = 1.5 / 60
+        let dir = scratch("budget")
+        let trainer = try Trainer(config: config, dataset: data, runDirectory: dir)
+        var stepTimes: [Double] = [], last = Date(), messages: [String] = []
+        let outcome = try trainer.run(progress: { _ in stepTimes.append(Date().timeIntervalSince(last)); last = Date() },
+                                      message: { messages.append($0) })
+        guard case .finished(let checkpoint) = outcome else { Issue.record("expected a finished run, got \(outcome)"); return }
+        let spent = trainer.state.elapsedSeconds, step = stepTimes.max() ?? 0
+        #expect(spent >= 1.5 && spent < 1.5 + step + 0.05, "spent \(spent) s of 1.5 (longest step \(step) s)")
+        #expect(trainer.state.step > 4, "\(trainer.state.step) steps")
+        #expect(messages.contains { $0.hasPrefix("the time budget of 0.025 minutes is spent") }, "\(messages)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/samples/final.png"))
+        #expect(try Checkpoint.readState(checkpoint).elapsedSeconds == spent)
+        // The same budget again: nothing left to train.
+        let again = try Trainer.resume(runDirectory: dir, dataset: data)
+        let stepsBefore = again.state.step
+        _ = try again.run()
+        #expect(again.state.step == stepsBefore)
+        // A larger budget: only the rest (another 1.5 s).
+        let more = try Trainer.resume(runDirectory: dir, dataset: data, maxMinutes: 3 / 60)
+        _ = try more.run()
+        #expect(more.state.step > stepsBefore && more.state.elapsedSeconds >= 3 && more.state.elapsedSeconds < 3 + step + 0.05 + 0.5,
+                "\(more.state.elapsedSeconds) s")
+    }
+
     @Test func aCrashDuringACheckpointLeavesThePreviousOneLatest() throws {
         let data = brightSquares(64)
         let dir = scratch("crash")

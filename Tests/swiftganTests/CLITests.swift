@@ -167,7 +167,7 @@ import Imaging
             (["train", "--data", Self.data, "--conditional", "--aux-weight", "2", "--out", o + "/r11"],
              "error: --aux-weight applies only with the auxiliary classifier"),
             (["train", "--resume", run, "--lr-g", "0.1", "--seed", "3"],
-             "error: --lr-g, --seed cannot change when resuming: a run keeps the settings it started with; only --epochs and --max-steps can change"),
+             "error: --lr-g, --seed cannot change when resuming: a run keeps the settings it started with; only --epochs, --max-steps and --minutes can change"),
             (["train", "--data", Self.data, "--batch-size", "8", "--out", "/etc/hostname"], "error: /etc/hostname: cannot write: it is a file, not a directory"),
             (["sample", run, "--count", "4", "--out", "/etc/hostname/"], "error: /etc/hostname: is a file, not a directory"),
             (["train", "--checkpoint-minutes=-1"], "error: --checkpoint-minutes must be 0 or more, got -1"),
