@@ -72,6 +72,24 @@ public struct ImageDataset: Sendable {
                             classNames: classNames, unlabelledReason: unlabelledReason, skipped: skipped)
     }
 
+    /// The images followed by their mirror images (each row reversed), labels repeated: a small
+    /// dataset's free doubling (StyleGAN's `--mirror`), named "NAME, mirrored".
+    public func mirrored() -> ImageDataset {
+        var px = pixels
+        px.reserveCapacity(2 * pixels.count)
+        let row = width * channels
+        pixels.withUnsafeBufferPointer { src in
+            for r in 0..<(count * height) {
+                let start = r * row
+                for x in stride(from: width - 1, through: 0, by: -1) {
+                    px.append(contentsOf: src[(start + x * channels)..<(start + (x + 1) * channels)])
+                }
+            }
+        }
+        return ImageDataset(name: "\(name), mirrored", count: 2 * count, height: height, width: width, channels: channels, pixels: px,
+                            labels: labels.map { $0 + $0 }, classNames: classNames, unlabelledReason: unlabelledReason, skipped: skipped)
+    }
+
     /// How many images carry each label (empty without labels).
     public func labelHistogram() -> [Int32: Int] {
         Dictionary(grouping: labels ?? [], by: { $0 }).mapValues(\.count)

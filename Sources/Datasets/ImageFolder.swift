@@ -99,8 +99,24 @@ public enum ImageFolder {
         let pixels = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: files.count * per)
         defer { pixels.deallocate() }
         var failures = [String?](repeating: nil, count: files.count)
+        var kinds = [String?](repeating: nil, count: files.count)
         let lock = NSLock()
+        // A large folder's first decoding takes a while: a line every few seconds says how far it is.
+        let started = Date()
+        var done = 0, lastReport = started
+        if files.count >= 1_000 { log("\(absolute): decoding \(files.count) images (once: the result is cached)…") }
         DispatchQueue.concurrentPerform(iterations: files.count) { i in
+            defer {
+                lock.lock()
+                done += 1
+                if files.count >= 1_000, Date().timeIntervalSince(lastReport) >= 5 {
+                    lastReport = Date()
+                    let rate = Double(done) / max(lastReport.timeIntervalSince(started), 1e-3)
+                    log(String(format: "%@: %d of %d images decoded (%.0f/s, %.0f s left)", absolute, done, files.count, rate,
+                               Double(files.count - done) / rate))
+                }
+                lock.unlock()
+            }
             let file = absolute + "/" + files[i].relative
             do {
                 let image = try ImageCodec.read(file, minSide: size).flattened(onto: background).centerCroppedSquare()
@@ -109,7 +125,11 @@ public enum ImageFolder {
                     (pixels.baseAddress! + i * per).update(from: src.baseAddress!, count: per)
                 }
             } catch {
-                lock.lock(); failures[i] = "\(error)"; lock.unlock()
+                // The kind of failure ("corrupt image", "the file is empty"), without the file's name
+                // or the decoder's detail, to count them by kind.
+                let detail = (error as? ImagingError).map { e in String("\(e)".dropFirst(e.file.count + 2)) } ?? "\(error)"
+                let kind = String(detail.split(separator: ":", maxSplits: 1).first ?? Substring(detail))
+                lock.lock(); failures[i] = "\(error)"; kinds[i] = kind; lock.unlock()
             }
         }
         let failed = failures.enumerated().compactMap { i, f in f.map { (files[i].relative, $0) } }
@@ -128,10 +148,20 @@ public enum ImageFolder {
         let dataset = ImageDataset(name: absolute, count: files.count - failed.count, height: size, width: size,
                                    channels: channels, pixels: kept, skipped: failed.map { (file: $0.0, reason: $0.1) })
         if !failed.isEmpty {
-            log("\(absolute): skipped \(failed.count) of \(files.count) files that could not be decoded, e.g. \(examples.joined(separator: "; "))")
+            log("\(absolute): skipped \(failed.count) of \(files.count) files that could not be decoded: " + Self.summary(of: kinds, files.map(\.relative)))
         }
         if let cacheFile { writeCache(dataset, to: cacheFile, log: log) }
         return labelled(dataset, files: files.map(\.relative), layout: layout)
+    }
+
+    /// "10 × corrupt image (e.g. a.png, b.png); 2 × the file is empty (e.g. c.png)": the kinds of
+    /// failure, most frequent first, with a count and examples each.
+    static func summary(of kinds: [String?], _ files: [String]) -> String {
+        var byKind: [String: [String]] = [:]
+        for (kind, file) in zip(kinds, files) { if let kind { byKind[kind, default: []].append(file) } }
+        let sorted = byKind.sorted { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }
+        let shown = sorted.prefix(4).map { "\($0.value.count) × \($0.key) (e.g. \($0.value.prefix(2).joined(separator: ", ")))" }
+        return shown.joined(separator: "; ") + (sorted.count > 4 ? "; \(sorted.count - 4) other kinds" : "")
     }
 
     /// `dataset` (the decodable ones of `files`, in order) with the labels of `layout`.

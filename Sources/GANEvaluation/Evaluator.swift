@@ -203,8 +203,10 @@ public final class Evaluator {
     }
 
     /// The test split that goes with a training set's path (MNIST `t10k-*`, CIFAR `test_batch.bin`,
-    /// SVHN `test_32x32.mat` beside `train_32x32.mat`).
-    public static func testSplit(of path: String) throws -> ImageDataset {
+    /// SVHN `test_32x32.mat` beside `train_32x32.mat`). The emoji set has none: it is its own
+    /// reference (`train`, as few-shot GAN papers measure against the whole set).
+    public static func testSplit(of path: String, train: ImageDataset? = nil) throws -> ImageDataset {
+        if path == Emoji.keyword, let train { return train }
         if path.hasSuffix("train_32x32.mat") {
             return try DatasetLoader.load(String(path.dropLast("train_32x32.mat".count)) + "test_32x32.mat")
         }

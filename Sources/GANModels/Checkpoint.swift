@@ -84,14 +84,20 @@ public enum Checkpoint {
         public let step: Int
         public let model: ModelConfig
         public let dataPath: String
+        /// How the data was drawn, where it was (the grey level behind transparent pixels, the emoji
+        /// set's skin tones): what a reader of the run loads the data with again.
+        public let backgroundLevel: UInt8
+        public let skinTones: Bool
 
-        enum Keys: String, CodingKey { case step, config, model, dataPath }
+        enum Keys: String, CodingKey { case step, config, model, dataPath, background, skinTones }
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: Keys.self)
             step = try c.decodeIfPresent(Int.self, forKey: .step) ?? 0
             let config = try c.nestedContainer(keyedBy: Keys.self, forKey: .config)
             model = try config.decode(ModelConfig.self, forKey: .model)
             dataPath = try config.decode(String.self, forKey: .dataPath)
+            backgroundLevel = try config.decodeIfPresent(String.self, forKey: .background) == "black" ? 0 : 255
+            skinTones = try config.decodeIfPresent(Bool.self, forKey: .skinTones) ?? false
         }
     }
 

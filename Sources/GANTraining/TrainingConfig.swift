@@ -63,12 +63,20 @@ public struct TrainingConfig: Sendable {
     }
 
     /// The images this run trains on: all of `dataset`, or its first `limit` (or `limit` drawn
-    /// with the run's seed).
+    /// with the run's seed); followed by their mirror images with `mirror`.
     public func trainingSubset(of dataset: ImageDataset) -> ImageDataset {
-        guard let limit = self.limit, limit < dataset.count else { return dataset }
-        if !self.limitRandom { return dataset.subset(Array(0..<limit)) }
-        let order = Batcher(dataset, batchSize: 1, seed: RandomGenerator.derivedSeed(self.seed, 0x6c696d)).order(epoch: 0)
-        return dataset.subset(Array(order.prefix(limit)).sorted())
+        let kept: ImageDataset
+        if let limit = self.limit, limit < dataset.count {
+            if !self.limitRandom {
+                kept = dataset.subset(Array(0..<limit))
+            } else {
+                let order = Batcher(dataset, batchSize: 1, seed: RandomGenerator.derivedSeed(self.seed, 0x6c696d)).order(epoch: 0)
+                kept = dataset.subset(Array(order.prefix(limit)).sorted())
+            }
+        } else {
+            kept = dataset
+        }
+        return self.mirror ? kept.mirrored() : kept
     }
 
     /// Why these settings cannot train, naming the setting and the value, or nil when they can.

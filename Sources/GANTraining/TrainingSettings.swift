@@ -71,6 +71,10 @@ public enum TrainingSettings {
     public static let horizontalFlip = Setting<Bool>(
         "horizontalFlip", flag: "flip", noun: "horizontal flipping", placeholder: nil,
         help: "randomly flip training images horizontally", default: false)
+    public static let mirror = Setting<Bool>(
+        "mirror", flag: "mirror", noun: "mirroring", placeholder: nil,
+        help: "add each image's mirror image to the data (StyleGAN's --mirror): twice the images, an epoch covers both",
+        default: false)
     public static let precision = Setting<Precision>(
         "precision", flag: "precision", noun: "the precision", placeholder: "fp32|bf16",
         help: "arithmetic of the convolutions: bf16 needs AVX512-BF16 or AMX-BF16 (weights, their gradients, batch-norm statistics "
@@ -160,7 +164,7 @@ public enum TrainingSettings {
     /// The settings a `TrainingConfig` holds itself (the model's are `ModelConfig`'s).
     static let stored: [any AnySetting] = [
         dataPath, background, skinTones, epochs, maxSteps, maxMinutes,
-        batchSize, learningRateG, learningRateD, beta1, beta2, loss, realLabel, dSteps, seed, horizontalFlip, precision,
+        batchSize, learningRateG, learningRateD, beta1, beta2, loss, realLabel, dSteps, seed, horizontalFlip, mirror, precision,
         ema, augment, r1, r2, gradientPenaltyWeight, penaltyEvery, auxiliaryWeight, syncBatchNorm,
         limit, limitRandom,
         sampleEvery, sampleCount, checkpointEvery, checkpointSteps, checkpointMinutes, keepCheckpoints, logEvery, evalEvery, evalCount,

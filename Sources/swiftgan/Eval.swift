@@ -38,7 +38,8 @@ struct Eval: ParsableCommand {
             let state = try Checkpoint.summary(try Checkpoint.resolve(checkpoint))
             let path = data ?? state.dataPath
             let log: (String) -> Void = { if !json { say($0) } }
-            let train = try DatasetLoader.load(path, imageSize: sampler.config.imageSize, channels: sampler.config.channels)
+            let train = try DatasetLoader.load(path, imageSize: sampler.config.imageSize, channels: sampler.config.channels,
+                                               background: state.backgroundLevel, skinTones: state.skinTones)
             let classifier: Classifier, accuracy: Double, test: ImageDataset
             if let features {
                 let file = try SafeTensors(contentsOf: features)
@@ -52,7 +53,7 @@ struct Eval: ParsableCommand {
                     throw ValidationError("\(path) has no labels, so no classifier can be trained on it: none of the metrics "
                         + "(Fréchet distance, classifier score, class coverage, precision/recall) can be computed. Give --features FILE.")
                 }
-                test = try Evaluator.testSplit(of: path)
+                test = try Evaluator.testSplit(of: path, train: train)
                 (classifier, accuracy) = try Classifier.forDataset(train, test: test, log: log)
             }
             let evaluator = Evaluator(classifier: classifier, accuracy: accuracy, test: test)

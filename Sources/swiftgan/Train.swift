@@ -149,7 +149,7 @@ struct Train: ParsableCommand {
     func evaluator(for trainer: Trainer) throws -> Evaluator {
         let path = trainer.config.dataPath
         guard trainer.dataset.labels != nil else { throw ValidationError("--eval-every needs a labelled dataset; \(path) has no labels") }
-        let test = try Evaluator.testSplit(of: path)
+        let test = try Evaluator.testSplit(of: path, train: trainer.dataset)
         let (classifier, accuracy) = try Classifier.forDataset(trainer.dataset, test: test, log: { say($0) })
         return Evaluator(classifier: classifier, accuracy: accuracy, test: test)
     }

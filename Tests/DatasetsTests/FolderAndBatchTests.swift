@@ -86,6 +86,43 @@ import Tensors
         #expect(loaded?.pixels == expected.pixels)
     }
 
+    /// A folder of 1 000 images, grey and colour mixed, 10% of them unreadable in three ways: the
+    /// first decoding says so as it starts, the bad files are counted by kind with examples, grey
+    /// images become three equal channels, and `mirrored` appends each image reversed, labels
+    /// repeated.
+    @Test func aLargeMixedFolderWithBadFilesIsCountedByKindAndMirrors() throws {
+        let dir = scratch("folder-large")
+        try python("""
+        import sys, os, numpy as np
+        from PIL import Image
+        d = sys.argv[1]
+        for k in ["grey", "colour"]: os.makedirs(d + "/" + k, exist_ok=True)
+        rng = np.random.default_rng(0)
+        for i in range(900):
+            a = rng.integers(0, 255, (6, 6, 3), dtype=np.uint8)
+            if i % 2: Image.fromarray(a[:, :, 0]).save(f"{d}/grey/{i:04}.png")
+            else: Image.fromarray(a).save(f"{d}/colour/{i:04}.png")
+        for i in range(50): open(f"{d}/colour/t{i:02}.png", "wb").write(open(f"{d}/colour/0000.png", "rb").read()[:30])
+        for i in range(30): open(f"{d}/grey/n{i:02}.jpg", "wb").write(b"not an image at all")
+        for i in range(20): open(f"{d}/grey/e{i:02}.png", "wb").close()
+        """, [dir])
+        var logs: [String] = []
+        let d = try DatasetLoader.load(dir, imageSize: 6, cacheDirectory: nil) { logs.append($0) }
+        #expect(d.count == 900 && d.skipped.count == 100 && d.channels == 3)
+        #expect(logs.first?.hasSuffix("decoding 1000 images (once: the result is cached)…") == true, "\(logs)")
+        let report = try #require(logs.first { $0.contains("skipped 100 of 1000 files") })
+        #expect(report.contains("50 × corrupt image (e.g. colour/t00.png, colour/t01.png)")
+                && report.contains("30 × not a PNG or JPEG image (e.g. grey/n00.jpg, grey/n01.jpg)")
+                && report.contains("20 × the file is empty (e.g. grey/e00.png, grey/e01.png)"), "\(report)")
+        let (labels, names) = try d.requireLabels()
+        #expect(names == ["colour", "grey"])
+        let grey = d.image(labels.firstIndex(of: 1)!)
+        #expect((0..<6).allSatisfy { grey[$0, 2, 0] == grey[$0, 2, 1] && grey[$0, 2, 1] == grey[$0, 2, 2] })
+        let m = d.subset([0, 1]).mirrored()
+        #expect(m.count == 4 && m.labels == [labels[0], labels[1], labels[0], labels[1]])
+        #expect((0..<6).allSatisfy { x in (0..<6).allSatisfy { y in (0..<3).allSatisfy { c in m.image(2)[x, y, c] == m.image(0)[5 - x, y, c] } } })
+    }
+
     @Test func emptyBrokenAndMostlyBrokenFoldersFailClearly() throws {
         let empty = scratch("folder-empty")
         try "x".write(toFile: empty + "/readme.txt", atomically: true, encoding: .utf8)
