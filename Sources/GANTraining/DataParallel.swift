@@ -56,8 +56,8 @@ public struct DataParallel {
     public func average(_ result: GANStepResult) -> GANStepResult {
         var r = result
         // Every rank applies a penalty on the same steps, so the presence of each value agrees.
-        let mean = average([Double(r.lossD), Double(r.dReal), Double(r.dFake), Double(r.lossG ?? 0), Double(r.penalty ?? 0)])
-        (r.lossD, r.dReal, r.dFake) = (Float(mean[0]), Float(mean[1]), Float(mean[2]))
+        let mean = average([Double(r.lossD), Double(r.dReal), Double(r.dFake), Double(r.lossG ?? 0), Double(r.penalty ?? 0), Double(r.realSign)])
+        (r.lossD, r.dReal, r.dFake, r.realSign) = (Float(mean[0]), Float(mean[1]), Float(mean[2]), Float(mean[5]))
         if r.lossG != nil { r.lossG = Float(mean[3]) }
         if r.penalty != nil { r.penalty = Float(mean[4]) }
         return r

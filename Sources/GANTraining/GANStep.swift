@@ -12,9 +12,12 @@ public struct GANStepResult: Sendable, Equatable {
     public var dReal: Float, dFake: Float
     /// The gradient penalties' contribution to `lossD` (weighted), or nil when none was applied.
     public var penalty: Float?
+    /// Mean sign of D's logits on the real batch, before D's update: StyleGAN2-ADA's r_t, how sure
+    /// D is of the real images (near 1 when it has learnt them by heart).
+    public var realSign: Float = 0
 
-    public init(lossD: Float, lossG: Float? = nil, dReal: Float, dFake: Float, penalty: Float? = nil) {
-        self.lossD = lossD; self.lossG = lossG; self.dReal = dReal; self.dFake = dFake; self.penalty = penalty
+    public init(lossD: Float, lossG: Float? = nil, dReal: Float, dFake: Float, penalty: Float? = nil, realSign: Float = 0) {
+        self.lossD = lossD; self.lossG = lossG; self.dReal = dReal; self.dFake = dFake; self.penalty = penalty; self.realSign = realSign
     }
 }
 
@@ -85,6 +88,9 @@ public final class GANStep<G: Module, D: Module> {
     /// step, so a resumed run draws the same.
     public var augment = DiffAugment([])
     public var augmentSeed: UInt64 = 0
+    /// The probability with which each augmentation is applied to each image: 1 for DiffAugment,
+    /// adapted by the trainer under ADA (`ada`).
+    public var augmentProbability: Float = 1
     /// An exponential moving average of G, updated after each of G's updates (nil: none).
     public var average: ModuleAverage?
     /// Penalties on D's gradient with respect to its input (none by default). On the steps that
@@ -190,7 +196,9 @@ public final class GANStep<G: Module, D: Module> {
             guard value.isFinite else { throw .nonFiniteLoss(.discriminator) }
             apply(lossD, to: optimizerD)
             let (dReal, dFake) = withoutGrad { (realLogits.sigmoid().mean().item, fakeLogits.sigmoid().mean().item) }
-            return GANStepResult(lossD: value, lossG: nil, dReal: dReal, dFake: dFake, penalty: penalty?.item)
+            let logits = realLogits.scalars
+            let realSign = logits.reduce(Float(0)) { $0 + ($1 > 0 ? 1 : $1 < 0 ? -1 : 0) } / Float(max(logits.count, 1))
+            return GANStepResult(lossD: value, lossG: nil, dReal: dReal, dFake: dFake, penalty: penalty?.item, realSign: realSign)
         }
     }
 
@@ -245,7 +253,7 @@ public final class GANStep<G: Module, D: Module> {
         if !augment.isEmpty {
             criticCalls += 1
             let rng = RandomGenerator(seed: RandomGenerator.derivedSeed(augmentSeed, UInt64(optimizerD.stepCount), UInt64(criticCalls)))
-            seen = augment.apply(images, using: rng, slice: globalSlice(images.shape[0]))
+            seen = augment.apply(images, using: rng, slice: globalSlice(images.shape[0]), probability: augmentProbability)
         }
         if classLogits, let classes, auxiliaryWeight > 0, let d = discriminator as? any AuxiliaryClassifying, d.hasAuxiliaryClassifier {
             return d.judge(seen, classes: classes, classLogits: true)
@@ -281,8 +289,9 @@ extension GANStep where G == GANGenerator, D == GANDiscriminator {
                   optimizerG: Adam(g, learningRate: c.learningRateG, beta1: c.beta1, beta2: c.beta2),
                   optimizerD: Adam(d, learningRate: c.learningRateD, beta1: c.beta1, beta2: c.beta2),
                   loss: c.loss, realLabel: c.realLabel, dSteps: c.dSteps, precision: c.precision)
-        augment = DiffAugment(c.augment)
+        augment = DiffAugment(c.ada && c.augment.isEmpty ? DiffAugment.Operation.allCases : c.augment)
         augmentSeed = RandomGenerator.derivedSeed(c.seed, 0x61756720)
+        augmentProbability = c.ada ? 0 : 1
         penalties = GradientPenalties(r1: c.r1, r2: c.r2, wgan: c.loss == .wganGP ? c.gradientPenaltyWeight : 0, every: c.penaltyEvery)
         penaltySeed = RandomGenerator.derivedSeed(c.seed, 0x67702020)
         auxiliaryWeight = c.model.auxiliaryClassifier ? c.auxiliaryWeight : 0

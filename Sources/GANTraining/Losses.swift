@@ -99,3 +99,23 @@ public struct GradientPenalties: Sendable, Equatable {
         return (norms - 1).square().mean()
     }
 }
+
+/// Adaptive augmentation's controller (Karras et al. 2020, "Training Generative Adversarial
+/// Networks with Limited Data"): the overfitting heuristic r_t = E[sign(D(x_real))] is compared
+/// with a target after every step, and the augmentation probability p moves by
+/// sign(r_t − target) · batch / `imagesPerUnit`, clamped to [0, 1].
+///
+/// StyleGAN2-ADA lets p cross [0, 1] in 500 000 images, a day on a GPU; a CPU run of half an hour
+/// sees 30 000–100 000 images at 64 px, so p here crosses it in 20 000, fast enough to follow D
+/// within such a run (a choice of scale, not of the method; the target is the paper's 0.6).
+public enum ADA {
+    public static let target: Float = 0.6
+    public static let imagesPerUnit = 20_000
+
+    /// The probability after a step on `batch` images whose real logits had mean sign `realSign`.
+    public static func adjusted(_ p: Double, realSign: Float, batch: Int) -> Double {
+        let direction: Double = realSign > target ? 1 : realSign < target ? -1 : 0
+        return min(max(p + direction * Double(batch) / Double(imagesPerUnit), 0), 1)
+    }
+}
+

@@ -216,6 +216,8 @@ public struct MetricsLine: Codable, Sendable, Equatable {
     public var imagesPerSecond: Double?
     /// Time the loop has waited for data this epoch.
     public var loaderWaitSeconds: Double?
+    /// Adaptive augmentation's probability (with `ada`).
+    public var augmentProbability: Double?
     /// The report of an evaluation line.
     public var evaluation: Evaluation?
 
@@ -245,6 +247,7 @@ public struct MetricsLine: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case step, epoch, batch, lossD = "loss_d", lossG = "loss_g", dReal = "d_real", dFake = "d_fake", penalty = "loss_d_penalty"
         case imagesPerSecond = "images_per_second", loaderWaitSeconds = "loader_wait_seconds", evaluation = "eval"
+        case augmentProbability = "ada_p"
     }
 
     /// The line of a training step.
@@ -255,6 +258,7 @@ public struct MetricsLine: Codable, Sendable, Equatable {
         penalty = p.penalty.flatMap(finite)
         imagesPerSecond = (p.imagesPerSecond * 10).rounded() / 10
         self.loaderWaitSeconds = (loaderWaitSeconds * 1e4).rounded() / 1e4
+        augmentProbability = p.augmentProbability
     }
 
     /// The line of an evaluation.

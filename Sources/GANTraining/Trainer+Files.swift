@@ -81,6 +81,7 @@ extension Trainer {
         if let v = line.penalty { values.append(("loss/D_penalty", Double(v))) }
         if let v = line.dFake { values.append(("discriminator/D(G(z))", Double(v))) }
         if let v = line.imagesPerSecond { values.append(("speed/images_per_second", v)) }
+        if let v = line.augmentProbability { values.append(("augment/ada_p", v)) }
         values += [("learning_rate/G", Double(config.learningRateG)), ("learning_rate/D", Double(config.learningRateD))]
         try record { try $0.scalars(values.map { (tag: $0.0, value: $0.1) }, step: line.step) }
     }

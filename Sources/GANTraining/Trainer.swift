@@ -92,6 +92,10 @@ public final class Trainer {
             dataParallel.join(gan, synchronizingBatchNorm: c.syncBatchNorm)
             self.state.worldSize = dataParallel.size
         }
+        if c.ada {
+            self.state.adaProbability = self.state.adaProbability ?? 0
+            gan.augmentProbability = Float(self.state.adaProbability!)
+        }
     }
 
     /// Steps in the whole run.
@@ -145,7 +149,8 @@ public final class Trainer {
                                          imagesPerSecond: meter.rate,
                                          etaSeconds: budgetSecondsLeft.map { min($0, stepsLeft) } ?? stepsLeft,
                                          penalty: result.penalty ?? lastPenalty,
-                                         budgetLimited: budgetSecondsLeft.map { $0 < stepsLeft } ?? false)
+                                         budgetLimited: budgetSecondsLeft.map { $0 < stepsLeft } ?? false,
+                                         augmentProbability: state.adaProbability)
                 progress(p)
                 try afterStep(p, loaderWaitSeconds: batches.waitSeconds)
                 tick()
@@ -183,6 +188,11 @@ public final class Trainer {
         do {
             var result = try gan(batch)
             if let dataParallel { result = dataParallel.average(result) }
+            if let p = state.adaProbability {
+                // Every rank sees the averaged r_t of the global batch, so p moves alike everywhere.
+                state.adaProbability = ADA.adjusted(p, realSign: result.realSign, batch: n)
+                gan.augmentProbability = Float(state.adaProbability!)
+            }
             state.adamStepsD += 1
             if let lossG = result.lossG { lastLossG = lossG; state.adamStepsG += 1 }
             if let penalty = result.penalty { lastPenalty = penalty }

@@ -14,6 +14,8 @@ public struct TrainingProgress: Sendable {
     public var penalty: Float? = nil
     /// Whether the time budget ends the run before its steps do (`etaSeconds` is then what is left of it).
     public var budgetLimited = false
+    /// Adaptive augmentation's probability after this step (with `ada`).
+    public var augmentProbability: Double? = nil
 
     /// "3/5", or "3" for a run limited by time alone.
     public var epochText: String {

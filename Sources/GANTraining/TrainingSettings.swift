@@ -92,6 +92,12 @@ public enum TrainingSettings {
         help: "DiffAugment for everything D sees: color, translation, cutout (comma-separated), or none; sngan on fewer than "
             + "\(TrainingConfig.smallDataset) images: all three",
         default: [])
+    public static let ada = Setting<Bool>(
+        "ada", flag: "ada", noun: "adaptive augmentation", placeholder: nil,
+        help: "adaptive augmentation (StyleGAN2-ADA's heuristic): each --augment operation (all three when none is named) applied "
+            + "to each image with a probability p that rises while the mean sign of D's outputs on real images is above "
+            + "\(ADA.target) and falls below it, by up to 1 per \(ADA.imagesPerUnit) images; p is logged and resumed",
+        default: false)
     public static let r1 = Setting<Float>(
         "r1", flag: "r1", noun: "the R1 weight", placeholder: "GAMMA",
         help: "R1 penalty γ/2·E‖∇D(x)‖² on real images (StyleGAN2, R3GAN; 0: none)", default: 0, check: Checks.finiteNonNegative)
@@ -165,7 +171,7 @@ public enum TrainingSettings {
     static let stored: [any AnySetting] = [
         dataPath, background, skinTones, epochs, maxSteps, maxMinutes,
         batchSize, learningRateG, learningRateD, beta1, beta2, loss, realLabel, dSteps, seed, horizontalFlip, mirror, precision,
-        ema, augment, r1, r2, gradientPenaltyWeight, penaltyEvery, auxiliaryWeight, syncBatchNorm,
+        ema, augment, ada, r1, r2, gradientPenaltyWeight, penaltyEvery, auxiliaryWeight, syncBatchNorm,
         limit, limitRandom,
         sampleEvery, sampleCount, checkpointEvery, checkpointSteps, checkpointMinutes, keepCheckpoints, logEvery, evalEvery, evalCount,
     ]

@@ -31,6 +31,8 @@ public struct TrainingState: Codable, Sendable, Equatable {
     public var collapseWarnings: [Int]? = nil
     /// Processes of the data-parallel job that wrote the state (nil: one).
     public var worldSize: Int? = nil
+    /// Adaptive augmentation's probability (with `ada`; nil otherwise).
+    public var adaProbability: Double? = nil
 
     /// The state of a new run: nothing done yet.
     public init(config: TrainingConfig) {
@@ -40,7 +42,7 @@ public struct TrainingState: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case formatVersion, config, epoch, batchInEpoch, step, adamStepsG, adamStepsD, noiseSeed, trainingSeconds, elapsedSeconds,
-             frechetHistory, bestFrechetDistance, collapseWarnings, worldSize
+             frechetHistory, bestFrechetDistance, collapseWarnings, worldSize, adaProbability
     }
 
     /// Like the configuration: `config` is required, everything else falls back to a new run's value.
@@ -60,6 +62,7 @@ public struct TrainingState: Codable, Sendable, Equatable {
         bestFrechetDistance = try c.decodeIfPresent(Double.self, forKey: .bestFrechetDistance)
         collapseWarnings = try c.decodeIfPresent([Int].self, forKey: .collapseWarnings)
         worldSize = try c.decodeIfPresent(Int.self, forKey: .worldSize)
+        adaProbability = try c.decodeIfPresent(Double.self, forKey: .adaProbability)
     }
 
     /// The latent batch of step `step` (0-based): the same on every run and after a resume.

@@ -71,27 +71,39 @@ public struct DiffAugment: Sendable, Equatable {
     /// `x` holds images `offset..<offset + N` of a batch of `total` (a process's part of a
     /// data-parallel batch): the draws are made for all `total` images and sliced, so the processes
     /// together augment exactly as one process does the whole batch.
-    public func apply(_ x: Tensor, using rng: RandomGenerator, slice: (offset: Int, total: Int)? = nil) -> Tensor {
+    ///
+    /// With a `probability` below 1 (adaptive augmentation, ADA), each operation is applied to each
+    /// image with that probability — a draw per image and operation decides, before the
+    /// operation's own draws — and the others get its identity (brightness, saturation and
+    /// contrast of 0.5, no shift, a cutout outside the image). At 1 no such draw is made, so plain
+    /// DiffAugment is unchanged.
+    public func apply(_ x: Tensor, using rng: RandomGenerator, slice: (offset: Int, total: Int)? = nil, probability: Float = 1) -> Tensor {
         let n = x.shape[0], (h, w) = (x.shape[2], x.shape[3])
         func each<T>(_ draw: () -> T) -> [T] { Self.perImage(n, of: slice, draw) }
-        func uniforms() -> Tensor { Tensor(each { rng.uniform() }, shape: [n, 1, 1, 1]) }
+        func gate() -> [Bool] { probability >= 1 ? [Bool](repeating: true, count: n) : each { rng.uniform() < probability } }
+        func uniforms(_ on: [Bool]) -> Tensor {
+            Tensor(zip(each { rng.uniform() }, on).map { $1 ? $0 : 0.5 }, shape: [n, 1, 1, 1])
+        }
         var y = x
         for op in operations {
+            // The operation's draws are taken whether or not an image gets it, and an operation no
+            // image gets is skipped (the identity would cost a pass over the batch).
+            let on = gate(), any = on.contains(true)
             switch op {
             case .color:
-                y = Self.brightness(y, uniforms())
-                y = Self.saturation(y, uniforms())
-                y = Self.contrast(y, uniforms())
+                let (b, s, c) = (uniforms(on), uniforms(on), uniforms(on))
+                if any { y = Self.contrast(Self.saturation(Self.brightness(y, b), s), c) }
             case .translation:
                 // Up to 1/8 of the size either way, as the reference's ratio 0.125.
                 let sy = Int(Float(h) * 0.125 + 0.5), sx = Int(Float(w) * 0.125 + 0.5)
-                y = y.translated(each { (rng.integer(in: -sy...sy), rng.integer(in: -sx...sx)) })
+                let offsets = each { (rng.integer(in: -sy...sy), rng.integer(in: -sx...sx)) }
+                if any { y = y.translated(zip(offsets, on).map { $1 ? $0 : (0, 0) }) }
             case .cutout:
                 let (ch, cw) = (Int(Float(h) * 0.5 + 0.5), Int(Float(w) * 0.5 + 0.5))
                 let corners = each {
                     (rng.integer(in: 0...(h - 1 + (1 - ch % 2))) - ch / 2, rng.integer(in: 0...(w - 1 + (1 - cw % 2))) - cw / 2)
                 }
-                y = Self.cutout(y, corners: corners, size: (ch, cw))
+                if any { y = Self.cutout(y, corners: zip(corners, on).map { $1 ? $0 : (h, w) }, size: (ch, cw)) }
             }
         }
         return y
