@@ -9,8 +9,8 @@ import TestSupport
 /// build that `make` builds and users run (issue 33: only the release build ignored them).
 @Suite(.serialized) struct StopSignalTests {
     /// The builds to test: this debug one, and the release one `make test` builds first and names in
-    /// `SWIFTGAN_RELEASE_BINARY` (without it, as under a bare `swift test`, its cases say why they skip).
-    enum Build: String, CaseIterable, CustomTestStringConvertible {
+    /// `SWIFTGAN_RELEASE_BINARY` (without it, as under a bare `swift test`, the tests say why they skip it).
+    enum Build: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case debug, release
         var binary: String? {
             switch self {
@@ -169,50 +169,57 @@ import TestSupport
         return run
     }()
 
+    /// Runs `check` for the debug and the release build side by side (one per core), or says why
+    /// the release build is skipped.
+    static func forEachBuild(_ check: @Sendable (Build, String) throws -> Void) {
+        let builds = Build.allCases.compactMap { b in b.binary.map { (b, $0) } }
+        if builds.count < Build.allCases.count {
+            print("release build skipped: SWIFTGAN_RELEASE_BINARY names no executable (make test builds and names it)")
+        }
+        DispatchQueue.concurrentPerform(iterations: builds.count) { i in
+            do { try check(builds[i].0, builds[i].1) } catch { Issue.record("\(builds[i].0) build: \(error)") }
+        }
+    }
+
     /// Every way ends the studio with "stopped" and status 0 within 5 s of the signal.
-    @Test(arguments: Build.allCases)
-    func studioStopsOnSIGINTAndSIGTERMHoweverStarted(_ build: Build) throws {
-        guard let binary = build.binary else {
-            print("skipped for the \(build) build: SWIFTGAN_RELEASE_BINARY names no executable (make test builds and names it)")
-            return
+    @Test func studioStopsOnSIGINTAndSIGTERMHoweverStarted() throws {
+        let run = Self.run
+        Self.forEachBuild { build, binary in
+            var timeoutSeconds = 10.0, report: [String] = []
+            for way in Way.allCases {
+                let directory = scratch("stop-studio-\(build)")
+                let o = try Self.stop([binary, "studio", run, "--port", "0"], way, ready: "text: at http://",
+                                      timeoutSeconds: timeoutSeconds, in: directory)
+                #expect(o.error == nil && o.hung == nil, "\(build) studio, \(way): \(o.error ?? "hung"): \(o.output)")
+                #expect(o.status == 0 && o.output.contains("stopped"), "\(build) studio, \(way): status \(o.status): \(o.output)")
+                #expect(o.stop_seconds < 5, "\(build) studio, \(way): \(o.stop_seconds) s to stop")
+                // `timeout` signals at a fixed time: give it twice the start-up this build took, and a second.
+                if case .shellBackground = way { timeoutSeconds = (2 * o.ready_seconds + 1).rounded(.up) }
+                report.append("\(way): \(o.status) in \(String(format: "%.2f", o.stop_seconds)) s")
+            }
+            print("\(build) studio: " + report.joined(separator: "; "))
         }
-        var timeoutSeconds = 10.0, report: [String] = []
-        for way in Way.allCases {
-            let directory = scratch("stop-studio")
-            let o = try Self.stop([binary, "studio", Self.run, "--port", "0"], way, ready: "text: at http://",
-                                  timeoutSeconds: timeoutSeconds, in: directory)
-            #expect(o.error == nil && o.hung == nil, "\(build) studio, \(way): \(o.error ?? "hung"): \(o.output)")
-            #expect(o.status == 0 && o.output.contains("stopped"), "\(build) studio, \(way): status \(o.status): \(o.output)")
-            #expect(o.stop_seconds < 5, "\(build) studio, \(way): \(o.stop_seconds) s to stop")
-            // `timeout` signals at a fixed time: give it twice the start-up this build took, and a second.
-            if case .shellBackground = way { timeoutSeconds = (2 * o.ready_seconds + 1).rounded(.up) }
-            report.append("\(way): \(o.status) in \(String(format: "%.2f", o.stop_seconds)) s")
-        }
-        print("\(build) studio: " + report.joined(separator: "; "))
     }
 
     /// Every way ends training after its step with a checkpoint, "resume with" and status 130
-    /// within 5 s, and the run resumes.
-    @Test(arguments: Build.allCases)
-    func trainStopsOnSIGINTAndSIGTERMHoweverStarted(_ build: Build) throws {
-        guard let binary = build.binary else {
-            print("skipped for the \(build) build: SWIFTGAN_RELEASE_BINARY names no executable (make test builds and names it)")
-            return
+    /// within 5 s.
+    @Test func trainStopsOnSIGINTAndSIGTERMHoweverStarted() throws {
+        Self.forEachBuild { build, binary in
+            var timeoutSeconds = 20.0, report: [String] = []
+            for way in Way.allCases {
+                let directory = scratch("stop-train-\(build)"), run = directory + "/run"
+                let o = try Self.stop([binary, "train", "--data", CLITests.data, "--batch-size", "8", "--width", "4", "--latent", "8",
+                                       "--epochs", "1000", "--sample-every", "0", "--log-every", "1", "--threads", "1", "--out", run],
+                                      way, ready: "file:\(run)/metrics.jsonl", timeoutSeconds: timeoutSeconds, in: directory)
+                #expect(o.error == nil && o.hung == nil, "\(build) train, \(way): \(o.error ?? "hung"): \(o.output)")
+                #expect(o.status == 130 && o.output.contains("resume with: swiftgan train --resume \(run)"),
+                        "\(build) train, \(way): status \(o.status): \(o.output)")
+                #expect(o.stop_seconds < 5, "\(build) train, \(way): \(o.stop_seconds) s to stop")
+                if case .shellBackground = way { timeoutSeconds = (2 * o.ready_seconds + 1).rounded(.up) }
+                report.append("\(way): \(o.status) in \(String(format: "%.2f", o.stop_seconds)) s")
+            }
+            print("\(build) train: " + report.joined(separator: "; "))
         }
-        var timeoutSeconds = 20.0, report: [String] = []
-        for way in Way.allCases {
-            let directory = scratch("stop-train"), run = directory + "/run"
-            let o = try Self.stop([binary, "train", "--data", CLITests.data, "--batch-size", "8", "--width", "4", "--latent", "8",
-                                   "--epochs", "1000", "--sample-every", "0", "--log-every", "1", "--out", run],
-                                  way, ready: "file:\(run)/metrics.jsonl", timeoutSeconds: timeoutSeconds, in: directory)
-            #expect(o.error == nil && o.hung == nil, "\(build) train, \(way): \(o.error ?? "hung"): \(o.output)")
-            #expect(o.status == 130 && o.output.contains("resume with: swiftgan train --resume \(run)"),
-                    "\(build) train, \(way): status \(o.status): \(o.output)")
-            #expect(o.stop_seconds < 5, "\(build) train, \(way): \(o.stop_seconds) s to stop")
-            if case .shellBackground = way { timeoutSeconds = (2 * o.ready_seconds + 1).rounded(.up) }
-            report.append("\(way): \(o.status) in \(String(format: "%.2f", o.stop_seconds)) s")
-        }
-        print("\(build) train: " + report.joined(separator: "; "))
     }
 
     /// A request in flight when SIGTERM comes is answered in full (20 MB read only after the
