@@ -8,6 +8,9 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
     public var images: Int
     /// Fréchet distance of the classifier's penultimate features (lower is better).
     public var frechetDistance: Double
+    /// Kernel distance (KID's formula) of the same features: unbiased, for small sets (lower is
+    /// better; nil in reports written before it existed).
+    public var kernelDistance: Double? = nil
     /// exp(E[KL(p(y|x) ‖ p(y))]); at most the number of classes.
     public var classifierScore: Double
     /// Classes receiving at least 2% of the predictions.
@@ -170,6 +173,7 @@ public final class Evaluator {
                 classHistogramKL: ClassifierMetrics.histogramKL(histogram: histogram,
                                                                 reference: ClassifierMetrics.histogram(e.realPredicted, classes: classes)),
                 precision: precision, recall: recall)
+            report.kernelDistance = KernelDistance.kid(real: Array(e.realFeatures.prefix(m * d)), fake: Array(manifold.prefix(m * d)), dimension: d)
             if labelled > 0 {
                 report.classAccuracy = Double(correct) / Double(labelled)
                 report.classAccuracies = zip(correctByClass, countByClass).map { $1 == 0 ? nil : Double($0) / Double($1) }

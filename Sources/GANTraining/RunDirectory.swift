@@ -223,6 +223,8 @@ public struct MetricsLine: Codable, Sendable, Equatable {
 
     public struct Evaluation: Codable, Sendable, Equatable {
         public var frechetDistance: Double, classifierScore: Double
+        /// The kernel distance (KID's formula); nil in lines written before it existed.
+        public var kernelDistance: Double?
         public var classCoverage: Int, classes: Int
         public var classHistogramKL: Double, precision: Double, recall: Double
         public var images: Int
@@ -232,12 +234,13 @@ public struct MetricsLine: Codable, Sendable, Equatable {
 
         enum CodingKeys: String, CodingKey {
             case frechetDistance = "frechet_distance", classifierScore = "classifier_score", classCoverage = "class_coverage"
+            case kernelDistance = "kernel_distance"
             case classes, classHistogramKL = "class_histogram_kl", precision, recall, images, modeCollapse = "mode_collapse"
             case classAccuracy = "class_accuracy", intraClassFrechetDistance = "intra_class_frechet_distance"
         }
 
         public init(_ r: EvaluationReport) {
-            frechetDistance = r.frechetDistance; classifierScore = r.classifierScore
+            frechetDistance = r.frechetDistance; classifierScore = r.classifierScore; kernelDistance = r.kernelDistance
             classCoverage = r.classCoverage; classes = r.classes; classHistogramKL = r.classHistogramKL
             precision = r.precision; recall = r.recall; images = r.images; modeCollapse = r.modeCollapse
             classAccuracy = r.classAccuracy; intraClassFrechetDistance = r.meanIntraClassFrechetDistance

@@ -88,6 +88,7 @@ extension Trainer {
 
     func logEvaluation(_ report: EvaluationReport) throws {
         var values: [(String, Double)] = [("eval/frechet_distance", report.frechetDistance), ("eval/classifier_score", report.classifierScore),
+                                          ("eval/kernel_distance", report.kernelDistance ?? .nan),
                                           ("eval/class_coverage", Double(report.classCoverage)), ("eval/precision", report.precision),
                                           ("eval/recall", report.recall), ("eval/class_histogram_kl", report.classHistogramKL)]
         if let v = report.classAccuracy { values.append(("eval/class_accuracy", v)) }

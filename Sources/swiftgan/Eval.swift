@@ -10,7 +10,7 @@ import Tensors
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure a generator: Fréchet distance, classifier score, class coverage, precision and recall.",
+        abstract: "Measure a generator: Fréchet and kernel distances, classifier score, class coverage, precision and recall.",
         discussion: """
         Features come from a small CNN trained on the dataset's training split (cached under ~/.cache/swiftgan)
         and are compared with the test split; real training images are scored the same way as the floor.
@@ -77,6 +77,7 @@ struct Eval: ParsableCommand {
             row("metric", "generated", "real (floor)")
             // The floor is real training images; the classifier's accuracy above is on the test split.
             row("Fréchet distance ↓", String(format: "%.3f", generated.frechetDistance), String(format: "%.3f", floor.frechetDistance))
+            row("kernel distance (KID) ↓", String(format: "%.4f", generated.kernelDistance ?? .nan), String(format: "%.4f", floor.kernelDistance ?? .nan))
             row("classifier score ↑", String(format: "%.3f", generated.classifierScore), String(format: "%.3f", floor.classifierScore))
             row("classes covered (≥ 2%)", "\(generated.classCoverage)/\(generated.classes)", "\(floor.classCoverage)/\(floor.classes)")
             row("class histogram KL ↓", String(format: "%.4f", generated.classHistogramKL), String(format: "%.4f", floor.classHistogramKL))

@@ -45,6 +45,9 @@ func subset(_ d: ImageDataset, _ range: Range<Int>) -> ImageDataset {
 
         #expect(real.frechetDistance < blur.frechetDistance && blur.frechetDistance < noise.frechetDistance)
         #expect(real.frechetDistance < collapsed.frechetDistance)
+        // The kernel distance orders them alike, real images near 0.
+        let kid = [real, blur, noise, collapsed].map { $0.kernelDistance ?? .nan }
+        #expect(abs(kid[0]) < 0.05 * kid[1] && kid[0] < kid[1] && kid[1] < kid[2] && kid[0] < kid[3], "\(kid)")
         #expect(collapsed.modeCollapse && !real.modeCollapse && collapsed.classCoverage == 1)
         #expect(real.classifierScore > collapsed.classifierScore && real.classifierScore > noise.classifierScore)
         #expect(real.precision > noise.precision && real.recall > collapsed.recall)
