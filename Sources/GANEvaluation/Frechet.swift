@@ -55,22 +55,26 @@ public enum Frechet {
     /// A·B for row-major n×n matrices.
     static func multiply(_ a: [Double], _ b: [Double], _ n: Int) -> [Double] {
         var out = [Double](repeating: 0, count: n * n)
-        for i in 0..<n { for k in 0..<n {
-            let aik = a[i * n + k]
-            if aik == 0 { continue }
-            for j in 0..<n { out[i * n + j] += aik * b[k * n + j] }
-        } }
+        out.withUnsafeMutableBufferPointer { out in a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in
+            for i in 0..<n { for k in 0..<n {
+                let aik = a[i * n + k]
+                if aik == 0 { continue }
+                for j in 0..<n { out[i * n + j] += aik * b[k * n + j] }
+            } }
+        } } }
         return out
     }
 
     /// A·Bᵀ for row-major n×n matrices (dot products of rows).
     static func multiplyTransposed(_ a: [Double], _ b: [Double], _ n: Int) -> [Double] {
         var out = [Double](repeating: 0, count: n * n)
-        for i in 0..<n { for j in 0..<n {
-            var s = 0.0
-            for k in 0..<n { s += a[i * n + k] * b[j * n + k] }
-            out[i * n + j] = s
-        } }
+        out.withUnsafeMutableBufferPointer { out in a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in
+            for i in 0..<n { for j in 0..<n {
+                var s = 0.0
+                for k in 0..<n { s += a[i * n + k] * b[j * n + k] }
+                out[i * n + j] = s
+            } }
+        } } }
         return out
     }
 }

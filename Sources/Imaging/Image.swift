@@ -59,24 +59,34 @@ public struct Image: Equatable, Sendable {
         precondition(newWidth > 0 && newHeight > 0, "Image.resized: invalid size \(newWidth)×\(newHeight)")
         if newWidth == width && newHeight == height { return self }
         let wx = Self.weights(from: width, to: newWidth), wy = Self.weights(from: height, to: newHeight)
-        // Horizontal pass into floats, then vertical.
+        // Horizontal pass into floats, then vertical (through buffer pointers: a folder's or the
+        // emoji set's thousands of images pass here, in debug builds too).
+        let (width, height, channels) = (self.width, self.height, self.channels)
         var mid = [Float](repeating: 0, count: newWidth * height * channels)
-        for y in 0..<height {
-            for (ox, taps) in wx.enumerated() {
-                for c in 0..<channels {
-                    var acc: Float = 0
-                    for (ix, w) in taps { acc += w * Float(pixels[(y * width + ix) * channels + c]) }
-                    mid[(y * newWidth + ox) * channels + c] = acc
+        mid.withUnsafeMutableBufferPointer { mid in
+            pixels.withUnsafeBufferPointer { px in
+                for y in 0..<height {
+                    for (ox, taps) in wx.enumerated() {
+                        for c in 0..<channels {
+                            var acc: Float = 0
+                            for (ix, w) in taps { acc += w * Float(px[(y * width + ix) * channels + c]) }
+                            mid[(y * newWidth + ox) * channels + c] = acc
+                        }
+                    }
                 }
             }
         }
         var out = [UInt8](repeating: 0, count: newWidth * newHeight * channels)
-        for (oy, taps) in wy.enumerated() {
-            for x in 0..<newWidth {
-                for c in 0..<channels {
-                    var acc: Float = 0
-                    for (iy, w) in taps { acc += w * mid[(iy * newWidth + x) * channels + c] }
-                    out[(oy * newWidth + x) * channels + c] = UInt8(max(0, min(255, (acc + 0.5).rounded(.down))))
+        out.withUnsafeMutableBufferPointer { out in
+            mid.withUnsafeBufferPointer { mid in
+                for (oy, taps) in wy.enumerated() {
+                    for x in 0..<newWidth {
+                        for c in 0..<channels {
+                            var acc: Float = 0
+                            for (iy, w) in taps { acc += w * mid[(iy * newWidth + x) * channels + c] }
+                            out[(oy * newWidth + x) * channels + c] = UInt8(max(0, min(255, (acc + 0.5).rounded(.down))))
+                        }
+                    }
                 }
             }
         }
@@ -113,13 +123,17 @@ public struct Image: Equatable, Sendable {
     /// show whatever colour a transparent pixel happens to hold (often black, or garbage).
     public func flattened(onto background: UInt8) -> Image {
         guard channels == 2 || channels == 4 else { return self }
-        let colour = channels - 1
+        let colour = channels - 1, channels = self.channels
         let b = Int(background)
         var out = [UInt8](repeating: 0, count: width * height * colour)
-        for i in 0..<(width * height) {
-            let p = i * channels, a = Int(pixels[p + colour])
-            for c in 0..<colour {
-                out[i * colour + c] = UInt8((Int(pixels[p + c]) * a + b * (255 - a) + 127) / 255)
+        out.withUnsafeMutableBufferPointer { out in
+            pixels.withUnsafeBufferPointer { px in
+                for i in 0..<(width * height) {
+                    let p = i * channels, a = Int(px[p + colour])
+                    for c in 0..<colour {
+                        out[i * colour + c] = UInt8((Int(px[p + c]) * a + b * (255 - a) + 127) / 255)
+                    }
+                }
             }
         }
         return Image(width: width, height: height, channels: colour, pixels: out)

@@ -35,7 +35,7 @@ import Tensors
     /// uninterrupted one does.
     @Test func pRisesOnASmallSetAndResumesBitwise() throws {
         let data = brightSquares(64)
-        var config = tinyConfig(epochs: 20)
+        var config = tinyConfig(epochs: 12)
         config.ada = true
         config.logEvery = 10
         config.checkpointEvery = 0
@@ -48,10 +48,10 @@ import Tensors
         #expect(lines.contains { $0.contains("\"ada_p\"") }, "metrics.jsonl has no ada_p")
 
         var half = config
-        half.epochs = 10
+        half.epochs = 6
         let dir = scratch("ada-resumed")
         _ = try Trainer(config: half, dataset: data, runDirectory: dir).run()
-        let rest = try Trainer.resume(runDirectory: dir, dataset: data, epochs: 20)
+        let rest = try Trainer.resume(runDirectory: dir, dataset: data, epochs: 12)
         #expect(rest.gan.augmentProbability == Float(rest.state.adaProbability!) && rest.state.adaProbability! > 0)
         _ = try rest.run()
         #expect(rest.state.adaProbability == p)

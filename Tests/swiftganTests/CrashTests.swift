@@ -240,7 +240,7 @@ import TestSupport
             let (blas, libraryPath) = Self.blasConfigurations[index]
             let environment = ["LD_LIBRARY_PATH": libraryPath]
             var outcomes: [String] = []
-            for limit in [48, 160, 256, 320, 448, 640, 1024] where limit > 48 || index == 0 {
+            for limit in [48, 160, 256, 320, 448, 1024] where limit > 48 || index == 0 {
                 for (name, args) in commands {
                     let start = Date()
                     let status: Int32, stderr: String
