@@ -229,6 +229,10 @@ import TestSupport
             ("export", ["export", run, "--out", directory + "/g.onnx"]),
             ("interpolate", ["interpolate", run, "--steps", "8", "--out", directory + "/w.gif"]),
             ("studio", []),
+            // The built-in emoji set (drawn, or read from the cache) and a time budget.
+            ("train emoji", ["train", "--data", "emoji", "--image-size", "16", "--batch-size", "8", "--width", "4", "--latent", "8",
+                             "--max-steps", "1", "--sample-every", "0", "--out", directory + "/e"]),
+            ("train --minutes", ["train"] + Self.common + ["--minutes", "0.01", "--out", directory + "/m"]),
         ]
         for (blas, libraryPath) in Self.blasConfigurations {
             try #require(FileManager.default.fileExists(atPath: libraryPath.split(separator: ":")[0] + "/libblas.so.3"),
@@ -254,7 +258,7 @@ import TestSupport
                             #expect(status != 0 || served == ["200", "200"], "studio under \(limit) MiB with \(blas) exited 0 but served \(served): \(stderr)")
                         } else {
                             var args = args
-                            if name == "train" { args[args.count - 1] += "-\(limit)-\(index)" }
+                            if name.hasPrefix("train") { args[args.count - 1] += "-\(limit)-\(index)" }
                             let r = try runProcess("/usr/bin/prlimit", ["--as=\(limit << 20)", swiftgan()] + args, timeout: 60, environment: environment)
                             (status, stderr) = (r.status, r.stderr)
                         }

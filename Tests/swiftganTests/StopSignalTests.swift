@@ -222,6 +222,22 @@ import TestSupport
         }
     }
 
+    /// The newer ways to train stop the same way: the emoji set under a time budget, from a shell's
+    /// background (SIGTERM) and with Ctrl-C in a terminal.
+    @Test func trainingEmojiToATimeBudgetStopsToo() throws {
+        Self.forEachBuild { build, binary in
+            for way in [Way.shellBackground("SIGTERM"), .terminalCtrlC] {
+                let directory = scratch("stop-emoji-\(build)"), run = directory + "/run"
+                let o = try Self.stop([binary, "train", "--data", "emoji", "--image-size", "16", "--batch-size", "8", "--width", "4",
+                                       "--latent", "8", "--minutes", "60", "--sample-every", "0", "--log-every", "1", "--threads", "1",
+                                       "--out", run], way, ready: "file:\(run)/metrics.jsonl", in: directory)
+                #expect(o.error == nil && o.hung == nil && o.status == 130 && o.stop_seconds < 5
+                        && o.output.contains("resume with: swiftgan train --resume \(run)"),
+                        "\(build) train --data emoji --minutes, \(way): status \(o.status) in \(o.stop_seconds) s: \(o.output)")
+            }
+        }
+    }
+
     /// A request in flight when SIGTERM comes is answered in full (20 MB read only after the
     /// signal), new connections are refused meanwhile, and the studio then exits 0. A second signal
     /// during that grace ends it at once.
