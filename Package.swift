@@ -58,7 +58,7 @@ let package = Package(
         .target(name: "Protobuf"),
         .target(name: "TensorBoard", dependencies: ["CChecksum", "Protobuf", "DurableIO"]),
         .target(name: "Imaging", dependencies: ["CCodecs", "CCairo", "DurableIO"]),
-        .target(name: "Datasets", dependencies: ["Imaging", "Tensors", "CCodecs", "CHarfBuzz", "DurableIO"]),
+        .target(name: "Datasets", dependencies: ["Imaging", "Tensors", "CCodecs", "CHarfBuzz", "CSystem", "DurableIO"]),
         // Layers, optimizers, safetensors.
         .target(name: "NN", dependencies: ["Tensors", "DurableIO"]),
         // The Collective protocol of data parallelism: MPI between processes, threads in one.

@@ -114,7 +114,7 @@ public enum Emoji {
         defer { pixels.deallocate() }
         var failures = [String?](repeating: nil, count: entries.count)
         let lock = NSLock()
-        DispatchQueue.concurrentPerform(iterations: entries.count) { i in
+        ImageFolder.concurrentPerform(iterations: entries.count) { i in
             guard let png = pngs[i] else { return }
             do {
                 let image = try ImageCodec.decode(png, file: "\(fontPath) (\(entries[i].name))").flattened(onto: background)

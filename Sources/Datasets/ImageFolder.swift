@@ -1,3 +1,4 @@
+import CSystem
 import Dispatch
 import DurableIO
 import Foundation
@@ -105,7 +106,7 @@ public enum ImageFolder {
         let started = Date()
         var done = 0, lastReport = started
         if files.count >= 1_000 { log("\(absolute): decoding \(files.count) images (once: the result is cached)…") }
-        DispatchQueue.concurrentPerform(iterations: files.count) { i in
+        ImageFolder.concurrentPerform(iterations: files.count) { i in
             defer {
                 lock.lock()
                 done += 1
@@ -223,6 +224,21 @@ public enum ImageFolder {
         guard bytes.count - offset == expected else { return nil }
         return ImageDataset(name: name, count: counts[0], height: size, width: size, channels: channels,
                             pixels: Array(bytes[offset...]), skipped: skipped)
+    }
+}
+
+extension ImageFolder {
+    /// `body` for 0..<iterations on libdispatch's threads — or on this one, where an address-space
+    /// limit (`ulimit -v`) leaves no room for their stacks: libdispatch retries a thread it cannot
+    /// create forever (`_dispatch_temporary_resource_shortage`), which hung `train --data emoji`
+    /// under 160 MiB. Slower there, but it ends, with the data or with the one-line memory error.
+    static func concurrentPerform(iterations: Int, execute body: (Int) -> Void) {
+        let threads = UInt64(ProcessInfo.processInfo.activeProcessorCount)
+        if sg_address_space_limit() != 0 && sg_address_space_available(threads * (16 << 20) + (32 << 20)) == 0 {
+            for i in 0..<iterations { body(i) }
+        } else {
+            DispatchQueue.concurrentPerform(iterations: iterations, execute: body)
+        }
     }
 }
 

@@ -230,7 +230,7 @@ import TestSupport
             ("interpolate", ["interpolate", run, "--steps", "8", "--out", directory + "/w.gif"]),
             ("studio", []),
             // The built-in emoji set (drawn, or read from the cache) and a time budget.
-            ("train emoji", ["train", "--data", "emoji", "--image-size", "16", "--batch-size", "8", "--width", "4", "--latent", "8",
+            ("train emoji", ["train", "--data", "emoji", "--image-size", "32", "--batch-size", "8", "--width", "4", "--latent", "8",
                              "--max-steps", "1", "--sample-every", "0", "--out", directory + "/e"]),
             ("train --minutes", ["train"] + Self.common + ["--minutes", "0.01", "--out", directory + "/m"]),
         ]

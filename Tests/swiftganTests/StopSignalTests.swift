@@ -228,7 +228,7 @@ import TestSupport
         Self.forEachBuild { build, binary in
             for way in [Way.shellBackground("SIGTERM"), .terminalCtrlC] {
                 let directory = scratch("stop-emoji-\(build)"), run = directory + "/run"
-                let o = try Self.stop([binary, "train", "--data", "emoji", "--image-size", "16", "--batch-size", "8", "--width", "4",
+                let o = try Self.stop([binary, "train", "--data", "emoji", "--image-size", "32", "--batch-size", "8", "--width", "4",
                                        "--latent", "8", "--minutes", "60", "--sample-every", "0", "--log-every", "1", "--threads", "1",
                                        "--out", run], way, ready: "file:\(run)/metrics.jsonl", in: directory)
                 #expect(o.error == nil && o.hung == nil && o.status == 130 && o.stop_seconds < 5
