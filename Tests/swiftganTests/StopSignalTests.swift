@@ -24,7 +24,7 @@ import TestSupport
     }
 
     /// How the command is started and stopped.
-    enum Way: CaseIterable, CustomStringConvertible {
+    enum Way: CaseIterable, Sendable, CustomStringConvertible {
         case shellBackground(String), timeout(String), parentIgnored(String), parentBlocked(String), terminalCtrlC
         static let allCases: [Way] = [.shellBackground("SIGTERM"), .shellBackground("SIGINT"), .timeout("SIGINT"), .timeout("SIGTERM"),
                                       .parentIgnored("SIGINT"), .parentBlocked("SIGTERM"), .terminalCtrlC]
@@ -184,57 +184,50 @@ import TestSupport
     /// Every way ends the studio with "stopped" and status 0 within 5 s of the signal.
     @Test func studioStopsOnSIGINTAndSIGTERMHoweverStarted() throws {
         let run = Self.run
-        Self.forEachBuild { build, binary in
-            var timeoutSeconds = 10.0, report: [String] = []
-            for way in Way.allCases {
-                let directory = scratch("stop-studio-\(build)")
-                let o = try Self.stop([binary, "studio", run, "--port", "0"], way, ready: "text: at http://",
-                                      timeoutSeconds: timeoutSeconds, in: directory)
-                #expect(o.error == nil && o.hung == nil, "\(build) studio, \(way): \(o.error ?? "hung"): \(o.output)")
-                #expect(o.status == 0 && o.output.contains("stopped"), "\(build) studio, \(way): status \(o.status): \(o.output)")
-                #expect(o.stop_seconds < 5, "\(build) studio, \(way): \(o.stop_seconds) s to stop")
-                // `timeout` signals at a fixed time: give it twice the start-up this build took, and a second.
-                if case .shellBackground = way { timeoutSeconds = (2 * o.ready_seconds + 1).rounded(.up) }
-                report.append("\(way): \(o.status) in \(String(format: "%.2f", o.stop_seconds)) s")
-            }
-            print("\(build) studio: " + report.joined(separator: "; "))
+        Self.everyWay("studio", ways: Way.allCases, status: 0, saying: { _ in "stopped" }, ready: { _ in "text: at http://" }) { binary, _ in
+            [binary, "studio", run, "--port", "0"]
         }
     }
 
     /// Every way ends training after its step with a checkpoint, "resume with" and status 130
     /// within 5 s.
     @Test func trainStopsOnSIGINTAndSIGTERMHoweverStarted() throws {
-        Self.forEachBuild { build, binary in
-            var timeoutSeconds = 20.0, report: [String] = []
-            for way in Way.allCases {
-                let directory = scratch("stop-train-\(build)"), run = directory + "/run"
-                let o = try Self.stop([binary, "train", "--data", CLITests.data, "--batch-size", "8", "--width", "4", "--latent", "8",
-                                       "--epochs", "1000", "--sample-every", "0", "--log-every", "1", "--threads", "1", "--out", run],
-                                      way, ready: "file:\(run)/metrics.jsonl", timeoutSeconds: timeoutSeconds, in: directory)
-                #expect(o.error == nil && o.hung == nil, "\(build) train, \(way): \(o.error ?? "hung"): \(o.output)")
-                #expect(o.status == 130 && o.output.contains("resume with: swiftgan train --resume \(run)"),
-                        "\(build) train, \(way): status \(o.status): \(o.output)")
-                #expect(o.stop_seconds < 5, "\(build) train, \(way): \(o.stop_seconds) s to stop")
-                if case .shellBackground = way { timeoutSeconds = (2 * o.ready_seconds + 1).rounded(.up) }
-                report.append("\(way): \(o.status) in \(String(format: "%.2f", o.stop_seconds)) s")
-            }
-            print("\(build) train: " + report.joined(separator: "; "))
+        Self.everyWay("train", ways: Way.allCases, status: 130, saying: { "resume with: swiftgan train --resume \($0)/run" },
+                      ready: { "file:\($0)/run/metrics.jsonl" }) { binary, directory in
+            [binary, "train", "--data", CLITests.data, "--batch-size", "8", "--width", "4", "--latent", "8", "--epochs", "1000",
+             "--sample-every", "0", "--log-every", "1", "--threads", "1", "--out", directory + "/run"]
         }
     }
 
     /// The newer ways to train stop the same way: the emoji set under a time budget, from a shell's
     /// background (SIGTERM) and with Ctrl-C in a terminal.
     @Test func trainingEmojiToATimeBudgetStopsToo() throws {
-        Self.forEachBuild { build, binary in
-            for way in [Way.shellBackground("SIGTERM"), .terminalCtrlC] {
-                let directory = scratch("stop-emoji-\(build)"), run = directory + "/run"
-                let o = try Self.stop([binary, "train", "--data", "emoji", "--image-size", "32", "--batch-size", "8", "--width", "4",
-                                       "--latent", "8", "--minutes", "60", "--sample-every", "0", "--log-every", "1", "--threads", "1",
-                                       "--out", run], way, ready: "file:\(run)/metrics.jsonl", in: directory)
-                #expect(o.error == nil && o.hung == nil && o.status == 130 && o.stop_seconds < 5
-                        && o.output.contains("resume with: swiftgan train --resume \(run)"),
-                        "\(build) train --data emoji --minutes, \(way): status \(o.status) in \(o.stop_seconds) s: \(o.output)")
+        Self.everyWay("train --data emoji --minutes", ways: [.shellBackground("SIGTERM"), .terminalCtrlC], status: 130,
+                      saying: { "resume with: swiftgan train --resume \($0)/run" }, ready: { "file:\($0)/run/metrics.jsonl" }) { binary, directory in
+            [binary, "train", "--data", "emoji", "--image-size", "32", "--batch-size", "8", "--width", "4", "--latent", "8",
+             "--minutes", "60", "--sample-every", "0", "--log-every", "1", "--threads", "1", "--out", directory + "/run"]
+        }
+    }
+
+    /// For each build (side by side), `command` (of the binary and a scratch directory) started and
+    /// stopped each of `ways`: it must end with `status`, its output holding `saying` (of the
+    /// directory), within 5 s of the signal, once `ready` (of the directory) held.
+    static func everyWay(_ name: String, ways: [Way], status: Int, saying: @escaping @Sendable (String) -> String,
+                         ready: @escaping @Sendable (String) -> String,
+                         command: @escaping @Sendable (String, String) -> [String]) {
+        forEachBuild { build, binary in
+            // `timeout` signals at a fixed time: twice the start-up the shell's run took, and a second.
+            var timeoutSeconds = 20.0, report: [String] = []
+            for way in ways {
+                let directory = scratch("stop-\(name.split(separator: " ")[0])-\(build)")
+                let o = try stop(command(binary, directory), way, ready: ready(directory), timeoutSeconds: timeoutSeconds, in: directory)
+                #expect(o.error == nil && o.hung == nil, "\(build) \(name), \(way): \(o.error ?? "hung"): \(o.output)")
+                #expect(o.status == status && o.output.contains(saying(directory)), "\(build) \(name), \(way): status \(o.status): \(o.output)")
+                #expect(o.stop_seconds < 5, "\(build) \(name), \(way): \(o.stop_seconds) s to stop")
+                if case .shellBackground = way { timeoutSeconds = (2 * o.ready_seconds + 1).rounded(.up) }
+                report.append("\(way): \(o.status) in \(String(format: "%.2f", o.stop_seconds)) s")
             }
+            print("\(build) \(name): " + report.joined(separator: "; "))
         }
     }
 
