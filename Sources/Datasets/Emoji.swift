@@ -1,5 +1,4 @@
 import CHarfBuzz
-import Dispatch
 import Foundation
 import Imaging
 
@@ -100,54 +99,44 @@ public enum Emoji {
         for e in entries where !groups.contains(e.group) { groups.append(e.group) }
         guard !entries.isEmpty else { throw DatasetError.unsupported(file: testFilePath, reason: "no fully-qualified emoji in it") }
 
+        // Shaping is quick and sequential; what was skipped (and so the labels) a cached set
+        // records itself, so only a set not in the cache reads the PNGs.
         let font = try ColorFont(path: fontPath)
-        // Shaping is quick and sequential; the PNGs are decoded and resized in parallel.
-        var pngs: [Data?] = entries.map { font.glyph(for: $0.scalars).flatMap(font.png) }
-        let missing = pngs.enumerated().filter { $0.element == nil }.map { entries[$0.offset] }
-
+        let glyphs = entries.map { font.glyph(for: $0.scalars) }
         if let cacheFile, let cached = ImageFolder.readCache(cacheFile, name: name, size: size, channels: channels) {
             log("\(name): \(cached.count) images from the cache \(cacheFile)")
-            return labelled(cached, entries: entries, present: pngs.map { $0 != nil }, groups: groups, name: name)
+            return labelled(cached, entries: entries, groups: groups, name: name)
         }
-        let per = size * size * channels
-        let pixels = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: entries.count * per)
-        defer { pixels.deallocate() }
-        var failures = [String?](repeating: nil, count: entries.count)
-        let lock = NSLock()
-        ImageFolder.concurrentPerform(iterations: entries.count) { i in
-            guard let png = pngs[i] else { return }
-            do {
-                let image = try ImageCodec.decode(png, file: "\(fontPath) (\(entries[i].name))").flattened(onto: background)
-                    .centerCroppedSquare().resized(width: size, height: size).converted(toChannels: channels)
-                image.pixels.withUnsafeBufferPointer { (pixels.baseAddress! + i * per).update(from: $0.baseAddress!, count: per) }
-            } catch {
-                lock.lock(); failures[i] = "\(error)"; lock.unlock()
-            }
+        let drawn = entries.indices.compactMap { i in glyphs[i].flatMap(font.png).map { (index: i, png: $0) } }
+        let (pixels, errors) = ImageFolder.decodeAll(drawn.count, size: size, channels: channels, name: name, log: log) { k in
+            try ImageCodec.decode(drawn[k].png, file: "\(fontPath) (\(entries[drawn[k].index].name))").flattened(onto: background)
         }
-        for i in failures.indices where failures[i] != nil { pngs[i] = nil }
-        var kept: [UInt8] = []
-        kept.reserveCapacity(entries.count * per)
-        var skipped: [(file: String, reason: String)] = []
-        for i in entries.indices {
-            if pngs[i] != nil {
-                kept.append(contentsOf: UnsafeBufferPointer(rebasing: pixels[(i * per)..<((i + 1) * per)]))
-            } else {
-                let code = entries[i].scalars.map { String($0, radix: 16, uppercase: true) }.joined(separator: " ")
-                skipped.append((file: "\(code) \(entries[i].name)", reason: failures[i] ?? "the font has no single glyph for it"))
-            }
+        var reasons = [String?](repeating: "the font has no single glyph for it", count: entries.count)
+        for (k, d) in drawn.enumerated() { reasons[d.index] = errors[k].map { "\($0)" } }
+        let skipped = entries.indices.compactMap { i in reasons[i].map { (file: Self.skippedName(entries[i]), reason: $0) } }
+        guard !pixels.isEmpty else { throw DatasetError.unsupported(file: fontPath, reason: "no emoji of \(testFilePath) could be drawn from it") }
+        let missing = entries.count - drawn.count
+        if missing > 0 {
+            let drawnIndices = Set(drawn.map(\.index))
+            let examples = entries.indices.filter { !drawnIndices.contains($0) }.prefix(3).map { entries[$0].name }
+            log("\(name): \(skipped.count) of \(entries.count) emoji skipped (\(missing) newer than the font, e.g. "
+                + examples.joined(separator: ", ") + ")")
         }
-        guard !kept.isEmpty else { throw DatasetError.unsupported(file: fontPath, reason: "no emoji of \(testFilePath) could be drawn from it") }
-        if !missing.isEmpty {
-            log("\(name): \(skipped.count) of \(entries.count) emoji skipped (\(missing.count) newer than the font, e.g. "
-                + missing.prefix(3).map(\.name).joined(separator: ", ") + ")")
-        }
-        let dataset = ImageDataset(name: name, count: kept.count / per, height: size, width: size, channels: channels, pixels: kept, skipped: skipped)
+        let dataset = ImageDataset(name: name, count: entries.count - skipped.count, height: size, width: size, channels: channels,
+                                   pixels: pixels, skipped: skipped)
         if let cacheFile { ImageFolder.writeCache(dataset, to: cacheFile, log: log) }
-        return labelled(dataset, entries: entries, present: pngs.map { $0 != nil }, groups: groups, name: name)
+        return labelled(dataset, entries: entries, groups: groups, name: name)
     }
 
-    static func labelled(_ d: ImageDataset, entries: [Entry], present: [Bool], groups: [String], name: String) -> ImageDataset {
-        let labels = zip(entries, present).filter(\.1).map { Int32(groups.firstIndex(of: $0.0.group)!) }
+    /// How a skipped emoji is named: its code points and its name ("1F600 200D 1F52C grinning scientist").
+    static func skippedName(_ e: Entry) -> String {
+        e.scalars.map { String($0, radix: 16, uppercase: true) }.joined(separator: " ") + " " + e.name
+    }
+
+    /// `d` (the emoji of `entries` not in its `skipped`, in order) labelled by their groups.
+    static func labelled(_ d: ImageDataset, entries: [Entry], groups: [String], name: String) -> ImageDataset {
+        let skipped = Set(d.skipped.map(\.file))
+        let labels = entries.filter { !skipped.contains(skippedName($0)) }.map { Int32(groups.firstIndex(of: $0.group)!) }
         guard labels.count == d.count else {
             return ImageDataset(name: name, count: d.count, height: d.height, width: d.width, channels: d.channels,
                                 pixels: d.pixels, unlabelledReason: "the image cache does not match the emoji list", skipped: d.skipped)

@@ -94,43 +94,16 @@ public enum ImageFolder {
             return labelled(cached, files: files.map(\.relative), layout: layout)
         }
 
-        // Decode in parallel, one image per worker at a time: at most a few full-size photos are
-        // in memory at once, however large they are.
-        let per = size * size * channels
-        let pixels = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: files.count * per)
-        defer { pixels.deallocate() }
-        var failures = [String?](repeating: nil, count: files.count)
-        var kinds = [String?](repeating: nil, count: files.count)
-        let lock = NSLock()
-        // A large folder's first decoding takes a while: a line every few seconds says how far it is.
-        let started = Date()
-        var done = 0, lastReport = started
-        if files.count >= 1_000 { log("\(absolute): decoding \(files.count) images (once: the result is cached)…") }
-        ImageFolder.concurrentPerform(iterations: files.count) { i in
-            defer {
-                lock.lock()
-                done += 1
-                if files.count >= 1_000, Date().timeIntervalSince(lastReport) >= 5 {
-                    lastReport = Date()
-                    let rate = Double(done) / max(lastReport.timeIntervalSince(started), 1e-3)
-                    log(String(format: "%@: %d of %d images decoded (%.0f/s, %.0f s left)", absolute, done, files.count, rate,
-                               Double(files.count - done) / rate))
-                }
-                lock.unlock()
-            }
-            let file = absolute + "/" + files[i].relative
-            do {
-                let image = try ImageCodec.read(file, minSide: size).flattened(onto: background).centerCroppedSquare()
-                    .resized(width: size, height: size).converted(toChannels: channels)
-                image.pixels.withUnsafeBufferPointer { src in
-                    (pixels.baseAddress! + i * per).update(from: src.baseAddress!, count: per)
-                }
-            } catch {
-                // The kind of failure ("corrupt image", "the file is empty"), without the file's name
-                // or the decoder's detail, to count them by kind.
+        let (pixels, errors) = decodeAll(files.count, size: size, channels: channels, name: absolute, log: log) { i in
+            try ImageCodec.read(absolute + "/" + files[i].relative, minSide: size).flattened(onto: background)
+        }
+        let failures = errors.map { $0.map { "\($0)" } }
+        let kinds = errors.map { error in
+            // The kind of failure ("corrupt image", "the file is empty"), without the file's name or
+            // the decoder's detail, to count them by kind.
+            error.map { error in
                 let detail = (error as? ImagingError).map { e in String("\(e)".dropFirst(e.file.count + 2)) } ?? "\(error)"
-                let kind = String(detail.split(separator: ":", maxSplits: 1).first ?? Substring(detail))
-                lock.lock(); failures[i] = "\(error)"; kinds[i] = kind; lock.unlock()
+                return String(detail.split(separator: ":", maxSplits: 1).first ?? Substring(detail))
             }
         }
         let failed = failures.enumerated().compactMap { i, f in f.map { (files[i].relative, $0) } }
@@ -141,18 +114,52 @@ public enum ImageFolder {
         if failed.count * 2 > files.count {
             throw DatasetError.tooManyFailures(path: absolute, failed: failed.count, total: files.count, examples: examples)
         }
-        var kept: [UInt8] = []
-        kept.reserveCapacity((files.count - failed.count) * per)
-        for i in 0..<files.count where failures[i] == nil {
-            kept.append(contentsOf: UnsafeBufferPointer(rebasing: pixels[(i * per)..<((i + 1) * per)]))
-        }
         let dataset = ImageDataset(name: absolute, count: files.count - failed.count, height: size, width: size,
-                                   channels: channels, pixels: kept, skipped: failed.map { (file: $0.0, reason: $0.1) })
+                                   channels: channels, pixels: pixels, skipped: failed.map { (file: $0.0, reason: $0.1) })
         if !failed.isEmpty {
             log("\(absolute): skipped \(failed.count) of \(files.count) files that could not be decoded: " + Self.summary(of: kinds, files.map(\.relative)))
         }
         if let cacheFile { writeCache(dataset, to: cacheFile, log: log) }
         return labelled(dataset, files: files.map(\.relative), layout: layout)
+    }
+
+    /// Decodes `count` images — `image(i)`, then centre-cropped, resized to `size` and converted to
+    /// `channels` — in parallel, one image per worker at a time (at most a few full-size photos
+    /// are in memory at once, however large they are). Returns the pixels of those that decoded,
+    /// in order, and each one's error (nil where it decoded). A set of 1 000 or more says when it
+    /// starts and how far it is every 5 s (as `name`).
+    static func decodeAll(_ count: Int, size: Int, channels: Int, name: String, log: (String) -> Void,
+                          _ image: (Int) throws -> Image) -> (pixels: [UInt8], errors: [Error?]) {
+        let per = size * size * channels
+        let pixels = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: count * per)
+        defer { pixels.deallocate() }
+        var errors = [Error?](repeating: nil, count: count)
+        let lock = NSLock()
+        let started = Date()
+        var done = 0, lastReport = started
+        if count >= 1_000 { log("\(name): decoding \(count) images (once: the result is cached)…") }
+        concurrentPerform(iterations: count) { i in
+            defer {
+                lock.lock()
+                done += 1
+                if count >= 1_000, Date().timeIntervalSince(lastReport) >= 5 {
+                    lastReport = Date()
+                    let rate = Double(done) / max(lastReport.timeIntervalSince(started), 1e-3)
+                    log(String(format: "%@: %d of %d images decoded (%.0f/s, %.0f s left)", name, done, count, rate, Double(count - done) / rate))
+                }
+                lock.unlock()
+            }
+            do {
+                let converted = try image(i).centerCroppedSquare().resized(width: size, height: size).converted(toChannels: channels)
+                converted.pixels.withUnsafeBufferPointer { (pixels.baseAddress! + i * per).update(from: $0.baseAddress!, count: per) }
+            } catch {
+                lock.lock(); errors[i] = error; lock.unlock()
+            }
+        }
+        var kept: [UInt8] = []
+        kept.reserveCapacity(errors.filter { $0 == nil }.count * per)
+        for i in 0..<count where errors[i] == nil { kept.append(contentsOf: UnsafeBufferPointer(rebasing: pixels[(i * per)..<((i + 1) * per)])) }
+        return (kept, errors)
     }
 
     /// "10 × corrupt image (e.g. a.png, b.png); 2 × the file is empty (e.g. c.png)": the kinds of
