@@ -62,8 +62,14 @@ RECIPES.update({
     "sngan": ["--model", "sngan"],
     "sngan-ada-mirror": ["--model", "sngan", "--ada", "--mirror"],
     "catdcgan": ["--model", "catdcgan"],
+    "fastgan": ["--model", "fastgan"],
+    "fastgan-mirror": ["--model", "fastgan", "--mirror"],
+    "fastgan-ada-mirror": ["--model", "fastgan", "--ada", "--mirror"],
+    "fastgan-b16": ["--model", "fastgan", "--batch-size", "16"],
+    "fastgan-w32": ["--model", "fastgan", "--width", "32"],
 })
-GROUPS["colour"] = ["dcgan-cpu", "dcgan-cpu-diffaug", "dcgan-cpu-ada", "dcgan-cpu-ada-mirror", "sngan", "sngan-ada-mirror"]
+GROUPS["colour"] = ["dcgan-cpu", "dcgan-cpu-diffaug", "dcgan-cpu-ada", "dcgan-cpu-ada-mirror", "sngan", "sngan-ada-mirror",
+                    "fastgan", "fastgan-mirror", "fastgan-ada-mirror", "fastgan-b16", "fastgan-w32"]
 GROUPS["all"] = list(RECIPES)
 
 

@@ -50,32 +50,7 @@ public enum ONNXExport {
             shape = [shape[0], 1, 1]
             x = g.node("Reshape", [x, g.int64s([0] + shape.map(Int64.init), dims: [4])])
         }
-        for step in InferencePlan(generator.main.layers).steps {
-            switch step {
-            case .conv(let layer, let w, let b, let activation):
-                let (pads, out) = geometry(layer.padding, shape: shape, weight: w.shape, stride: layer.stride, transposed: false)
-                x = g.node("Conv", [x, g.floats(w), b.map { g.floats($0) }].compactMap { $0 },
-                           [ints("kernel_shape", Array(w.shape[2...])), ints("strides", [layer.stride, layer.stride]), ints("pads", pads)])
-                shape = [w.shape[0]] + out
-                x = try g.activation(activation, x)
-            case .deconv(let layer, let w, let b, let activation):
-                let (pads, out) = geometry(layer.padding, shape: shape, weight: w.shape, stride: layer.stride, transposed: true,
-                                           outputPadding: layer.outputPadding)
-                var attributes = [ints("kernel_shape", Array(w.shape[2...])), ints("strides", [layer.stride, layer.stride]), ints("pads", pads)]
-                if layer.outputPadding != 0 { attributes.append(ints("output_padding", [layer.outputPadding, layer.outputPadding])) }
-                x = g.node("ConvTranspose", [x, g.floats(w), b.map { g.floats($0) }].compactMap { $0 }, attributes)
-                shape = [w.shape[1]] + out
-                x = try g.activation(activation, x)
-            case .linear(let w, let b, let activation):
-                precondition(shape.count == 1, "ONNXExport: a dense layer after \(shape)")
-                let bias = b ?? Tensor.zeros([w.shape[0]])
-                x = g.node("Gemm", [x, g.floats(w), g.floats(bias)], [int("transB", 1)])
-                shape = [w.shape[0]]
-                x = try g.activation(activation, x)
-            case .layer(let layer):
-                (x, shape) = try g.layer(layer, x, shape, classes: c.isConditional ? "class" : nil)
-            }
-        }
+        (x, shape) = try g.plan(InferencePlan(generator.main.layers), x, shape, classes: c.isConditional ? "class" : nil)
         if options.uint8 {
             // torchvision: (x + 1)/2 clamped to [0, 1], · 255 + 0.5, truncated.
             x = g.node("Mul", [g.node("Add", [x, g.floats([1], dims: [])]), g.floats([127.5], dims: [])])
@@ -139,6 +114,7 @@ public enum ONNXExport {
     typealias Attribute = (inout ProtobufWriter) -> Void
     static func int(_ name: String, _ value: Int) -> Attribute { { $0.string(1, name); $0.int(3, value); $0.int(20, 2) } }
     static func float(_ name: String, _ value: Float) -> Attribute { { $0.string(1, name); $0.float(2, value); $0.int(20, 1) } }
+    static func string(_ name: String, _ value: String) -> Attribute { { $0.string(1, name); $0.string(4, value); $0.int(20, 3) } }
     static func ints(_ name: String, _ values: [Int]) -> Attribute {
         { a in a.string(1, name); for v in values { a.int(8, v) }; a.int(20, 7) }
     }
@@ -214,6 +190,45 @@ final class GraphBuilder {
         }
     }
 
+    /// The nodes of `plan`'s steps applied to `x` of `shape` (without the batch axis); returns the
+    /// output's name and shape.
+    func plan(_ plan: InferencePlan, _ input: String, _ inputShape: [Int], classes: String?) throws -> (String, [Int]) {
+        var x = input, shape = inputShape
+        for step in plan.steps {
+            switch step {
+            case .conv(let layer, let w, let b, let activation):
+                let (pads, out) = ONNXExport.geometry(layer.padding, shape: shape, weight: w.shape, stride: layer.stride, transposed: false)
+                x = node("Conv", [x, floats(w), b.map { floats($0) }].compactMap { $0 },
+                         [ONNXExport.ints("kernel_shape", Array(w.shape[2...])), ONNXExport.ints("strides", [layer.stride, layer.stride]),
+                          ONNXExport.ints("pads", pads)])
+                shape = [w.shape[0]] + out
+                x = try self.activation(activation, x)
+            case .deconv(let layer, let w, let b, let activation):
+                let (pads, out) = ONNXExport.geometry(layer.padding, shape: shape, weight: w.shape, stride: layer.stride, transposed: true,
+                                                      outputPadding: layer.outputPadding)
+                var attributes = [ONNXExport.ints("kernel_shape", Array(w.shape[2...])), ONNXExport.ints("strides", [layer.stride, layer.stride]),
+                                  ONNXExport.ints("pads", pads)]
+                if layer.outputPadding != 0 { attributes.append(ONNXExport.ints("output_padding", [layer.outputPadding, layer.outputPadding])) }
+                x = node("ConvTranspose", [x, floats(w), b.map { floats($0) }].compactMap { $0 }, attributes)
+                shape = [w.shape[1]] + out
+                x = try self.activation(activation, x)
+            case .linear(let w, let b, let activation):
+                precondition(shape.count == 1, "ONNXExport: a dense layer after \(shape)")
+                let bias = b ?? Tensor.zeros([w.shape[0]])
+                x = node("Gemm", [x, floats(w), floats(bias)], [ONNXExport.int("transB", 1)])
+                shape = [w.shape[0]]
+                x = try self.activation(activation, x)
+            case .excitation(_, let body, let gate):
+                let (features, bodyShape) = try self.plan(body, x, shape, classes: classes)
+                let (weights, _) = try self.plan(gate, x, shape, classes: classes)
+                (x, shape) = (node("Mul", [features, weights]), bodyShape)
+            case .layer(let layer):
+                (x, shape) = try self.layer(layer, x, shape, classes: classes)
+            }
+        }
+        return (x, shape)
+    }
+
     /// A layer the plan runs as it is.
     func layer(_ layer: Module, _ x: String, _ shape: [Int], classes: String?) throws -> (String, [Int]) {
         switch layer {
@@ -226,6 +241,22 @@ final class GraphBuilder {
         case is Tanh: return (node("Tanh", [x]), shape)
         case is Sigmoid: return (node("Sigmoid", [x]), shape)
         case is Dropout: return (x, shape)
+        case let u as Upsample:
+            let scales = floats([1, 1, Float(u.factor), Float(u.factor)], dims: [4])
+            return (node("Resize", [x, "", scales], [ONNXExport.string("mode", "nearest"), ONNXExport.string("nearest_mode", "floor"),
+                                                     ONNXExport.string("coordinate_transformation_mode", "asymmetric")]),
+                    [shape[0], shape[1] * u.factor, shape[2] * u.factor])
+        case is GLU:
+            let half = shape[0] / 2
+            let a = node("Slice", [x, int64s([0], dims: [1]), int64s([Int64(half)], dims: [1]), int64s([1], dims: [1])])
+            let b = node("Slice", [x, int64s([Int64(half)], dims: [1]), int64s([Int64(2 * half)], dims: [1]), int64s([1], dims: [1])])
+            return (node("Mul", [a, node("Sigmoid", [b])]), [half] + shape.dropFirst())
+        case is Swish: return (node("Mul", [x, node("Sigmoid", [x])]), shape)
+        case let pool as AdaptiveAvgPool2d:
+            let (kh, kw) = (shape[1] / pool.size, shape[2] / pool.size)
+            if kh == 1 && kw == 1 { return (x, shape) }
+            return (node("AveragePool", [x], [ONNXExport.ints("kernel_shape", [kh, kw]), ONNXExport.ints("strides", [kh, kw])]),
+                    [shape[0], pool.size, pool.size])
         case let bn as BatchNorm:
             return (node("BatchNormalization", [x, floats(bn.weight.value), floats(bn.bias.value), floats(bn.runningMean.value),
                                                 floats(bn.runningVar.value)], [ONNXExport.float("epsilon", bn.epsilon)]), shape)

@@ -18,6 +18,11 @@ public enum ModelPreset: String, Codable, Sendable, CaseIterable {
     /// moving average of G (decay 0.999). Its defaults are the training settings'
     /// (`TrainingSettings.batchSize`, `.ema`); its checkpoints are DCGAN's, parameter for parameter.
     case dcganCPU = "dcgan-cpu"
+    /// FastGAN (Liu et al., ICLR 2021), made for small sets of images: skip-layer excitation,
+    /// GLU, nearest-neighbour upsampling in G; a D with a self-supervised decoder; spectral norm
+    /// in both, hinge loss, DiffAugment (colour, translation) and EMA; at 32 to 256 pixels, at a
+    /// width for CPUs (16: FastGAN's channel table divided by 4).
+    case fastgan
 
     /// The preset whose layers this one builds: itself, except `dcgan-cpu` (DCGAN's).
     public var layers: ModelPreset { self == .dcganCPU ? .dcgan : self }
@@ -29,7 +34,7 @@ public enum ModelPreset: String, Codable, Sendable, CaseIterable {
         case .mlp: return 28
         case .dcgan, .dcganCPU: return 64
         case .catdcgan: return 128
-        case .sngan: return 64
+        case .sngan, .fastgan: return 64
         }
     }
 }
@@ -77,16 +82,18 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         self.preset = preset; self.imageSize = imageSize; self.channels = channels
         self.classNames = classNames
         self.auxiliaryClassifier = auxiliaryClassifier
-        self.latent = latent ?? (preset == .sngan ? 128 : 100)
+        self.latent = latent ?? (preset == .sngan || preset == .fastgan ? 128 : 100)
         self.width = width ?? Self.defaultWidth(preset, imageSize: imageSize)
         self.noise = noise ?? (preset == .catdcgan ? .uniform : .normal)
-        self.spectralNorm = spectralNorm ?? (preset == .sngan ? .d : .none)
+        self.spectralNorm = spectralNorm ?? (preset == .sngan ? .d : preset == .fastgan ? .both : .none)
     }
 
     /// 64 (DCGAN's ngf = ndf), except SNGAN at 28 pixels: 32, which makes its step cost what the
-    /// tutorial DCGAN's does (its 4×4 transposed convolutions from 512 channels cost 4× more).
+    /// tutorial DCGAN's does (its 4×4 transposed convolutions from 512 channels cost 4× more), and
+    /// FastGAN: 16, a quarter of its paper's channels (its 3×3 convolutions at full resolution
+    /// cost more than DCGAN's transposed ones).
     public static func defaultWidth(_ preset: ModelPreset, imageSize: Int) -> Int {
-        preset == .sngan && imageSize == 28 ? 32 : 64
+        preset == .fastgan ? 16 : preset == .sngan && imageSize == 28 ? 32 : 64
     }
 
     /// The number of classes of a conditional model; 0 for an unconditional one.
@@ -95,7 +102,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
 
     /// Whether the preset's discriminator normalizes with batch norm (the DCGANs'; a test keeps
     /// this equal to what `Models.make` builds).
-    public var discriminatorHasBatchNorm: Bool { preset.layers == .dcgan || preset == .catdcgan }
+    public var discriminatorHasBatchNorm: Bool { preset.layers == .dcgan || preset == .catdcgan || preset == .fastgan }
 
     enum CodingKeys: String, CodingKey { case preset, imageSize, channels, latent, width, noise, spectralNorm, classNames, auxiliaryClassifier }
 
@@ -139,12 +146,14 @@ public struct ModelConfig: Codable, Sendable, Equatable {
             return imageSize == 128 ? nil : "catdcgan is built for 128×128, not \(imageSize)×\(imageSize)"
         case .sngan:
             return [28, 32, 64, 128].contains(imageSize) ? nil : "sngan is built for 28, 32, 64 or 128 pixels, not \(imageSize)×\(imageSize)"
+        case .fastgan:
+            return [32, 64, 128, 256].contains(imageSize) ? nil : "fastgan is built for 32, 64, 128 or 256 pixels, not \(imageSize)×\(imageSize)"
         }
     }
 
     /// The generator's input shape for `n` samples.
     public func latentShape(_ n: Int) -> [Int] {
-        preset.layers == .dcgan && imageSize >= 64 ? [n, latent, 1, 1] : [n, latent]
+        (preset.layers == .dcgan && imageSize >= 64) || preset == .fastgan ? [n, latent, 1, 1] : [n, latent]
     }
 
     /// `n` latent vectors from `rng`.

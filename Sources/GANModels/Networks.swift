@@ -36,6 +36,11 @@ public final class GANGenerator: ClassConditional {
 /// the features its last layer reads (flattened) and `embedding` a learned vector per class, the
 /// logit of an image of class c is `last(φ(x)) + ⟨embedding_c, φ(x)⟩` — the class-dependent part
 /// of the last layer's weight. The embedding is `embedding.weight` in its `state_dict`.
+///
+/// FastGAN's discriminator also has a `decoder`: a small generator from the feature maps of its
+/// first `decoderReads` layers back to the image (at a lower resolution), trained to reconstruct
+/// the real images it judges — self-supervision that makes D learn features that describe the
+/// images rather than only the flaws of the fakes (Liu et al. 2021, section 3.2).
 public final class GANDiscriminator: AuxiliaryClassifying {
     public let main: Sequential
     public let config: ModelConfig
@@ -43,12 +48,27 @@ public final class GANDiscriminator: AuxiliaryClassifying {
     /// AC-GAN's head: the features the last layer reads → one logit per class (`classifier.weight`,
     /// `classifier.bias`), when `config.auxiliaryClassifier`.
     public let classifier: Linear?
-    init(_ config: ModelConfig, _ layers: [Module], embedding: Embedding? = nil, classifier: Linear? = nil) {
+    /// The self-supervised decoder (`decoder.<i>.…`), reading the output of `main`'s first
+    /// `decoderReads` layers.
+    public let decoder: Sequential?
+    public let decoderReads: Int
+
+    init(_ config: ModelConfig, _ layers: [Module], embedding: Embedding? = nil, classifier: Linear? = nil,
+         decoder: Sequential? = nil, decoderReads: Int = 0) {
+        precondition(decoder == nil || (1..<max(layers.count - 1, 1)).contains(decoderReads),
+                     "GANDiscriminator: a decoder reading after layer \(decoderReads) of \(layers.count)")
         self.config = config; main = Sequential(layers); self.embedding = embedding; self.classifier = classifier
+        self.decoder = decoder; self.decoderReads = decoderReads
+    }
+
+    /// The same discriminator with `main`'s layers, the embedding and the classifier replaced.
+    func with(_ config: ModelConfig, layers: [Module], embedding: Embedding? = nil, classifier: Linear? = nil) -> GANDiscriminator {
+        GANDiscriminator(config, layers, embedding: embedding, classifier: classifier, decoder: decoder, decoderReads: decoderReads)
     }
 
     public var classes: Int { config.classes }
     public var hasAuxiliaryClassifier: Bool { classifier != nil }
+    public var reconstructs: Bool { decoder != nil }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         precondition(embedding == nil, "GANDiscriminator: a conditional discriminator (\(classes) classes) called on \(x.shape) without classes")
@@ -58,10 +78,27 @@ public final class GANDiscriminator: AuxiliaryClassifying {
     public func callAsFunction(_ x: Tensor, classes: Tensor) -> Tensor { judge(x, classes: classes, classLogits: false).logits }
 
     public func judge(_ x: Tensor, classes: Tensor, classLogits: Bool) -> (logits: Tensor, classLogits: Tensor?) {
-        guard let embedding else { return (main(x).flattened(), nil) }
-        let features = main.layers.dropLast().reduce(x) { $1($0) }, flat = features.flattened()
-        let logits = main.layers.last!(features).flattened() + embedding.project(flat, classes: classes)
-        return (logits, classLogits ? classifier.map { $0(flat) } : nil)
+        let j = judgement(x, classes: classes, classLogits: classLogits)
+        return (j.logits, j.classLogits)
+    }
+
+    /// What D makes of images `x` (of `classes`, for a conditional D), from one forward pass: the
+    /// logits [N, 1]; with `classLogits`, the auxiliary classifier's [N, K]; with `reconstruct`,
+    /// the decoder's reconstruction of `x` [N, C, h, w] (nil without a decoder).
+    public func judgement(_ x: Tensor, classes: Tensor?, classLogits: Bool = false, reconstruct: Bool = false)
+        -> (logits: Tensor, classLogits: Tensor?, reconstruction: Tensor?) {
+        precondition(embedding == nil || classes != nil,
+                     "GANDiscriminator: a conditional discriminator (\(self.classes) classes) called on \(x.shape) without classes")
+        var layers = main.layers[...], h = x, reconstruction: Tensor?
+        if reconstruct, let decoder {
+            h = layers.prefix(decoderReads).reduce(h) { $1($0) }
+            reconstruction = decoder(h)
+            layers = layers.dropFirst(decoderReads)
+        }
+        guard let embedding, let classes else { return (layers.reduce(h) { $1($0) }.flattened(), nil, reconstruction) }
+        let features = layers.dropLast().reduce(h) { $1($0) }, flat = features.flattened()
+        let logits = layers.last!(features).flattened() + embedding.project(flat, classes: classes)
+        return (logits, classLogits ? classifier.map { $0(flat) } : nil, reconstruction)
     }
 }
 
@@ -81,9 +118,10 @@ public enum Models {
         case .dcgan, .dcganCPU: (g, d) = c.imageSize >= 64 ? canonicalDCGAN(input, rng) : tensorFlowDCGAN(input, rng)
         case .catdcgan: (g, d) = catDCGAN(input, rng)
         case .sngan: (g, d) = sngan(input, rng)
+        case .fastgan: (g, d) = fastGAN(input, rng)
         }
         g = GANGenerator(c, g.main.layers)
-        d = GANDiscriminator(c, d.main.layers)
+        d = d.with(c, layers: d.main.layers)
         if c.isConditional { (g, d) = conditional(g, d, seed: seed) }
         if c.spectralNorm.generator { g.enableSpectralNorm(rng: RandomGenerator(seed: RandomGenerator.derivedSeed(seed, 0x736e67))) }
         if c.spectralNorm.discriminator { d.enableSpectralNorm(rng: RandomGenerator(seed: RandomGenerator.derivedSeed(seed, 0x736e64))) }
@@ -97,15 +135,21 @@ public enum Models {
     /// `auxiliaryClassifier`, a dense head from the same features to the classes (another stream).
     static func conditional(_ g: GANGenerator, _ d: GANDiscriminator, seed: UInt64) -> (GANGenerator, GANDiscriminator) {
         let c = g.config
-        let layers = g.main.layers.map { layer -> Module in
-            (layer as? BatchNorm).map { ConditionalBatchNorm($0, classes: c.classes) } ?? layer
+        func conditioned(_ layer: Module) -> Module {
+            switch layer {
+            case let norm as BatchNorm: return ConditionalBatchNorm(norm, classes: c.classes)
+            case let sle as SkipExcitation:
+                return SkipExcitation(body: Sequential(sle.body.layers.map(conditioned)), gate: Sequential(sle.gate.layers.map(conditioned)))
+            default: return layer
+            }
         }
+        let layers = g.main.layers.map(conditioned)
         let last = d.main.layers.last!.namedParameters().first { $0.name == "weight" }!.parameter
         precondition(last.shape.first == 1, "Models.conditional: D's last layer has weight \(last.shape), not one output")
         let embedding = Embedding(c.classes, last.value.count, rng: RandomGenerator(seed: RandomGenerator.derivedSeed(seed, 0x656d62)))
         let classifier = c.auxiliaryClassifier
             ? Linear(last.value.count, c.classes, rng: RandomGenerator(seed: RandomGenerator.derivedSeed(seed, 0x616378))) : nil
-        return (GANGenerator(c, layers), GANDiscriminator(c, d.main.layers, embedding: embedding, classifier: classifier))
+        return (GANGenerator(c, layers), d.with(c, layers: d.main.layers, embedding: embedding, classifier: classifier))
     }
 
     /// Miyato et al.'s "standard CNN" (SNGAN, 2018, table 3), generalised over sizes: G dense
@@ -139,6 +183,53 @@ public enum Models {
         d += [Conv2d(inCh, 8 * w, kernelSize: 3, padding: .explicit(1, 1), rng: rng), LeakyReLU(0.1), Flatten(),
               Linear(base * base * 8 * w, 1, rng: rng)]
         return (GANGenerator(c, g), GANDiscriminator(c, d))
+    }
+
+
+    /// FastGAN (Liu et al., ICLR 2021), at 32 to 256 pixels, with its channel table scaled by
+    /// `width` (FastGAN's ngf = ndf = 64 is width 64; the CPU default is 16), r ↦ 64w/r up to 32
+    /// pixels, 2w at 64, 128w/r above.
+    ///
+    /// G: z → 4×4 by a 4×4 transposed convolution, BN, GLU; then up-blocks (nearest-neighbour ×2,
+    /// 3×3 convolution to twice the channels, BN, GLU) to the image size, a 3×3 convolution to C
+    /// and tanh. Skip-layer excitation multiplies the last feature map, channel by channel, by a
+    /// gate computed from the 8×8 one (4×4 at 32 pixels): adaptive average pooling to 4×4, a 4×4
+    /// convolution, Swish, a 1×1 convolution, sigmoid; from 128 pixels a second one gates the
+    /// half-size map from the 16×16 one (FastGAN gates 128 from 8, 256 from 16, 512 from 32).
+    /// D: 4×4 stride-2 convolutions (LeakyReLU 0.2; BN from the second) down to 4×4 and a 4×4
+    /// convolution to one logit; its decoder (up-blocks, 3×3 convolution, tanh) reconstructs the
+    /// image at half its size from D's 8×8 features. Convolutions have no bias; weights N(0, 0.02),
+    /// BN γ ~ N(1, 0.02), as FastGAN's `weights_init`; spectral norm on both (the preset's default).
+    static func fastGAN(_ c: ModelConfig, _ rng: RandomGenerator) -> (GANGenerator, GANDiscriminator) {
+        let s = c.imageSize, w = c.width
+        func ch(_ r: Int) -> Int { max(1, r <= 32 ? 64 * w / r : r == 64 ? 2 * w : 128 * w / r) }
+        func conv(_ i: Int, _ o: Int, _ k: Int, stride: Int = 1, padding: Int = 0) -> Conv2d {
+            Conv2d(i, o, kernelSize: k, stride: stride, padding: .explicit(padding, padding), bias: false, rng: rng)
+        }
+        func up(_ r: Int) -> [Module] {  // r×r → 2r×2r
+            [Upsample(2), conv(ch(r), 2 * ch(2 * r), 3, padding: 1), BatchNorm2d(2 * ch(2 * r)), GLU()]
+        }
+        func ups(_ from: Int, _ to: Int) -> [Module] { stride(from: from, to: to, by: 1).filter { $0 & ($0 - 1) == 0 }.flatMap(up) }
+        func excitation(_ from: Int, _ to: Int, body: [Module]) -> SkipExcitation {
+            SkipExcitation(body: Sequential(body), gate: Sequential(AdaptiveAvgPool2d(4), conv(ch(from), ch(to), 4), Swish(),
+                                                                    conv(ch(to), ch(to), 1), Sigmoid()))
+        }
+        let gateFrom = s == 32 ? 4 : 8
+        var g: [Module] = [ConvTranspose2d(c.latent, 2 * ch(4), kernelSize: 4, bias: false, rng: rng), BatchNorm2d(2 * ch(4)), GLU()]
+        g += ups(4, gateFrom)
+        let body = s >= 128 ? up(8) + [excitation(16, s / 2, body: ups(16, s / 2))] + up(s / 2) : ups(gateFrom, s)
+        g += [excitation(gateFrom, s, body: body), conv(ch(s), c.channels, 3, padding: 1), Tanh()]
+
+        var d: [Module] = [conv(c.channels, ch(s / 2), 4, stride: 2, padding: 1), LeakyReLU(0.2)]
+        var r = s / 2, reads = 0
+        while r > 4 {
+            d += [conv(ch(r), ch(r / 2), 4, stride: 2, padding: 1), BatchNorm2d(ch(r / 2)), LeakyReLU(0.2)]
+            r /= 2
+            if r == 8 { reads = d.count }
+        }
+        d.append(conv(ch(4), 1, 4))
+        let decoder = Sequential(ups(8, s / 2) + [conv(ch(s / 2), c.channels, 3, padding: 1), Tanh()])
+        return initialize(GANGenerator(c, g), GANDiscriminator(c, d, decoder: decoder, decoderReads: reads), .normal(std: 0.02), rng)
     }
 
     /// Keras Fashion-MNIST GAN: G 100→128→256→512→1024→H·W·C (BN with Keras momentum 0.1 = 0.9

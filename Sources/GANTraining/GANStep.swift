@@ -15,9 +15,13 @@ public struct GANStepResult: Sendable, Equatable {
     /// Mean sign of D's logits on the real batch, before D's update: StyleGAN2-ADA's r_t, how sure
     /// D is of the real images (near 1 when it has learnt them by heart).
     public var realSign: Float = 0
+    /// The self-supervised reconstruction's contribution to `lossD` (weighted), when D has a decoder.
+    public var reconstruction: Float?
 
-    public init(lossD: Float, lossG: Float? = nil, dReal: Float, dFake: Float, penalty: Float? = nil, realSign: Float = 0) {
+    public init(lossD: Float, lossG: Float? = nil, dReal: Float, dFake: Float, penalty: Float? = nil, realSign: Float = 0,
+                reconstruction: Float? = nil) {
         self.lossD = lossD; self.lossG = lossG; self.dReal = dReal; self.dFake = dFake; self.penalty = penalty; self.realSign = realSign
+        self.reconstruction = reconstruction
     }
 }
 
@@ -69,7 +73,9 @@ public enum GANStepError: Error, Equatable {
 ///   into G and into every call of D; AC-GAN's classification losses (`auxiliaryWeight`) come
 ///   from the same calls (`judge(_:_:)`);
 /// - **spectral norm's power iteration** belongs to the layers (it runs on their forward pass in
-///   training mode), not here.
+///   training mode), not here;
+/// - **D's self-supervision** (FastGAN's decoder, `reconstructionWeight`): from the same forward
+///   pass as D's judgement of the real batch, in `updateDiscriminator`, as a term of `lossD`.
 public final class GANStep<G: Module, D: Module> {
     public let generator: G
     public let discriminator: D
@@ -105,6 +111,10 @@ public final class GANStep<G: Module, D: Module> {
     /// learns to classify real images only, so it never learns the fakes' flaws as class
     /// features (StudioGAN's AC-GAN). 0: none.
     public var auxiliaryWeight: Float = 0
+    /// The weight of D's reconstruction loss when D has a decoder (`GANDiscriminator.decoder`):
+    /// D's loss gains w·MSE(decoder's reconstruction of each real image D judged, that image —
+    /// augmented as D saw it — average-pooled to the reconstruction's size). 0: none.
+    public var reconstructionWeight: Float = 1
     /// WGAN-GP's interpolation weights in place of the draws from `penaltySeed`: the golden test
     /// gives PyTorch's.
     var interpolationWeights: Tensor?
@@ -183,9 +193,11 @@ public final class GANStep<G: Module, D: Module> {
             // gradient is taken with respect to them (before augmentation, which D's forward applies).
             let realImages = penalize && penalties.r1 > 0 ? real.detached.requiringGrad() : real
             let fakeImages = penalize && penalties.r2 > 0 ? fake.detached.requiringGrad() : fake.detached
-            let (realLogits, realClassLogits) = judge(realImages, realClasses), fakeLogits = critic(fakeImages, fakeClasses)
+            let (realLogits, realClassLogits, reconstruction) = judge(realImages, realClasses, reconstruct: true)
+            let fakeLogits = critic(fakeImages, fakeClasses)
             var lossD = loss.discriminator(real: realLogits, fake: fakeLogits, realTarget: realLabel)
             if let realClassLogits, let realClasses { lossD = lossD + auxiliaryLoss(realClassLogits, realClasses) }
+            if let reconstruction { lossD = lossD + reconstruction }
             var penalty: Tensor?
             if penalize {
                 let p = penaltyTerm(real: (realImages, realLogits), fake: (fakeImages, fakeLogits), realClasses: realClasses)
@@ -198,7 +210,8 @@ public final class GANStep<G: Module, D: Module> {
             let (dReal, dFake) = withoutGrad { (realLogits.sigmoid().mean().item, fakeLogits.sigmoid().mean().item) }
             let logits = realLogits.scalars
             let realSign = logits.reduce(Float(0)) { $0 + ($1 > 0 ? 1 : $1 < 0 ? -1 : 0) } / Float(max(logits.count, 1))
-            return GANStepResult(lossD: value, lossG: nil, dReal: dReal, dFake: dFake, penalty: penalty?.item, realSign: realSign)
+            return GANStepResult(lossD: value, lossG: nil, dReal: dReal, dFake: dFake, penalty: penalty?.item, realSign: realSign,
+                                 reconstruction: reconstruction?.item)
         }
     }
 
@@ -231,7 +244,7 @@ public final class GANStep<G: Module, D: Module> {
         defer { discriminator.setRequiresGrad(true) }
         // The relativistic loss pairs each fake with a real image, judged again by the updated D.
         let realLogits = loss.generatorNeedsReal ? real.map { critic($0, realClasses).detached } : nil
-        let (fakeLogits, fakeClassLogits) = judge(fake, classes)
+        let (fakeLogits, fakeClassLogits, _) = judge(fake, classes)
         var lossG = loss.generator(fake: fakeLogits, real: realLogits)
         if let fakeClassLogits, let classes { lossG = lossG + auxiliaryLoss(fakeClassLogits, classes) }
         let value = lossG.item
@@ -247,18 +260,28 @@ public final class GANStep<G: Module, D: Module> {
     func critic(_ images: Tensor, _ classes: Tensor? = nil) -> Tensor { judge(images, classes, classLogits: false).logits }
 
     /// `critic`'s logits and, when `classLogits`, the auxiliary loss is on and `classes` are
-    /// given, D's class logits [N, K] from the same forward pass.
-    func judge(_ images: Tensor, _ classes: Tensor?, classLogits: Bool = true) -> (logits: Tensor, classLogits: Tensor?) {
+    /// given, D's class logits [N, K] from the same forward pass; when `reconstruct` and D has a
+    /// decoder, the weighted reconstruction loss of what D saw, from that pass too.
+    func judge(_ images: Tensor, _ classes: Tensor?, classLogits: Bool = true, reconstruct: Bool = false)
+        -> (logits: Tensor, classLogits: Tensor?, reconstruction: Tensor?) {
         var seen = images
         if !augment.isEmpty {
             criticCalls += 1
             let rng = RandomGenerator(seed: RandomGenerator.derivedSeed(augmentSeed, UInt64(optimizerD.stepCount), UInt64(criticCalls)))
             seen = augment.apply(images, using: rng, slice: globalSlice(images.shape[0]), probability: augmentProbability)
         }
-        if classLogits, let classes, auxiliaryWeight > 0, let d = discriminator as? any AuxiliaryClassifying, d.hasAuxiliaryClassifier {
-            return d.judge(seen, classes: classes, classLogits: true)
+        let wantClassLogits = classLogits && classes != nil && auxiliaryWeight > 0
+        if reconstruct, reconstructionWeight > 0, let d = discriminator as? GANDiscriminator, d.reconstructs {
+            let j = d.judgement(seen, classes: classes, classLogits: wantClassLogits, reconstruct: true)
+            let r = j.reconstruction!, factor = seen.shape[2] / r.shape[2]
+            let target = factor > 1 ? seen.detached.avgPool2d(kernel: (factor, factor)) : seen.detached
+            return (j.logits, j.classLogits, Tensor.meanSquaredError(r, target) * reconstructionWeight)
         }
-        return (Self.apply(discriminator, seen, classes), nil)
+        if wantClassLogits, let classes, let d = discriminator as? any AuxiliaryClassifying, d.hasAuxiliaryClassifier {
+            let (logits, classLogits) = d.judge(seen, classes: classes, classLogits: true)
+            return (logits, classLogits, nil)
+        }
+        return (Self.apply(discriminator, seen, classes), nil, nil)
     }
 
     /// λ · the mean cross-entropy of class logits [N, K] against the classes of one-hot class weights [N, K].

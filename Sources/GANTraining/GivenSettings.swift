@@ -31,13 +31,20 @@ public struct GivenSettings: Sendable {
     /// is known: at the preset's own image size).
     public func value<Value>(_ setting: Setting<Value>) -> Value {
         if let given = self[setting] { return given }
-        let preset = setting.key == ModelSettings.model.key ? ModelSettings.defaultPreset : self.preset
+        if setting.key == ModelSettings.model.key { return preset as! Value }
         return setting.defaultValue(for: ModelConfig(preset: preset, imageSize: preset.defaultImageSize, channels: 3))
     }
 
-    /// The model preset: given, or the default.
-    public var preset: ModelPreset { value(ModelSettings.model) }
-    public var dataPath: String { value(TrainingSettings.dataPath) }
+    /// The model preset: given, or the default for the data (`ModelSettings.defaultPreset(for:)`:
+    /// fastgan for folders of photos and the emoji set, dcgan-cpu for the others).
+    public var preset: ModelPreset {
+        self[ModelSettings.model] ?? ModelSettings.defaultPreset(for: try? DatasetLoader.format(of: dataPath))
+    }
+    /// The data: given, or the default (which does not depend on the preset, whose default depends on it).
+    public var dataPath: String {
+        self[TrainingSettings.dataPath] ?? TrainingSettings.dataPath.defaultValue(
+            for: ModelConfig(preset: ModelSettings.defaultPreset, imageSize: ModelSettings.defaultPreset.defaultImageSize, channels: 1))
+    }
     /// The size and channels a folder of photos is loaded at.
     public var imageSize: Int { value(ModelSettings.imageSize) }
     public var channels: Int { value(ModelSettings.channels) }

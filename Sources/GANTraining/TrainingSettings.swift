@@ -43,7 +43,7 @@ public enum TrainingSettings {
 
     public static let batchSize = Setting<Int>(
         "batchSize", flag: "batch-size", noun: "the batch size", unit: .images,
-        help: "images per step (under mpiexec: the global batch)", default: { $0.preset == .dcganCPU ? 32 : 128 },
+        help: "images per step (under mpiexec: the global batch)", default: { $0.preset == .dcganCPU || $0.preset == .fastgan ? 32 : 128 },
         check: Checks.positive)
     public static let learningRateG = Setting<Float>(
         "learningRateG", flag: "lr-g", noun: "the generator's learning rate", placeholder: "X",
@@ -58,11 +58,11 @@ public enum TrainingSettings {
     public static let loss = Setting<GANLoss>(
         "loss", flag: "loss", noun: "the loss", placeholder: "bce|lsgan|hinge|wgan-gp|rpgan",
         help: "the adversarial loss: wgan-gp adds its gradient penalty (--gp-weight); rpgan is R3GAN's relativistic pairing loss",
-        default: { $0.preset == .sngan ? .hinge : .bce })
+        default: { $0.preset == .sngan || $0.preset == .fastgan ? .hinge : .bce })
     public static let realLabel = Setting<Float>(
         "realLabel", flag: "label-smoothing", noun: "the real label", placeholder: "X",
         help: "target of real images in D's loss: one-sided label smoothing (1: none; bce and lsgan only)",
-        default: { $0.preset == .sngan ? 1 : 0.9 }, check: { $0.isFinite && $0 > 0 && $0 <= 1 ? nil : "must be in (0, 1]" })
+        default: { $0.preset == .sngan || $0.preset == .fastgan ? 1 : 0.9 }, check: { $0.isFinite && $0 > 0 && $0 <= 1 ? nil : "must be in (0, 1]" })
     public static let dSteps = Setting<Int>(
         "dSteps", flag: "d-steps", noun: "the discriminator steps per generator step",
         help: "discriminator updates per generator update", default: 1, check: Checks.positive)
@@ -86,12 +86,12 @@ public enum TrainingSettings {
     public static let ema = Setting<Float>(
         "ema", flag: "ema", noun: "the EMA decay", placeholder: "DECAY",
         help: "keep an exponential moving average of G with this decay (0: none); sampling, evaluation and generator.safetensors use it",
-        default: { $0.preset == .sngan || $0.preset == .dcganCPU ? 0.999 : 0 }, check: Checks.unitInterval)
+        default: { [.sngan, .dcganCPU, .fastgan].contains($0.preset) ? 0.999 : 0 }, check: Checks.unitInterval)
     public static let augment = Setting<[DiffAugment.Operation]>(
         "augment", flag: "augment", noun: "the augmentation", placeholder: "LIST",
         help: "DiffAugment for everything D sees: color, translation, cutout (comma-separated), or none; sngan on fewer than "
             + "\(TrainingConfig.smallDataset) images: all three",
-        default: [])
+        default: { $0.preset == .fastgan ? [.color, .translation] : [] })
     public static let ada = Setting<Bool>(
         "ada", flag: "ada", noun: "adaptive augmentation", placeholder: nil,
         help: "adaptive augmentation (StyleGAN2-ADA's heuristic): each --augment operation (all three when none is named) applied "
@@ -194,10 +194,21 @@ public enum ModelSettings {
     public static let model = Setting<ModelPreset>(
         "preset", flag: "model", noun: "the model", placeholder: "NAME", location: .model,
         help: "dcgan-cpu (DCGAN's layers, batch 32 and EMA: the recipe search's choice for CPU time), mlp (Keras dense GAN), "
-            + "dcgan (the tutorials' DCGAN: 28, or 32–256 powers of two), catdcgan (128×128), sngan (SNGAN's standard CNN: 28, 32, 64, 128)",
+            + "dcgan (the tutorials' DCGAN: 28, or 32–256 powers of two), catdcgan (128×128), sngan (SNGAN's standard CNN: 28, 32, 64, 128), "
+            + "fastgan (FastGAN for small colour sets: 32–256 powers of two; the default on folders and the emoji set)",
         default: defaultPreset)
-    /// What `swiftgan train` and `make` train unless told otherwise.
+    /// What `swiftgan train` and `make` train unless told otherwise, on the datasets of a fixed
+    /// size (Fashion-MNIST, the default data, where the recipe search chose it).
     public static let defaultPreset = ModelPreset.dcganCPU
+    /// What trains on folders of photos and the emoji set unless told otherwise: pictures drawn at
+    /// the size the model asks for, mostly in colour, where the colour search chose it
+    /// (README, "Choosing a recipe by measurement").
+    public static let picturesPreset = ModelPreset.fastgan
+
+    /// The preset a run on `format` uses when none is named.
+    public static func defaultPreset(for format: DatasetFormat?) -> ModelPreset {
+        format?.isResizable == true ? picturesPreset : defaultPreset
+    }
     public static let imageSize = Setting<Int>(
         "imageSize", flag: "image-size", noun: "the image size", location: .model,
         help: "side photos and emoji are resized to (folders of photos and emoji only; other formats keep theirs)",
@@ -237,6 +248,9 @@ extension TrainingSettings {
     /// A setting's default as the help and the README show it: one value, or the value most
     /// presets share and the presets whose default differs ("bce (sngan: hinge)").
     public static func describeDefault(of setting: any AnySetting) -> String {
+        if setting.key == ModelSettings.model.key {
+            return "\(ModelSettings.defaultPreset.rawValue) (folders and emoji: \(ModelSettings.picturesPreset.rawValue))"
+        }
         let models = ModelPreset.allCases.map { ModelConfig(preset: $0, imageSize: $0.defaultImageSize, channels: 1) }
         let texts = models.map { setting.defaultText(for: $0) }
         func share(_ text: String) -> Int { texts.filter { $0 == text }.count }

@@ -22,7 +22,8 @@ struct BF16GenerationTests {
 
     /// Width 32 at least, so that the middle layers have the 16 channels bf16 kernels need (D's
     /// image layer is not here; G's reads bf16 and writes the f32 image).
-    @Test(arguments: [(ModelPreset.dcgan, 28, 0), (.dcgan, 64, 0), (.dcgan, 64, 3), (.dcganCPU, 32, 0), (.sngan, 32, 0), (.mlp, 28, 0)])
+    @Test(arguments: [(ModelPreset.dcgan, 28, 0), (.dcgan, 64, 0), (.dcgan, 64, 3), (.dcganCPU, 32, 0), (.sngan, 32, 0), (.mlp, 28, 0),
+                      (.fastgan, 64, 0), (.fastgan, 64, 3)])
     func imagesAreFP32sWithinRoundingAndRepeatable(_ preset: ModelPreset, _ size: Int, _ classes: Int) {
         let c = ModelConfig(preset: preset, imageSize: size, channels: size == 64 ? 3 : 1, latent: 24, width: 32,
                             classNames: (0..<classes).map { "c\($0)" })

@@ -26,8 +26,26 @@ import Tensors
         let given = try GivenSettings([try TrainingSettings.batchSize.parse("64"), try TrainingSettings.ema.parse("0")]).configuration(for: data)
         #expect(given.batchSize == 64 && given.ema == 0)
         // The help and the README name the default preset's value and the others'.
-        #expect(TrainingSettings.describeDefault(of: TrainingSettings.batchSize) == "128 (dcgan-cpu: 32)")
-        #expect(TrainingSettings.describeDefault(of: TrainingSettings.ema) == "0.0 (sngan: 0.999, dcgan-cpu: 0.999)")
+        #expect(TrainingSettings.describeDefault(of: TrainingSettings.batchSize) == "128 (dcgan-cpu: 32, fastgan: 32)")
+        #expect(TrainingSettings.describeDefault(of: TrainingSettings.ema) == "0.999 (mlp: 0.0, dcgan: 0.0, catdcgan: 0.0)")
+        #expect(TrainingSettings.describeDefault(of: ModelSettings.model) == "dcgan-cpu (folders and emoji: fastgan)")
+    }
+
+    /// Pictures drawn at the model's size — a folder of photos, the emoji set — train FastGAN
+    /// unless a model is named (the colour search's choice), with its recipe; the fixed-size
+    /// datasets keep dcgan-cpu.
+    @Test func foldersAndTheEmojiSetDefaultToFastGAN() throws {
+        let folder = scratch("default-preset-folder")
+        for data in [folder, "emoji"] {
+            let given = GivenSettings([try TrainingSettings.dataPath.parse(data)])
+            #expect(given.preset == .fastgan && given.value(ModelSettings.model) == .fastgan, "\(data)")
+            #expect(given.imageSize == 64 && given.value(TrainingSettings.batchSize) == 32, "\(data)")
+            let named = GivenSettings([try TrainingSettings.dataPath.parse(data), try ModelSettings.model.parse("dcgan-cpu")])
+            #expect(named.preset == .dcganCPU, "\(data)")
+        }
+        let config = try GivenSettings([try TrainingSettings.dataPath.parse(folder)]).configuration(for: brightSquares(64))
+        #expect(config.model.preset == .fastgan && config.model.spectralNorm == .both && config.model.width == 16)
+        #expect(config.loss == .hinge && config.realLabel == 1 && config.ema == 0.999 && config.augment == [.color, .translation])
     }
 
     /// The same parameters (names, shapes and initial values from the same seed), buffers and

@@ -121,6 +121,60 @@ import Tensors
     }
 }
 
+/// One training step of the FastGAN preset at 32×32 (width 4, latent 12, batch 4, no augmentation)
+/// against PyTorch: hinge loss, spectral norm on every convolution of both networks (one power
+/// iteration per forward pass in training mode, as `torch.nn.utils.spectral_norm`), skip-layer
+/// excitation, GLU, and D's reconstruction loss from the same pass as its judgement of the real
+/// batch — both losses and the reconstruction's, every gradient, Adam's moments, and every buffer
+/// after the step (running statistics, spectral norm's u and v). Dumped once by
+/// `Fixtures/golden/fastgan_step.py`.
+@Suite struct GoldenFastGANStepTests {
+    @Test func oneStepOfFastGANMatchesPyTorch() throws {
+        let directory = GoldenStepTests.directory
+        let golden = try SafeTensors(contentsOf: directory + "/fastgan-step.safetensors").allTensors()
+        var report = GoldenStepTests.Report(golden: golden)
+        let real = try #require(golden["input.real"]), noise = try #require(golden["input.noise"])
+        var config = TrainingConfig(model: ModelConfig(preset: .fastgan, imageSize: 32, channels: 3, latent: 12, width: 4), dataPath: "golden")
+        config.augment = []
+        let gan = GANStep(config: config)
+        try gan.generator.load(from: directory + "/fastgan-generator.safetensors")
+        try gan.discriminator.load(from: directory + "/fastgan-discriminator.safetensors")
+        #expect(gan.loss == .hinge && gan.reconstructionWeight == 1 && gan.augment.isEmpty)
+
+        let fake = gan.generator(noise)
+        let d = try gan.updateDiscriminator(real: real, fake: fake)
+        report.check("loss.d", Tensor(d.lossD), tolerance: 1e-5)
+        report.check("loss.recon", Tensor(try #require(d.reconstruction)), tolerance: 1e-5)
+        for (tag, module, optimizer) in [("d", gan.discriminator as Module, gan.optimizerD)] {
+            let gradients = report.scale(prefix: "grad.\(tag).")
+            for (name, p) in module.namedParameters() {
+                report.check("grad.\(tag).\(name)", try #require(p.grad, "\(name) has no gradient"), tolerance: 1e-4, scale: gradients)
+            }
+            for (name, t) in optimizer.stateTensors() where name != "step" {
+                report.check("adam.\(tag).\(name)", t, tolerance: 1e-4,
+                             scale: report.scale(prefix: "adam.\(tag).", suffix: name.hasSuffix("_sq") ? "_sq" : "exp_avg"))
+            }
+        }
+        let lossG = try gan.updateGenerator(fake: fake)
+        report.check("loss.g", Tensor(lossG), tolerance: 1e-5)
+        let gradients = report.scale(prefix: "grad.g.")
+        for (name, p) in gan.generator.namedParameters() {
+            report.check("grad.g.\(name)", try #require(p.grad, "\(name) has no gradient"), tolerance: 1e-4, scale: gradients)
+        }
+        for (name, t) in gan.optimizerG.stateTensors() where name != "step" {
+            report.check("adam.g.\(name)", t, tolerance: 1e-4, scale: report.scale(prefix: "adam.g.", suffix: name.hasSuffix("_sq") ? "_sq" : "exp_avg"))
+        }
+        for (tag, module) in [("d", gan.discriminator as Module), ("g", gan.generator)] {
+            for (name, b) in module.namedBuffers() { report.check("after.\(tag).\(name)", b.value, tolerance: 5e-5) }
+        }
+        print("Golden step (FastGAN 32, width 4, batch 4) against PyTorch:\n" + report.lines.joined(separator: "\n")
+              + String(format: "\n%d compared, %d failed, worst relative difference %.2e", report.lines.count,
+                       report.failures.count, report.worst))
+        #expect(report.failures.isEmpty, "differs from PyTorch: \(report.failures)")
+        #expect(report.lines.count == golden.count - 2, "every golden tensor but the inputs is compared")
+    }
+}
+
 /// One discriminator step with each gradient penalty against PyTorch's
 /// `torch.autograd.grad(create_graph=True)`: R1 and R2 (bce loss, γ 10) and WGAN-GP (λ 10), on the
 /// 28×28 DCGAN preset's discriminator (batch norm included) with the golden weights. The values

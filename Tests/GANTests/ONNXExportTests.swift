@@ -67,17 +67,20 @@ import Tensors
         let r = try JSONDecoder().decode(Result.self, from: Data(try python(Self.runner, args).utf8))
         let scale = expected.map(abs).max() ?? 0
         print("ONNX \(name): onnxruntime vs Sampler max abs difference \(r.error), largest value \(scale)")
-        #expect(scale > (options.uint8 ? 100 : 0.5), "\(name): images too flat to compare (largest |value| \(scale))")
+        // FastGAN's spectrally normalised G draws fainter images from random weights: compared to 1e-6 below.
+        #expect(scale > (options.uint8 ? 100 : c.preset == .fastgan ? 0.05 : 0.5), "\(name): images too flat to compare (largest |value| \(scale))")
         #expect(r.shape == images.shape, "\(name)")
         return r
     }
 
     @Test(arguments: [("mlp", ModelPreset.mlp, 28, 1), ("dcgan28", .dcgan, 28, 1), ("dcgan32", .dcgan, 32, 3), ("dcgan64", .dcgan, 64, 3),
-                      ("catdcgan", .catdcgan, 128, 3), ("sngan28", .sngan, 28, 1), ("sngan64", .sngan, 64, 3)])
+                      ("catdcgan", .catdcgan, 128, 3), ("sngan28", .sngan, 28, 1), ("sngan64", .sngan, 64, 3),
+                      ("fastgan32", .fastgan, 32, 3), ("fastgan64", .fastgan, 64, 3), ("fastgan128", .fastgan, 128, 3)])
     func everyPresetRunsInONNXRuntime(_ name: String, _ preset: ModelPreset, _ size: Int, _ channels: Int) throws {
         let c = ModelConfig(preset: preset, imageSize: size, channels: channels, latent: 12, width: 4)
         let r = try check(c, name: name)
-        #expect(r.error < 1e-4 && r.dtype == "float32", "\(name): \(r.error)")
+        // FastGAN's graph (Resize, Slice, AveragePool and the excitations' Mul) within 1e-6 of its fainter images.
+        #expect(r.error < (preset == .fastgan ? 1e-6 : 1e-4) && r.dtype == "float32", "\(name): \(r.error)")
     }
 
     @Test func conditionalUint8AndFixedBatch() throws {

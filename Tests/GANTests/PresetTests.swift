@@ -8,7 +8,8 @@ import NN
 import Tensors
 
 @Suite struct PresetTests {
-    @Test(arguments: [(ModelPreset.mlp, 28), (.dcgan, 28), (.dcgan, 32), (.dcgan, 64), (.dcgan, 128), (.dcgan, 256), (.catdcgan, 128)])
+    @Test(arguments: [(ModelPreset.mlp, 28), (.dcgan, 28), (.dcgan, 32), (.dcgan, 64), (.dcgan, 128), (.dcgan, 256), (.catdcgan, 128),
+                      (.fastgan, 32), (.fastgan, 64), (.fastgan, 128), (.fastgan, 256)])
     func everyPresetBuildsAndRoundTripsShapes(_ preset: ModelPreset, _ size: Int) {
         let c = ModelConfig(preset: preset, imageSize: size, channels: size >= 64 ? 3 : 1, latent: 10, width: 4)
         #expect(c.problem == nil)
@@ -23,6 +24,31 @@ import Tensors
         #expect(ModelConfig(preset: .dcgan, imageSize: 48, channels: 3).problem == "dcgan is built for 28×28 or a power of two from 32 to 256, not 48×48")
         #expect(ModelConfig(preset: .catdcgan, imageSize: 64, channels: 3).problem == "catdcgan is built for 128×128, not 64×64")
         #expect(ModelConfig(preset: .dcgan, imageSize: 512, channels: 3).problem != nil)
+        #expect(ModelConfig(preset: .fastgan, imageSize: 28, channels: 1).problem == "fastgan is built for 32, 64, 128 or 256 pixels, not 28×28")
+    }
+
+    /// FastGAN's discriminator reconstructs what it judges at half the size from its 8×8 features,
+    /// from the same forward pass as its logits (which the decoder does not change), and its
+    /// generator's skip-layer excitations gate the feature maps they name.
+    @Test(arguments: [32, 64, 128])
+    func fastGANsDecoderAndExcitations(_ size: Int) throws {
+        let c = ModelConfig(preset: .fastgan, imageSize: size, channels: 3, latent: 8, width: 4)
+        let (g, d) = Models.make(c, rng: RandomGenerator(seed: 1))
+        #expect(c.spectralNorm == .both && g.hasSpectralNorm && d.hasSpectralNorm)
+        let decoder = try #require(d.decoder)
+        #expect(d.decoder!.hasSpectralNorm)
+        d.setTraining(false)
+        let x = Tensor.randomUniform([2, 3, size, size], low: -1, high: 1, using: RandomGenerator(seed: 3))
+        let j = withoutGrad { d.judgement(x, classes: nil, reconstruct: true) }
+        #expect(j.reconstruction?.shape == [2, 3, size / 2, size / 2])
+        #expect(j.logits.scalars == withoutGrad { d(x) }.scalars)
+        // The decoder reads D's 8×8 features.
+        let features = withoutGrad { d.main.layers.prefix(d.decoderReads).reduce(x) { $1($0) } }
+        #expect(features.shape[2...] == [8, 8])
+        #expect(withoutGrad { decoder(features) }.scalars == j.reconstruction!.scalars)
+        let gates = g.namedModules().compactMap { $0.module as? SkipExcitation }
+        #expect(gates.count == (size >= 128 ? 2 : 1))
+        #expect(g.namedParameters().contains { $0.name.hasPrefix("main.") && $0.name.contains(".gate.1.weight_orig") })
     }
 
     /// Parameter names and shapes of PyTorch's reference DCGAN (examples/dcgan/main.py), so its

@@ -19,6 +19,36 @@ import Tensors
         #expect(after > 0.7, "contrast after training \(after)")
     }
 
+    /// FastGAN with its recipe (hinge loss, spectral norm in G and D, DiffAugment, EMA, D's
+    /// reconstruction): it learns where the square is, and a resumed run is the same computation
+    /// bitwise — weights, batch-norm statistics and spectral norm's vectors.
+    @Test func fastGANLearnsAndResumesBitwise() throws {
+        var config = tinyConfig(preset: .fastgan, epochs: 12)
+        config.batchSize = 32
+        config.learningRateG = 2e-4
+        config.learningRateD = 2e-4
+        let (before, after) = try squareContrastBeforeAndAfterTraining(config, directory: "fastgan-learn")
+        #expect(abs(before) < 0.2, "contrast before training \(before)")
+        #expect(after > 0.5, "contrast after training \(after)")
+
+        let data = brightSquares(64)
+        let straight = try Trainer(config: tinyConfig(preset: .fastgan, epochs: 2), dataset: data, runDirectory: scratch("fastgan-straight"))
+        _ = try straight.run()
+        let dir = scratch("fastgan-resumed")
+        _ = try Trainer(config: tinyConfig(preset: .fastgan, epochs: 1), dataset: data, runDirectory: dir).run()
+        let second = try Trainer.resume(runDirectory: dir, dataset: data, epochs: 2)
+        _ = try second.run()
+        #expect(second.state.step == straight.state.step && straight.state.step == 8)
+        for (a, b) in zip(straight.generator.namedParameters() + straight.discriminator.namedParameters(),
+                          second.generator.namedParameters() + second.discriminator.namedParameters()) {
+            #expect(a.parameter.value.scalars == b.parameter.value.scalars, "\(a.name)")
+        }
+        for (a, b) in zip(straight.generator.namedBuffers() + straight.discriminator.namedBuffers(),
+                          second.generator.namedBuffers() + second.discriminator.namedBuffers()) {
+            #expect(a.buffer.value.scalars == b.buffer.value.scalars, "\(a.name)")
+        }
+    }
+
     /// Two epochs straight, or one epoch then a resume for the second: bitwise the same weights.
     @Test func resumingIsTheSameComputation() throws {
         let data = brightSquares(64)

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import NN
 import Tensors
@@ -20,6 +21,42 @@ import Tensors
     static func maxRelativeError(_ a: Tensor, _ b: Tensor) -> Float {
         let scale = max(b.scalars.map(abs).max() ?? 0, 1e-3)
         return zip(a.scalars, b.scalars).map { abs($0 - $1) }.max()! / scale
+    }
+
+    /// A skip-layer excitation is planned inside (its body's and gate's layers folded and fused)
+    /// and computes body · gate; its pieces (GLU, Swish, nearest upsampling, adaptive pooling)
+    /// compute their definitions.
+    @Test func skipLayerExcitationIsPlannedInside() {
+        let rng = RandomGenerator(seed: 4)
+        let body = Sequential(Upsample(2), Conv2d(4, 10, kernelSize: 3, padding: .explicit(1, 1), bias: false, rng: rng),
+                              BatchNorm2d(10), GLU(), Upsample(2), Conv2d(5, 6, kernelSize: 3, padding: .explicit(1, 1), rng: rng),
+                              BatchNorm2d(6), GLU())
+        let gate = Sequential(AdaptiveAvgPool2d(4), Conv2d(4, 3, kernelSize: 4, bias: false, rng: rng), Swish(),
+                              Conv2d(3, 3, kernelSize: 1, rng: rng), Sigmoid())
+        let net = Sequential(SkipExcitation(body: body, gate: gate), Conv2d(3, 2, kernelSize: 1, rng: rng), Tanh())
+        Self.randomizeStatistics(net, seed: 5)
+        net.setTraining(false)
+        let plan = InferencePlan(net.layers)
+        #expect(plan.fusedLayers == 4)  // two batch norms and the sigmoid inside, the tanh outside
+        let x = Tensor.randomNormal([2, 4, 8, 8], using: RandomGenerator(seed: 6))
+        let expected = withoutGrad { net(x) }
+        #expect(plan(x).shape == [2, 2, 32, 32])
+        #expect(Self.maxRelativeError(plan(x), expected) < 1e-5)
+
+        // The pieces, from their definitions.
+        let h = withoutGrad { body(x) }, w = withoutGrad { gate(x) }
+        #expect(w.shape == [2, 3, 1, 1])
+        let gated = withoutGrad { SkipExcitation(body: body, gate: gate)(x) }.scalars, hs = h.scalars, ws = w.scalars
+        #expect(gated.indices.allSatisfy { abs(gated[$0] - hs[$0] * ws[$0 / (32 * 32)]) <= 1e-6 * max(1, abs(gated[$0])) })
+        let y = Tensor.randomNormal([1, 4, 2, 2], using: rng), ys = y.scalars
+        let glu = GLU()(y).scalars
+        #expect(glu.indices.allSatisfy { abs(glu[$0] - ys[$0] / (1 + exp(-ys[$0 + 8]))) < 1e-6 })
+        let swish = Swish()(y).scalars
+        #expect(swish.indices.allSatisfy { abs(swish[$0] - ys[$0] / (1 + exp(-ys[$0]))) < 1e-6 })
+        let up = Upsample(2)(y).scalars
+        #expect(up[0] == ys[0] && up[1] == ys[0] && up[4] == ys[0] && up[5] == ys[0] && up[2] == ys[1] && up[8] == ys[2])
+        let pooled = AdaptiveAvgPool2d(1)(y).scalars
+        #expect(abs(pooled[0] - ys[0..<4].reduce(0, +) / 4) < 1e-6)
     }
 
     @Test func convolutionStacksFoldAndFuse() {

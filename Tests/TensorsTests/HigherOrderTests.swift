@@ -33,6 +33,13 @@ import Testing
                       reference: { Self.square(Reference.convTranspose2d($0[0], $0[1], $0[2], stride: (s, s), pad: (pad, pad, cropBottom, cropBottom))) })
     }
 
+    /// Each is the other's gradient, so a gradient of a gradient passes through both.
+    @Test func upsamplingAndBlockSums() {
+        let x = Ref.random([2, 2, 2, 3], rng), w = Ref.random([2, 2, 4, 6], rng)
+        gradGradCheck([x, w], engine: { ($0[0].upsampledNearest(2) * $0[1]).square().blockSums(2) },
+                      reference: { Reference.blockSums(Self.square(Self.times(Reference.upsampleNearest($0[0], 2), $0[1])), 2) })
+    }
+
     @Test func linearAndMatmul() {
         let x = Ref.random([3, 5], rng), w = Ref.random([4, 5], rng), b = Ref.random([4], rng)
         gradGradCheck([x, w, b], engine: { Tensor.linear($0[0], weight: $0[1], bias: $0[2]).square() },

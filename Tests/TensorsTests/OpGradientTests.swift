@@ -15,6 +15,15 @@ import Testing
                   reference: { Reference.linear($0[0], $0[1], nil) })
     }
 
+    /// Nearest-neighbour upsampling and its adjoint, the block sums (FastGAN's G and D's decoder).
+    @Test(arguments: [([2, 3, 2, 3], 2), ([1, 2, 3, 1], 3), ([2, 1, 2, 2], 1)])
+    func upsamplingAndBlockSums(_ shape: [Int], _ factor: Int) {
+        let x = Ref.random(shape, rng)
+        gradCheck([x], engine: { $0[0].upsampledNearest(factor) }, reference: { Reference.upsampleNearest($0[0], factor) })
+        let big = Ref.random([shape[0], shape[1], shape[2] * factor, shape[3] * factor], rng)
+        gradCheck([big], engine: { $0[0].blockSums(factor) }, reference: { Reference.blockSums($0[0], factor) })
+    }
+
     @Test(arguments: [(1, 1, 1), (3, 4, 5), (6, 2, 3)])
     func matmul(_ m: Int, _ k: Int, _ n: Int) {
         let a = Ref.random([m, k], rng), b = Ref.random([k, n], rng)

@@ -164,3 +164,25 @@ extension Reference {
         }.reduce(0, +) / Double(labels.count)
     }
 }
+
+extension Reference {
+    /// Nearest-neighbour upsampling: y[n, c, i, j] = x[n, c, ⌊i/f⌋, ⌊j/f⌋].
+    static func upsampleNearest(_ x: Ref, _ f: Int) -> Ref {
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        var y = [Double](repeating: 0, count: n * c * h * f * w * f)
+        for p in 0..<(n * c) { for i in 0..<(h * f) { for j in 0..<(w * f) {
+            y[(p * h * f + i) * w * f + j] = x.values[(p * h + i / f) * w + j / f]
+        } } }
+        return Ref(y, [n, c, h * f, w * f])
+    }
+
+    /// The sum over each f×f block.
+    static func blockSums(_ x: Ref, _ f: Int) -> Ref {
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        var y = [Double](repeating: 0, count: n * c * (h / f) * (w / f))
+        for p in 0..<(n * c) { for i in 0..<h { for j in 0..<w {
+            y[(p * (h / f) + i / f) * (w / f) + j / f] += x.values[(p * h + i) * w + j]
+        } } }
+        return Ref(y, [n, c, h / f, w / f])
+    }
+}

@@ -20,6 +20,8 @@ public struct InferencePlan {
         case conv(Conv2d, weight: Tensor, bias: Tensor?, activation: EltwiseOp?)
         case deconv(ConvTranspose2d, weight: Tensor, bias: Tensor?, activation: EltwiseOp?)
         case linear(weight: Tensor, bias: Tensor?, activation: EltwiseOp?)
+        /// A skip-layer excitation whose body and gate are plans of their own.
+        case excitation(SkipExcitation, body: InferencePlan, gate: InferencePlan)
         case layer(Module)
     }
 
@@ -44,6 +46,12 @@ public struct InferencePlan {
         while i < layers.count {
             let layer = layers[i]
             i += 1
+            if let sle = layer as? SkipExcitation {
+                let body = InferencePlan(sle.body.layers), gate = InferencePlan(sle.gate.layers)
+                steps.append(.excitation(sle, body: body, gate: gate))
+                fused += body.fusedLayers + gate.fusedLayers
+                continue
+            }
             guard layer is Conv2d || layer is ConvTranspose2d || layer is Linear else {
                 steps.append(.layer(layer))
                 continue
@@ -82,23 +90,27 @@ public struct InferencePlan {
     /// layers (a conditional generator's batch norms, which are not folded: their scale and shift
     /// differ from sample to sample) get `classes`.
     public func callAsFunction(_ x: Tensor, classes: Tensor? = nil) -> Tensor {
-        withoutGrad {
-            steps.reduce(x) { x, step in
-                switch step {
-                case .conv(let c, let w, let b, let a):
-                    return Tensor.conv2d(x, weight: w, bias: b, stride: (c.stride, c.stride), padding: c.padding, activation: a)
-                case .deconv(let c, let w, let b, let a):
-                    return Tensor.convTranspose2d(x, weight: w, bias: b, stride: (c.stride, c.stride), padding: c.padding,
-                                                  outputPadding: (c.outputPadding, c.outputPadding), activation: a)
-                case .linear(let w, let b, let a):
-                    return Tensor.linear(x, weight: w, bias: b, activation: a)
-                case .layer(let m):
-                    if let conditional = m as? any ClassConditional {
-                        guard let classes else { preconditionFailure("InferencePlan: the class-conditional layer \(type(of: m)) needs classes") }
-                        return conditional(x, classes: classes)
-                    }
-                    return m(x)
+        withoutGrad { run(x, classes: classes) }
+    }
+
+    func run(_ x: Tensor, classes: Tensor?) -> Tensor {
+        steps.reduce(x) { x, step in
+            switch step {
+            case .conv(let c, let w, let b, let a):
+                return Tensor.conv2d(x, weight: w, bias: b, stride: (c.stride, c.stride), padding: c.padding, activation: a)
+            case .deconv(let c, let w, let b, let a):
+                return Tensor.convTranspose2d(x, weight: w, bias: b, stride: (c.stride, c.stride), padding: c.padding,
+                                              outputPadding: (c.outputPadding, c.outputPadding), activation: a)
+            case .linear(let w, let b, let a):
+                return Tensor.linear(x, weight: w, bias: b, activation: a)
+            case .excitation(_, let body, let gate):
+                return body.run(x, classes: classes) * gate.run(x, classes: classes)
+            case .layer(let m):
+                if let conditional = m as? any ClassConditional, conditional.classes > 0 {
+                    guard let classes else { preconditionFailure("InferencePlan: the class-conditional layer \(type(of: m)) needs classes") }
+                    return conditional(x, classes: classes)
                 }
+                return m(x)
             }
         }
     }

@@ -69,9 +69,37 @@ class Generator(nn.Module):
         x = z if classes is None else torch.cat([z, classes], 1)
         if self.latent_4d:
             x = x.reshape(x.shape[0], -1, 1, 1)
-        for layer in self.main:
-            x = layer(x, classes) if isinstance(layer, ConditionalBatchNorm) else layer(x)
-        return x
+        return run(self.main, x, classes)
+
+
+def run(layers, x, classes):
+    for layer in layers:
+        x = layer(x, classes) if isinstance(layer, (ConditionalBatchNorm, SkipExcitation)) else layer(x)
+    return x
+
+
+class GLU(nn.Module):
+    """FastGAN's GLU: the first half of the channels times the sigmoid of the second half."""
+
+    def forward(self, x):
+        nc = x.size(1) // 2
+        return x[:, :nc] * torch.sigmoid(x[:, nc:])
+
+
+class Swish(nn.Module):
+    def forward(self, x):
+        return x * torch.sigmoid(x)
+
+
+class SkipExcitation(nn.Module):
+    """FastGAN's skip-layer excitation with the layers it skips over inside: body(x) · gate(x)."""
+
+    def __init__(self, body, gate):
+        super().__init__()
+        self.body, self.gate = nn.ModuleList(body), nn.ModuleList(gate)
+
+    def forward(self, x, classes=None):
+        return run(self.body, x, classes) * run(self.gate, x, classes)
 
 
 def bn(n, classes, eps=1e-5, dims=2):
@@ -148,11 +176,45 @@ def sngan(size, channels, latent, width, classes):
     return Generator(g, classes=classes)
 
 
+def fastgan(size, channels, latent, width, classes):
+    """FastGAN's generator (Liu et al. 2021; its channel table times width/64), spectral norm on
+    every convolution as FastGAN has it."""
+    w, sn = width, nn.utils.spectral_norm
+
+    def ch(r):
+        return max(1, 64 * w // r if r <= 32 else 2 * w if r == 64 else 128 * w // r)
+
+    def conv(i, o, k, s=1, p=0):
+        return sn(nn.Conv2d(i, o, k, s, p, bias=False))
+
+    def up(r):
+        return [nn.Upsample(scale_factor=2, mode="nearest"), conv(ch(r), 2 * ch(2 * r), 3, 1, 1), bn(2 * ch(2 * r), classes), GLU()]
+
+    def ups(a, b):
+        layers = []
+        while a < b:
+            layers += up(a)
+            a *= 2
+        return layers
+
+    def excitation(a, b, body):
+        return SkipExcitation(body, [nn.AdaptiveAvgPool2d(4), conv(ch(a), ch(b), 4), Swish(), conv(ch(b), ch(b), 1), nn.Sigmoid()])
+
+    gate_from = 4 if size == 32 else 8
+    g = [sn(nn.ConvTranspose2d(latent + classes, 2 * ch(4), 4, 1, 0, bias=False)), bn(2 * ch(4), classes), GLU()]
+    g += ups(4, gate_from)
+    body = up(8) + [excitation(16, size // 2, ups(16, size // 2))] + up(size // 2) if size >= 128 else ups(gate_from, size)
+    g += [excitation(gate_from, size, body), conv(ch(size), channels, 3, 1, 1), nn.Tanh()]
+    return Generator(g, latent_4d=True, classes=classes)
+
+
 # (case, builder, size, channels, latent, width, classes)
 CASES = [("mlp", mlp, 28, 1, 12, 4, 0), ("dcgan28", tensorflow_dcgan, 28, 1, 12, 4, 0),
          ("dcgan32", tensorflow_dcgan, 32, 3, 12, 4, 0), ("dcgan64", canonical_dcgan, 64, 3, 12, 4, 0),
          ("catdcgan", catdcgan, 128, 3, 12, 2, 0), ("sngan28", sngan, 28, 1, 12, 4, 0), ("sngan64", sngan, 64, 3, 12, 4, 0),
-         ("cond-dcgan28", tensorflow_dcgan, 28, 1, 12, 4, 3), ("cond-dcgan64", canonical_dcgan, 64, 1, 12, 4, 3)]
+         ("cond-dcgan28", tensorflow_dcgan, 28, 1, 12, 4, 3), ("cond-dcgan64", canonical_dcgan, 64, 1, 12, 4, 3),
+         ("fastgan32", fastgan, 32, 3, 12, 4, 0), ("fastgan64", fastgan, 64, 3, 12, 4, 0), ("fastgan128", fastgan, 128, 3, 12, 4, 0),
+         ("cond-fastgan64", fastgan, 64, 3, 12, 4, 3)]
 
 
 def fnv1a(text):
@@ -182,6 +244,24 @@ def fill(name, shape):
     return [base + 0.2 * v for v in wave]
 
 
+def converge_spectral_norms(net, iterations=100):
+    """Spectral norm's u and v after `iterations` power iterations from their filled values (in
+    float64): the top singular vectors, as after training, so that σ is the weight's spectral norm
+    (from the filled vectors it can be near 0 and blow the weight up)."""
+    for m in net.modules():
+        if hasattr(m, "weight_u"):
+            w = m.weight_orig.detach().double()
+            if isinstance(m, nn.ConvTranspose2d):
+                w = w.transpose(0, 1)
+            w = w.reshape(w.shape[0], -1)
+            u, v = m.weight_u.double(), m.weight_v.double()
+            for _ in range(iterations):
+                v = F.normalize(w.t() @ u, dim=0, eps=1e-12)
+                u = F.normalize(w @ v, dim=0, eps=1e-12)
+            m.weight_u.copy_(u.float())
+            m.weight_v.copy_(v.float())
+
+
 def latents(n, latent):
     return torch.tensor([[math.sin(0.37 * (i * latent + j) + 1) * 1.2 for j in range(latent)] for i in range(n)])
 
@@ -191,13 +271,14 @@ def main(out_dir):
     torch.set_grad_enabled(False)
     for case, build, size, channels, latent, width, classes in CASES:
         g = build(size, channels, latent, width, classes).eval()
-        conditional_bn = {f"main.{i}" for i, m in enumerate(g.main) if isinstance(m, ConditionalBatchNorm)}
-        state = {}
-        for name, t in g.state_dict().items():
+        conditional_bn = {name for name, m in g.named_modules() if isinstance(m, ConditionalBatchNorm)}
+        # Filled in place: load_state_dict would take a dict without metadata for an old spectral-norm checkpoint.
+        state = g.state_dict()
+        for name, t in state.items():
             key = ("cbn:" + name) if name.rsplit(".", 1)[0] in conditional_bn and name.rsplit(".", 1)[-1] in ("weight", "bias") else name
             values = fill(key, list(t.shape))
-            state[name] = torch.tensor(values, dtype=torch.float64).reshape(t.shape).to(t.dtype)
-        g.load_state_dict(state, strict=True)
+            t.copy_(torch.tensor(values, dtype=torch.float64).reshape(t.shape).to(t.dtype))
+        converge_spectral_norms(g)
         z = latents(2, latent)
         one_hot = F.one_hot(torch.arange(2) % classes, classes).float() if classes else None
         out[f"{case}.images"] = g(z, one_hot).contiguous()
