@@ -56,10 +56,12 @@ public struct DataParallel {
     public func average(_ result: GANStepResult) -> GANStepResult {
         var r = result
         // Every rank applies a penalty on the same steps, so the presence of each value agrees.
-        let mean = average([Double(r.lossD), Double(r.dReal), Double(r.dFake), Double(r.lossG ?? 0), Double(r.penalty ?? 0), Double(r.realSign)])
+        let mean = average([Double(r.lossD), Double(r.dReal), Double(r.dFake), Double(r.lossG ?? 0), Double(r.penalty ?? 0), Double(r.realSign),
+                            Double(r.reconstruction ?? 0)])
         (r.lossD, r.dReal, r.dFake, r.realSign) = (Float(mean[0]), Float(mean[1]), Float(mean[2]), Float(mean[5]))
         if r.lossG != nil { r.lossG = Float(mean[3]) }
         if r.penalty != nil { r.penalty = Float(mean[4]) }
+        if r.reconstruction != nil { r.reconstruction = Float(mean[6]) }
         return r
     }
 

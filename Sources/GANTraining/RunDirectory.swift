@@ -213,6 +213,8 @@ public struct MetricsLine: Codable, Sendable, Equatable {
     public var dReal: Float?, dFake: Float?
     /// The gradient penalties' weighted part of `lossD` (last applied; absent without penalties).
     public var penalty: Float?
+    /// D's reconstruction loss, the weighted part of `lossD` (FastGAN's D; absent otherwise).
+    public var reconstruction: Float?
     public var imagesPerSecond: Double?
     /// Time the loop has waited for data this epoch.
     public var loaderWaitSeconds: Double?
@@ -250,7 +252,7 @@ public struct MetricsLine: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case step, epoch, batch, lossD = "loss_d", lossG = "loss_g", dReal = "d_real", dFake = "d_fake", penalty = "loss_d_penalty"
         case imagesPerSecond = "images_per_second", loaderWaitSeconds = "loader_wait_seconds", evaluation = "eval"
-        case augmentProbability = "ada_p"
+        case augmentProbability = "ada_p", reconstruction = "loss_d_reconstruction"
     }
 
     /// The line of a training step.
@@ -259,6 +261,7 @@ public struct MetricsLine: Codable, Sendable, Equatable {
         step = p.step; epoch = p.epoch; batch = p.batch
         lossD = finite(p.lossD); lossG = finite(p.lossG); dReal = finite(p.dReal); dFake = finite(p.dFake)
         penalty = p.penalty.flatMap(finite)
+        reconstruction = p.reconstruction.flatMap(finite)
         imagesPerSecond = (p.imagesPerSecond * 10).rounded() / 10
         self.loaderWaitSeconds = (loaderWaitSeconds * 1e4).rounded() / 1e4
         augmentProbability = p.augmentProbability

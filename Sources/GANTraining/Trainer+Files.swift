@@ -79,6 +79,7 @@ extension Trainer {
         if let v = line.lossG, v.isFinite { values.append(("loss/G", Double(v))) }
         if let v = line.dReal { values.append(("discriminator/D(x)", Double(v))) }
         if let v = line.penalty { values.append(("loss/D_penalty", Double(v))) }
+        if let v = line.reconstruction { values.append(("loss/D_reconstruction", Double(v))) }
         if let v = line.dFake { values.append(("discriminator/D(G(z))", Double(v))) }
         if let v = line.imagesPerSecond { values.append(("speed/images_per_second", v)) }
         if let v = line.augmentProbability { values.append(("augment/ada_p", v)) }

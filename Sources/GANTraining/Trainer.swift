@@ -150,7 +150,7 @@ public final class Trainer {
                                          etaSeconds: budgetSecondsLeft.map { min($0, stepsLeft) } ?? stepsLeft,
                                          penalty: result.penalty ?? lastPenalty,
                                          budgetLimited: budgetSecondsLeft.map { $0 < stepsLeft } ?? false,
-                                         augmentProbability: state.adaProbability)
+                                         augmentProbability: state.adaProbability, reconstruction: result.reconstruction)
                 progress(p)
                 try afterStep(p, loaderWaitSeconds: batches.waitSeconds)
                 tick()

@@ -16,6 +16,8 @@ public struct TrainingProgress: Sendable {
     public var budgetLimited = false
     /// Adaptive augmentation's probability after this step (with `ada`).
     public var augmentProbability: Double? = nil
+    /// D's reconstruction loss (weighted part of `lossD`), when D has a decoder (FastGAN).
+    public var reconstruction: Float? = nil
 
     /// "3/5", or "3" for a run limited by time alone.
     public var epochText: String {

@@ -116,6 +116,10 @@ struct Train: ParsableCommand {
         let used = trainer.dataset, c = trainer.config
         say("training \(c.model.preset.rawValue) on \(used.name): \(used.count) images \(used.width)×\(used.height)×\(used.channels), "
             + "G \(trainer.generator.parameterCount) and D \(trainer.discriminator.parameterCount) parameters, on \(Engine.name)")
+        if !given.contains(ModelSettings.model) && c.model.preset != ModelSettings.defaultPreset {
+            say("\(c.model.preset.rawValue) is the default for \(given.dataPath == Emoji.keyword ? "the emoji set" : "folders of pictures") "
+                + "(the colour search's choice; --model names another)")
+        }
         say("recipe: " + recipe(c))
         say("run directory: \(directory)")
         return trainer
@@ -162,6 +166,7 @@ struct Train: ParsableCommand {
         if c.penaltyEvery > 1 && (c.r1 > 0 || c.r2 > 0 || c.loss == .wganGP) { recipe.append("penalties every \(c.penaltyEvery) steps") }
         if c.model.spectralNorm != .none { recipe.append("spectral norm in \(c.model.spectralNorm == .both ? "G and D" : c.model.spectralNorm.rawValue.uppercased())") }
         if c.ema > 0 { recipe.append("EMA \(c.ema)") }
+        if c.model.preset == .fastgan { recipe.append("D reconstructs the real images from its features") }
         if !c.augment.isEmpty { recipe.append("DiffAugment " + c.augment.settingText) }
         if c.model.isConditional {
             recipe.append("conditional on \(c.model.classes) classes (" + c.model.classNames.prefix(10).joined(separator: ", ")

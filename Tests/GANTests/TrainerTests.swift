@@ -27,9 +27,15 @@ import Tensors
         config.batchSize = 32
         config.learningRateG = 2e-4
         config.learningRateD = 2e-4
-        let (before, after) = try squareContrastBeforeAndAfterTraining(config, directory: "fastgan-learn")
+        var metrics = ""
+        let (before, after) = try squareContrastBeforeAndAfterTraining(config, directory: "fastgan-learn") { metrics = $0.directory.path + "/metrics.jsonl" }
         #expect(abs(before) < 0.2, "contrast before training \(before)")
         #expect(after > 0.5, "contrast after training \(after)")
+        // D's decoder learns to reconstruct the real images: its loss, logged, falls.
+        let lines = try String(contentsOfFile: metrics, encoding: .utf8)
+            .split(separator: "\n").map { try JSONDecoder().decode(MetricsLine.self, from: Data($0.utf8)) }
+        let reconstruction = lines.compactMap(\.reconstruction)
+        #expect(reconstruction.count > 10 && reconstruction.last! < 0.7 * reconstruction.first!, "\(reconstruction)")
 
         let data = brightSquares(64)
         let straight = try Trainer(config: tinyConfig(preset: .fastgan, epochs: 2), dataset: data, runDirectory: scratch("fastgan-straight"))
