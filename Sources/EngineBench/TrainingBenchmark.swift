@@ -23,6 +23,10 @@ public enum Workload: String, CaseIterable, Sendable {
     /// SNGAN's standard CNN at 28×28 on Fashion-MNIST, batch 128, with its recipe (spectral norm
     /// in D, hinge loss, the generator's moving average).
     case sngan28
+    /// FastGAN at 64×64, 3 channels, batch 32, synthetic images, with its recipe (spectral norm in
+    /// G and D, hinge loss, DiffAugment colour and translation, EMA, D's reconstruction): the
+    /// default for folders and the emoji set.
+    case fastgan64 = "fastgan64"
 
     public var model: ModelConfig {
         switch self {
@@ -32,13 +36,14 @@ public enum Workload: String, CaseIterable, Sendable {
         case .dcgan64: return ModelConfig(preset: .dcgan, imageSize: 64, channels: 3)
         case .catdcgan: return ModelConfig(preset: .catdcgan, imageSize: 128, channels: 3)
         case .sngan28: return ModelConfig(preset: .sngan, imageSize: 28, channels: 1)
+        case .fastgan64: return ModelConfig(preset: .fastgan, imageSize: 64, channels: 3)
         }
     }
 
     public var batchSize: Int {
         switch self {
         case .mlp, .dcgan28, .sngan28: return 128
-        case .dcganCPU28: return 32
+        case .dcganCPU28, .fastgan64: return 32
         case .dcgan64: return 64
         case .catdcgan: return 16
         }

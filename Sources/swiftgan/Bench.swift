@@ -34,7 +34,7 @@ struct Bench: ParsableCommand {
     @Flag(help: "Do not update the weights between passes (isolates the cost of the weight reorders).") var staticWeights = false
     @Option(help: "What to measure: engine (convolution layers), data (loading and batching), training, generation, peak, or all (engine and data).")
     var suite = "all"
-    @Option(help: "Workload for --suite training/generation/ingredients: mlp, dcgan28, dcgan-cpu28, dcgan64, catdcgan or sngan28.") var workload = "dcgan28"
+    @Option(help: "Workload for --suite training/generation/ingredients: mlp, dcgan28, dcgan-cpu28, dcgan64, catdcgan, sngan28 or fastgan64.") var workload = "dcgan28"
     @Option(help: "Timed training steps.") var steps = 10
     @Option(help: "Untimed training steps first.") var warmup = 3
     @Option(help: "Images to generate for --suite generation.") var count = 1000

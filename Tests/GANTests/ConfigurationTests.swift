@@ -50,7 +50,7 @@ import Tensors
     }
 
     @Test func presetsCarryTheirImageSize() {
-        #expect(ModelPreset.allCases.map(\.defaultImageSize) == [28, 64, 128, 64, 64])
+        #expect(ModelPreset.allCases.map(\.defaultImageSize) == [28, 64, 128, 64, 64, 64])
         for preset in ModelPreset.allCases {
             #expect(ModelConfig(preset: preset, imageSize: preset.defaultImageSize, channels: 3).problem == nil)
         }
