@@ -185,7 +185,6 @@ public enum Models {
         return (GANGenerator(c, g), GANDiscriminator(c, d))
     }
 
-
     /// FastGAN (Liu et al., ICLR 2021), at 32 to 256 pixels, with its channel table scaled by
     /// `width` (FastGAN's ngf = ndf = 64 is width 64; the CPU default is 16), r ↦ 64w/r up to 32
     /// pixels, 2w at 64, 128w/r above.
@@ -209,7 +208,11 @@ public enum Models {
         func up(_ r: Int) -> [Module] {  // r×r → 2r×2r
             [Upsample(2), conv(ch(r), 2 * ch(2 * r), 3, padding: 1), BatchNorm2d(2 * ch(2 * r)), GLU()]
         }
-        func ups(_ from: Int, _ to: Int) -> [Module] { stride(from: from, to: to, by: 1).filter { $0 & ($0 - 1) == 0 }.flatMap(up) }
+        func ups(_ from: Int, _ to: Int) -> [Module] {  // from×from → to×to, doubling
+            var layers: [Module] = [], r = from
+            while r < to { layers += up(r); r *= 2 }
+            return layers
+        }
         func excitation(_ from: Int, _ to: Int, body: [Module]) -> SkipExcitation {
             SkipExcitation(body: Sequential(body), gate: Sequential(AdaptiveAvgPool2d(4), conv(ch(from), ch(to), 4), Swish(),
                                                                     conv(ch(to), ch(to), 1), Sigmoid()))

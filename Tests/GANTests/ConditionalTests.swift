@@ -203,12 +203,16 @@ func conditionalConfig(epochs: Int = 1, preset: ModelPreset = .dcgan) -> Trainin
 
     /// Every preset has a conditional form that trains a step; the MLP GAN too: its three batch
     /// norms become conditional and its last dense layer gains the projection.
-    @Test(arguments: [(ModelPreset.mlp, 28), (.dcgan, 28), (.dcgan, 32), (.dcgan, 64), (.catdcgan, 128), (.sngan, 32)])
+    @Test(arguments: [(ModelPreset.mlp, 28), (.dcgan, 28), (.dcgan, 32), (.dcgan, 64), (.catdcgan, 128), (.sngan, 32), (.fastgan, 32),
+                      (.fastgan, 128)])
     func everyPresetHasAConditionalForm(_ preset: ModelPreset, _ size: Int) throws {
         let c = ModelConfig(preset: preset, imageSize: size, channels: 1, latent: 8, width: 4, classNames: ["a", "b", "c"])
         let (g, d) = Models.make(c, rng: RandomGenerator(seed: 2))
-        #expect(!g.main.layers.contains { $0 is BatchNorm })
-        #expect(g.main.layers.filter { $0 is ConditionalBatchNorm }.count == Models.make(ModelConfig(preset: preset, imageSize: size, channels: 1, latent: 8, width: 4), rng: RandomGenerator(seed: 2)).0.main.layers.filter { $0 is BatchNorm }.count)
+        // Every batch norm of G, those inside FastGAN's skip-layer excitations too, is conditional.
+        let modules = g.namedModules().map(\.module)
+        let unconditional = Models.make(ModelConfig(preset: preset, imageSize: size, channels: 1, latent: 8, width: 4), rng: RandomGenerator(seed: 2)).0
+        #expect(!modules.contains { $0 is BatchNorm })
+        #expect(modules.filter { $0 is ConditionalBatchNorm }.count == unconditional.namedModules().filter { $0.module is BatchNorm }.count)
         #expect(d.embedding?.classes == 3)
         if preset == .sngan { #expect(d.namedBuffers().map(\.name).contains("embedding.weight_u")) }
         let step = GANStep(generator: g, discriminator: d, optimizerG: Adam(g, learningRate: 1e-3), optimizerD: Adam(d, learningRate: 1e-3))
@@ -216,6 +220,7 @@ func conditionalConfig(epochs: Int = 1, preset: ModelPreset = .dcgan) -> Trainin
         let result = try step(real: real, noise: c.noise(4, using: RandomGenerator(seed: 4)),
                               realClasses: .oneHot([0, 1, 2, 0], classes: 3), fakeClasses: .oneHot([2, 2, 1, 0], classes: 3))
         #expect(result.lossD.isFinite && (result.lossG ?? .nan).isFinite)
+        #expect((result.reconstruction != nil) == (preset == .fastgan))
         // The inference plan with its unfolded conditional norms equals the layers in evaluation mode.
         let sampler = Sampler(generator: g, config: c)
         let z = c.noise(5, using: RandomGenerator(seed: 6)), classes = Tensor.oneHot([0, 1, 2, 1, 0], classes: 3)
