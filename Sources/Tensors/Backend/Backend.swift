@@ -85,6 +85,12 @@ package protocol Backend: AnyObject {
     func poolingBackward(_ dy: DeviceStorage, like x: DeviceStorage, workspace: DeviceStorage?, _ g: PoolGeometry)
         -> DeviceStorage
 
+    // MARK: Resampling
+    /// Nearest-neighbour upsampling of [N, C, H, W] by `factor` along both spatial axes.
+    func upsampleNearest(_ x: DeviceStorage, factor: Int) -> DeviceStorage
+    /// The sum over each `factor`×`factor` block of [N, C, H, W]: the adjoint of `upsampleNearest`.
+    func blockSums(_ x: DeviceStorage, factor: Int) -> DeviceStorage
+
     // MARK: Element-wise
     func eltwise(_ op: EltwiseOp, _ x: DeviceStorage) -> DeviceStorage
     /// `source` is the forward input, or the forward output when `op.backwardUsesOutput`.

@@ -210,4 +210,5 @@ enum PlanKey: Hashable {
     case eltwise(EltwiseOp, Layout)
     case binary(BinaryOp, Layout, Layout)
     case pooling(PoolGeometry, Layout)
+    case resampling(factor: Int, adjoint: Bool, [Int], Layout)
 }
