@@ -150,7 +150,11 @@ import Testing
         gradCheck([x], engine: { -($0[0] / 4) }, reference: { Reference.map($0[0]) { -$0 / 4 } })
     }
 
-    @Test(arguments: [([2, 3], [2, 3]), ([2, 3, 4, 4], [1, 3, 1, 1]), ([4, 5], [1, 5]), ([1, 3], [4, 3])])
+    /// Operands broadcast per image, per (image, channel) or per pixel ([N, 1, 1, 1], [N, C, 1, 1],
+    /// [N, 1, H, W]) take the host loop; a per-channel one ([1, C, 1, 1]) oneDNN's binary primitive.
+    @Test(arguments: [([2, 3], [2, 3]), ([2, 3, 4, 4], [1, 3, 1, 1]), ([4, 5], [1, 5]), ([1, 3], [4, 3]),
+                      ([3, 2, 4, 5], [3, 1, 1, 1]), ([2, 3, 4, 4], [2, 3, 1, 1]), ([2, 3, 4, 4], [1, 1, 1, 1]), ([4, 5], [4, 1]),
+                      ([2, 3, 4, 5], [2, 1, 4, 5]), ([2, 3, 4, 5], [2, 3, 1, 5]), ([1, 3, 2, 2], [1, 1, 2, 2])])
     func binaryOpsWithBroadcasting(_ aShape: [Int], _ bShape: [Int]) {
         let a = Ref.random(aShape, rng)
         var b = Ref.random(bShape, rng)
