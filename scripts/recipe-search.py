@@ -196,6 +196,8 @@ def main():
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--threads", type=int, default=0, help="compute threads per run (default: all cores)")
     p.add_argument("--table-only", action="store_true", help="print the table of the evaluations already in OUT")
+    p.add_argument("--side-by-side", metavar="PNG", help="also write the final grids of the first seed's runs, in the order of "
+                   "--recipes, side by side into this PNG (needs Pillow)")
     p.add_argument("--readme", help="also write the tables into this Markdown file, between its <!-- recipe-table: begin/end --> "
                    "(and <!-- conditional-table: begin/end -->) markers")
     a = p.parse_args()
@@ -228,6 +230,16 @@ def main():
     text = "\n\n".join(t for t in [main_table, conditional_table(records)] if t)
     open(os.path.join(a.out, "table.md"), "w").write(text + "\n")
     print(text)
+    if a.side_by_side:
+        from PIL import Image  # a test-time tool (.venv), not a dependency of the search
+        grids = [Image.open(os.path.join(a.out, f"{name}-s{seeds[0]}", "samples", "final.png")).convert("RGB") for name in names]
+        gap = 16
+        sheet = Image.new("RGB", (sum(g.width for g in grids) + gap * (len(grids) - 1), max(g.height for g in grids)), "white")
+        x = 0
+        for g in grids:
+            sheet.paste(g, (x, 0))
+            x += g.width + gap
+        sheet.save(a.side_by_side)
     if a.readme:
         document = open(a.readme).read()
         for marker, content in [("recipe-table", main_table), ("conditional-table", conditional_table(records))]:

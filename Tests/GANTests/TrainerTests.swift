@@ -35,6 +35,7 @@ import Tensors
         let lines = try String(contentsOfFile: metrics, encoding: .utf8)
             .split(separator: "\n").map { try JSONDecoder().decode(MetricsLine.self, from: Data($0.utf8)) }
         let reconstruction = lines.compactMap(\.reconstruction)
+        print("fastgan on bright squares: contrast \(before) → \(after); reconstruction loss \(reconstruction.first ?? .nan) → \(reconstruction.last ?? .nan)")
         #expect(reconstruction.count > 10 && reconstruction.last! < 0.7 * reconstruction.first!, "\(reconstruction)")
 
         let data = brightSquares(64)
