@@ -16,7 +16,7 @@ public final class GANGenerator: ClassConditional {
 
     public func callAsFunction(_ z: Tensor, classes: Tensor) -> Tensor {
         guard config.isConditional else { return main(z) }
-        return main.layers.reduce(input(z, classes: classes)) { x, layer in (layer as? any ClassConditional)?(x, classes: classes) ?? layer(x) }
+        return main.layers.applied(to: input(z, classes: classes), classes: classes)
     }
 
     /// What the first layer reads: z, and for a conditional generator its class weights [N, K]

@@ -24,6 +24,39 @@ import Testing
         gradCheck([big], engine: { $0[0].blockSums(factor) }, reference: { Reference.blockSums($0[0], factor) })
     }
 
+    /// Nearest upsampling then a 3×3 convolution (padding 1), computed as one stride-2 transposed
+    /// convolution with a derived 4×4 kernel: against the two ops of the Float64 reference, in x,
+    /// the weight and the bias; and the kernel's derivation with its adjoint, to second order.
+    @Test(arguments: [(2, 3, 4, 3, 5), (1, 2, 5, 4, 4), (3, 1, 2, 2, 3)])
+    func upsamplingThenConvolutionAsOneTransposedConvolution(_ n: Int, _ c: Int, _ o: Int, _ h: Int, _ w: Int) {
+        let x = Ref.random([n, c, h, w], rng), k = Ref.random([o, c, 3, 3], rng), b = Ref.random([o], rng)
+        gradCheck([x, k, b], engine: { Tensor.upsampledConv3x3($0[0], weight: $0[1], bias: $0[2]) },
+                  reference: { Reference.conv2d(Reference.upsampleNearest($0[0], 2), $0[1], $0[2], stride: (1, 1), pad: (1, 1, 1, 1)) })
+        // The kernel's derivation and its adjoint, each the other's gradient: second order too.
+        let r = Ref.random([o, c, 3, 3], rng)
+        gradGradCheck([r], engine: { $0[0].subPixelKernel().square().subPixelKernelAdjoint() }, reference: { r in
+            Self.subPixelAdjoint(Reference.map(Self.subPixel(r[0])) { $0 * $0 })
+        })
+    }
+
+    static let taps = [[2], [1, 2], [0, 1], [0]]
+    static func subPixel(_ w: Ref) -> Ref {
+        let (o, c) = (w.shape[0], w.shape[1])
+        var k = [Double](repeating: 0, count: c * o * 16)
+        for oi in 0..<o { for ci in 0..<c { for p in 0..<4 { for q in 0..<4 { for i in taps[p] { for j in taps[q] {
+            k[((ci * o + oi) * 4 + p) * 4 + q] += w.values[((oi * c + ci) * 3 + i) * 3 + j]
+        } } } } } }
+        return Ref(k, [c, o, 4, 4])
+    }
+    static func subPixelAdjoint(_ k: Ref) -> Ref {
+        let (c, o) = (k.shape[0], k.shape[1])
+        var w = [Double](repeating: 0, count: o * c * 9)
+        for oi in 0..<o { for ci in 0..<c { for p in 0..<4 { for q in 0..<4 { for i in taps[p] { for j in taps[q] {
+            w[((oi * c + ci) * 3 + i) * 3 + j] += k.values[((ci * o + oi) * 4 + p) * 4 + q]
+        } } } } } }
+        return Ref(w, [o, c, 3, 3])
+    }
+
     @Test(arguments: [(1, 1, 1), (3, 4, 5), (6, 2, 3)])
     func matmul(_ m: Int, _ k: Int, _ n: Int) {
         let a = Ref.random([m, k], rng), b = Ref.random([k, n], rng)

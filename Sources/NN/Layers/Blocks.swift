@@ -67,13 +67,6 @@ public final class SkipExcitation: ClassConditional {
     public func callAsFunction(_ x: Tensor) -> Tensor { body(x) * gate(x) }
 
     public func callAsFunction(_ x: Tensor, classes: Tensor) -> Tensor {
-        body.layers.conditioned(x, classes: classes) * gate.layers.conditioned(x, classes: classes)
-    }
-}
-
-extension Array where Element == Module {
-    /// The layers applied in order, each class-conditional one given `classes`.
-    public func conditioned(_ x: Tensor, classes: Tensor) -> Tensor {
-        reduce(x) { x, layer in (layer as? any ClassConditional)?(x, classes: classes) ?? layer(x) }
+        body.layers.applied(to: x, classes: classes) * gate.layers.applied(to: x, classes: classes)
     }
 }
