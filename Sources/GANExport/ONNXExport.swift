@@ -212,6 +212,12 @@ final class GraphBuilder {
                 x = node("ConvTranspose", [x, floats(w), b.map { floats($0) }].compactMap { $0 }, attributes)
                 shape = [w.shape[1]] + out
                 x = try self.activation(activation, x)
+            case .upsampledConv(_, let w, let b, let activation):
+                precondition(shape.count == 3, "ONNXExport: an upsampling convolution after \(shape)")
+                x = node("ConvTranspose", [x, floats(w), b.map { floats($0) }].compactMap { $0 },
+                         [ONNXExport.ints("kernel_shape", [4, 4]), ONNXExport.ints("strides", [2, 2]), ONNXExport.ints("pads", [1, 1, 1, 1])])
+                shape = [w.shape[1], 2 * shape[1], 2 * shape[2]]
+                x = try self.activation(activation, x)
             case .linear(let w, let b, let activation):
                 precondition(shape.count == 1, "ONNXExport: a dense layer after \(shape)")
                 let bias = b ?? Tensor.zeros([w.shape[0]])

@@ -37,7 +37,17 @@ import Tensors
         Self.randomizeStatistics(net, seed: 5)
         net.setTraining(false)
         let plan = InferencePlan(net.layers)
-        #expect(plan.fusedLayers == 4)  // two batch norms and the sigmoid inside, the tanh outside
+        // Inside, two upsamplings (into their convolutions), two batch norms and the sigmoid; outside, the tanh.
+        #expect(plan.fusedLayers == 6)
+        let inside: [InferencePlan] = plan.steps.compactMap { step in
+            if case .excitation(_, let planned, _) = step { return planned }
+            return nil
+        }
+        let upsampledConvolutions = inside.first?.steps.filter { step in
+            if case .upsampledConv = step { return true }
+            return false
+        }
+        #expect(upsampledConvolutions?.count == 2)
         let x = Tensor.randomNormal([2, 4, 8, 8], using: RandomGenerator(seed: 6))
         let expected = withoutGrad { net(x) }
         #expect(plan(x).shape == [2, 2, 32, 32])

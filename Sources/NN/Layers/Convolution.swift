@@ -35,11 +35,12 @@ public final class Conv2d: Module, SpectrallyNormalizable, ModeDependent, Custom
     /// layer, as `Sequential` runs them): a 3×3 stride-1 convolution with padding 1 in the
     /// sub-pixel form (`Tensor.upsampledConv3x3`, 2.25× fewer multiply-adds), any other as it is.
     public func afterNearestUpsampling(_ x: Tensor) -> Tensor {
-        guard weight.shape[2] == 3 && weight.shape[3] == 3 && stride == 1 && padding == .explicit(1, 1) else {
-            return self(x.upsampledNearest(2))
-        }
+        guard hasSubPixelForm else { return self(x.upsampledNearest(2)) }
         return Tensor.upsampledConv3x3(x, weight: effectiveWeight(iterate: training), bias: bias?.value)
     }
+
+    /// Whether after nearest upsampling ×2 this layer is one transposed convolution (3×3, stride 1, padding 1).
+    public var hasSubPixelForm: Bool { weight.shape[2] == 3 && weight.shape[3] == 3 && stride == 1 && padding == .explicit(1, 1) }
 }
 
 /// 2-D transposed convolution ("deconvolution"), the generator's upsampling layer.

@@ -20,6 +20,9 @@ public struct InferencePlan {
         case conv(Conv2d, weight: Tensor, bias: Tensor?, activation: EltwiseOp?)
         case deconv(ConvTranspose2d, weight: Tensor, bias: Tensor?, activation: EltwiseOp?)
         case linear(weight: Tensor, bias: Tensor?, activation: EltwiseOp?)
+        /// Nearest upsampling ×2 and a 3×3 convolution as one stride-2 transposed convolution
+        /// (padding 1) with the derived 4×4 kernel [in, out, 4, 4] (`Tensor.upsampledConv3x3`).
+        case upsampledConv(Conv2d, weight: Tensor, bias: Tensor?, activation: EltwiseOp?)
         /// A skip-layer excitation whose body and gate are plans of their own.
         case excitation(SkipExcitation, body: InferencePlan, gate: InferencePlan)
         case layer(Module)
@@ -44,8 +47,15 @@ public struct InferencePlan {
     public init(_ layers: [Module]) {
         var steps: [Step] = [], fused = 0, i = 0
         while i < layers.count {
-            let layer = layers[i]
+            var layer = layers[i]
             i += 1
+            var upsampled = false
+            if let up = layer as? Upsample, up.factor == 2, i < layers.count, let conv = layers[i] as? Conv2d, conv.hasSubPixelForm {
+                layer = conv
+                i += 1
+                upsampled = true
+                fused += 1
+            }
             if let sle = layer as? SkipExcitation {
                 let body = InferencePlan(sle.body.layers), gate = InferencePlan(sle.gate.layers)
                 steps.append(.excitation(sle, body: body, gate: gate))
@@ -63,7 +73,11 @@ public struct InferencePlan {
             switch layer {
             case let c as Conv2d:
                 let (w, b) = Self.fold(c.inferenceWeight, c.bias?.value, norm, outputAxis: 0)
-                steps.append(.conv(c, weight: w, bias: b, activation: activation))
+                if upsampled {
+                    steps.append(.upsampledConv(c, weight: withoutGrad { w.subPixelKernel() }, bias: b, activation: activation))
+                } else {
+                    steps.append(.conv(c, weight: w, bias: b, activation: activation))
+                }
             case let c as ConvTranspose2d:
                 let (w, b) = Self.fold(c.inferenceWeight, c.bias?.value, norm, outputAxis: 1)
                 steps.append(.deconv(c, weight: w, bias: b, activation: activation))
@@ -103,6 +117,8 @@ public struct InferencePlan {
                                               outputPadding: (c.outputPadding, c.outputPadding), activation: a)
             case .linear(let w, let b, let a):
                 return Tensor.linear(x, weight: w, bias: b, activation: a)
+            case .upsampledConv(_, let w, let b, let a):
+                return Tensor.convTranspose2d(x, weight: w, bias: b, stride: (2, 2), padding: .explicit(1, 1), activation: a)
             case .excitation(_, let body, let gate):
                 return body.run(x, classes: classes) * gate.run(x, classes: classes)
             case .layer(let m):
