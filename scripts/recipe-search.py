@@ -239,7 +239,8 @@ def main():
         for g in grids:
             sheet.paste(g, (x, 0))
             x += g.width + gap
-        sheet.save(a.side_by_side)
+        # 256 colours: a third of the bytes of the full-colour sheet, for a figure kept in git.
+        sheet.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(a.side_by_side, optimize=True)
     if a.readme:
         document = open(a.readme).read()
         for marker, content in [("recipe-table", main_table), ("conditional-table", conditional_table(records))]:
