@@ -51,6 +51,19 @@ import Tensors
             lines.append(String(format: "%@ %-44@ max|Δ| %.2e  scale %.2e  relative %.2e", ok ? "ok  " : "FAIL", name, diff, scale, relative))
             if !ok { failures.append(name) }
         }
+
+        /// Every parameter's gradient of `module` (`grad.TAG.NAME`, on the scale of all of them) and
+        /// its optimizer's Adam moments (`adam.TAG.NAME.exp_avg`, `.exp_avg_sq`, each on its family's scale).
+        mutating func checkNetwork(_ tag: String, _ module: Module, _ optimizer: Adam) throws {
+            let gradients = scale(prefix: "grad.\(tag).")
+            for (name, p) in module.namedParameters() {
+                check("grad.\(tag).\(name)", try #require(p.grad, "\(name) has no gradient"), tolerance: 1e-4, scale: gradients)
+            }
+            for (name, t) in optimizer.stateTensors() where name != "step" {
+                let suffix = name.hasSuffix("_sq") ? "_sq" : "exp_avg"
+                check("adam.\(tag).\(name)", t, tolerance: 1e-4, scale: scale(prefix: "adam.\(tag).", suffix: suffix))
+            }
+        }
     }
 
     static func model() throws -> GANStep<GANGenerator, GANDiscriminator> {
@@ -89,20 +102,10 @@ import Tensors
         let fake = gan.generator(noise)
         let d = try gan.updateDiscriminator(real: real, fake: fake)
         report.check("loss.d", Tensor(d.lossD), tolerance: 1e-5)
-        let checkNetwork = { (report: inout Report, tag: String, module: Module, optimizer: Adam) throws in
-            let gradients = report.scale(prefix: "grad.\(tag).")
-            for (name, p) in module.namedParameters() {
-                report.check("grad.\(tag).\(name)", try #require(p.grad, "\(name) has no gradient"), tolerance: 1e-4, scale: gradients)
-            }
-            for (name, t) in optimizer.stateTensors() where name != "step" {
-                let suffix = name.hasSuffix("_sq") ? "_sq" : "exp_avg"
-                report.check("adam.\(tag).\(name)", t, tolerance: 1e-4, scale: report.scale(prefix: "adam.\(tag).", suffix: suffix))
-            }
-        }
-        try checkNetwork(&report, "d", gan.discriminator, gan.optimizerD)
+        try report.checkNetwork("d", gan.discriminator, gan.optimizerD)
         let lossG = try gan.updateGenerator(fake: fake)
         report.check("loss.g", Tensor(lossG), tolerance: 1e-5)
-        try checkNetwork(&report, "g", gan.generator, gan.optimizerG)
+        try report.checkNetwork("g", gan.generator, gan.optimizerG)
         // D's third pass (in G's half) sees the biases after Adam's first step, which moves each by
         // ±lr·g/(|g|+ε) ≈ ±lr whatever |g| is: for the zero-gradient biases before batch norm the
         // sign is the sign of rounding noise, and batch norm's running mean takes momentum × that
@@ -145,25 +148,10 @@ import Tensors
         let d = try gan.updateDiscriminator(real: real, fake: fake)
         report.check("loss.d", Tensor(d.lossD), tolerance: 1e-5)
         report.check("loss.recon", Tensor(try #require(d.reconstruction)), tolerance: 1e-5)
-        for (tag, module, optimizer) in [("d", gan.discriminator as Module, gan.optimizerD)] {
-            let gradients = report.scale(prefix: "grad.\(tag).")
-            for (name, p) in module.namedParameters() {
-                report.check("grad.\(tag).\(name)", try #require(p.grad, "\(name) has no gradient"), tolerance: 1e-4, scale: gradients)
-            }
-            for (name, t) in optimizer.stateTensors() where name != "step" {
-                report.check("adam.\(tag).\(name)", t, tolerance: 1e-4,
-                             scale: report.scale(prefix: "adam.\(tag).", suffix: name.hasSuffix("_sq") ? "_sq" : "exp_avg"))
-            }
-        }
+        try report.checkNetwork("d", gan.discriminator, gan.optimizerD)
         let lossG = try gan.updateGenerator(fake: fake)
         report.check("loss.g", Tensor(lossG), tolerance: 1e-5)
-        let gradients = report.scale(prefix: "grad.g.")
-        for (name, p) in gan.generator.namedParameters() {
-            report.check("grad.g.\(name)", try #require(p.grad, "\(name) has no gradient"), tolerance: 1e-4, scale: gradients)
-        }
-        for (name, t) in gan.optimizerG.stateTensors() where name != "step" {
-            report.check("adam.g.\(name)", t, tolerance: 1e-4, scale: report.scale(prefix: "adam.g.", suffix: name.hasSuffix("_sq") ? "_sq" : "exp_avg"))
-        }
+        try report.checkNetwork("g", gan.generator, gan.optimizerG)
         for (tag, module) in [("d", gan.discriminator as Module), ("g", gan.generator)] {
             for (name, b) in module.namedBuffers() { report.check("after.\(tag).\(name)", b.value, tolerance: 5e-5) }
         }

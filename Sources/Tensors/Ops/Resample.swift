@@ -49,18 +49,7 @@ extension Tensor {
         checkShapes(rank == 4 && shape[2] == 3 && shape[3] == 3, "subPixelKernel", shape, note: "expected a 3×3 weight [out, in, 3, 3]")
         let (o, c) = (shape[0], shape[1]), w = scalars
         var k = [Float](repeating: 0, count: c * o * 16)
-        for oi in 0..<o {
-            for ci in 0..<c {
-                let src = (oi * c + ci) * 9, dst = (ci * o + oi) * 16
-                for p in 0..<4 {
-                    for q in 0..<4 {
-                        var sum: Float = 0
-                        for i in Self.subPixelRows[p] { for j in Self.subPixelRows[q] { sum += w[src + i * 3 + j] } }
-                        k[dst + p * 4 + q] = sum
-                    }
-                }
-            }
-        }
+        Self.forEachSubPixelLink(out: o, in: c) { wi, ki in k[ki] += w[wi] }
         let result = Tensor(k, shape: [c, o, 4, 4])
         return Tensor.record("subPixelKernel", result.storage, inputs: [self]) { g, _ in [g.subPixelKernelAdjoint()] }
     }
@@ -71,19 +60,25 @@ extension Tensor {
         checkShapes(rank == 4 && shape[2] == 4 && shape[3] == 4, "subPixelKernelAdjoint", shape, note: "expected a 4×4 kernel [in, out, 4, 4]")
         let (c, o) = (shape[0], shape[1]), k = scalars
         var w = [Float](repeating: 0, count: o * c * 9)
-        for ci in 0..<c {
-            for oi in 0..<o {
-                let src = (ci * o + oi) * 16, dst = (oi * c + ci) * 9
+        Self.forEachSubPixelLink(out: o, in: c) { wi, ki in w[wi] += k[ki] }
+        let result = Tensor(w, shape: [o, c, 3, 3])
+        return Tensor.record("subPixelKernelAdjoint", result.storage, inputs: [self]) { g, _ in [g.subPixelKernel()] }
+    }
+
+    /// Calls `link(w, k)` for every pair of a 3×3 weight's index w ([out, in, 3, 3]) and a 4×4
+    /// kernel's index k ([in, out, 4, 4]) with A[p, i]·A[q, j] = 1: the derivation's one sparse
+    /// matrix, read one way by `subPixelKernel` and the other by its adjoint.
+    static func forEachSubPixelLink(out o: Int, in c: Int, _ link: (Int, Int) -> Void) {
+        for oi in 0..<o {
+            for ci in 0..<c {
+                let w = (oi * c + ci) * 9, k = (ci * o + oi) * 16
                 for p in 0..<4 {
                     for q in 0..<4 {
-                        let v = k[src + p * 4 + q]
-                        for i in Self.subPixelRows[p] { for j in Self.subPixelRows[q] { w[dst + i * 3 + j] += v } }
+                        for i in subPixelRows[p] { for j in subPixelRows[q] { link(w + i * 3 + j, k + p * 4 + q) } }
                     }
                 }
             }
         }
-        let result = Tensor(w, shape: [o, c, 3, 3])
-        return Tensor.record("subPixelKernelAdjoint", result.storage, inputs: [self]) { g, _ in [g.subPixelKernel()] }
     }
 
     /// The 3×3 taps each of the four sub-pixel taps sums, along one axis (the rows of A).
