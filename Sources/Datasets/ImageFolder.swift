@@ -150,7 +150,7 @@ public enum ImageFolder {
                 lock.unlock()
             }
             do {
-                let converted = try image(i).centerCroppedSquare().resized(width: size, height: size).converted(toChannels: channels)
+                let converted = try prepared(image(i), size: size, channels: channels)
                 converted.pixels.withUnsafeBufferPointer { (pixels.baseAddress! + i * per).update(from: $0.baseAddress!, count: per) }
             } catch {
                 lock.lock(); errors[i] = error; lock.unlock()
@@ -160,6 +160,13 @@ public enum ImageFolder {
         kept.reserveCapacity(errors.filter { $0 == nil }.count * per)
         for i in 0..<count where errors[i] == nil { kept.append(contentsOf: UnsafeBufferPointer(rebasing: pixels[(i * per)..<((i + 1) * per)])) }
         return (kept, errors)
+    }
+
+    /// A decoded picture as a dataset of `size`×`size`×`channels` holds it: centre-cropped to a
+    /// square, resized, converted to `channels` (transparent pixels already flattened onto the
+    /// background, as `load` reads them with `Image.flattened(onto:)`).
+    public static func prepared(_ image: Image, size: Int, channels: Int) -> Image {
+        image.centerCroppedSquare().resized(width: size, height: size).converted(toChannels: channels)
     }
 
     /// "10 × corrupt image (e.g. a.png, b.png); 2 × the file is empty (e.g. c.png)": the kinds of

@@ -123,6 +123,18 @@ public enum Checkpoint {
         return (g, summary)
     }
 
+    /// Loads both networks of a checkpoint (or of a run directory's latest), in evaluation mode:
+    /// the generator users sample from and the discriminator it was trained against (whose features
+    /// the projector compares pictures by).
+    public static func loadNetworks(_ path: String) throws -> (GANGenerator, GANDiscriminator, Summary) {
+        let (g, summary) = try loadGenerator(path)
+        let checkpoint = try resolve(path)
+        let (_, d) = Models.make(summary.model, rng: RandomGenerator(seed: 0))
+        try loadModule(d, from: checkpoint + "/" + discriminatorFile, role: .discriminator, model: summary.model)
+        d.setTraining(false)
+        return (g, d, summary)
+    }
+
     /// Loads `module` from a safetensors file, turning a missing or misshapen tensor into an error
     /// that names the preset the checkpoint was made for.
     package static func loadModule(_ module: Module, from file: String, role: GANNetwork, model m: ModelConfig) throws {

@@ -42,5 +42,16 @@ final class ProgressDisplay {
         if interactive && !lastLine.isEmpty { print(lastLine, terminator: ""); fflush(stdout) }
     }
 
+    /// A status line of any command: redrawn in place on a terminal, printed as a line otherwise.
+    func status(_ line: String) {
+        lastLine = line
+        if interactive {
+            print("\r\u{1B}[K" + line, terminator: "")
+            fflush(stdout)
+        } else {
+            say(line)
+        }
+    }
+
     func finish() { if interactive { print("") } }
 }

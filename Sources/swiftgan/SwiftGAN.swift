@@ -14,7 +14,7 @@ struct SwiftGAN: ParsableCommand {
         abstract: "Train generative adversarial networks on the CPU, fast.",
         discussion: "Start with `swiftgan train`: it trains a DCGAN on Fashion-MNIST into a new run directory.",
         version: "0.7.0",
-        subcommands: [Train.self, Sample.self, Interpolate.self, Export.self, Eval.self, Studio.self, Demo.self, Bench.self])
+        subcommands: [Train.self, Sample.self, Interpolate.self, Project.self, Export.self, Eval.self, Studio.self, Demo.self, Bench.self])
 
     static func main() {
         StopSignals.install()
