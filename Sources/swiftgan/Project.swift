@@ -72,26 +72,36 @@ struct Project: ParsableCommand {
             for (file, reason) in skipped { say("skipped \(file): \(reason)") }
             guard !files.isEmpty else { throw ValidationError("no readable images among \(images.joined(separator: ", "))") }
             let targets = try ProjectionTargets.load(files, size: c.imageSize, channels: c.channels, background: summary.backgroundLevel)
+            // Ctrl-C or SIGTERM stops between two steps, with nothing written.
+            StopSignals.stopGracefully(sameRequestWithin: 1)
             say("projecting \(files.count) image\(files.count == 1 ? "" : "s") into \(try Checkpoint.resolve(checkpoint)): "
                 + "\(steps) steps × \(restarts) restarts each" + (c.isConditional && choice == .search ? ", every class searched" : ""))
             var frames: [Image] = []
             let frameEvery = max(1, steps / 40), gifTargets = min(files.count, Projector.Options().targetsPerBatch)
             let display = ProgressDisplay(interactive: isatty(1) != 0)
             var lastLine = Date.distantPast
-            let result = try projector.project(targets, classes: choice, options: options) { p in
-                if StopSignals.requested { return false }
-                if gif != nil, p.targets.lowerBound == 0, p.step % frameEvery == 0 {
-                    frames.append(Self.frame(targets, p, count: gifTargets))
+            let projected: Projector.Result?
+            do {
+                projected = try projector.project(targets, classes: choice, options: options) { p in
+                    if StopSignals.requested { return false }
+                    if gif != nil, p.targets.lowerBound == 0, p.step % frameEvery == 0 {
+                        frames.append(Self.frame(targets, p, count: gifTargets))
+                    }
+                    if Date().timeIntervalSince(lastLine) > (display.interactive ? 0.2 : 10) {
+                        lastLine = Date()
+                        display.status(String(format: "%3.0f%%  images %d–%d of %d  step %d/%d  loss %.4f", 100 * p.fraction,
+                                              p.targets.lowerBound + 1, p.targets.upperBound, p.totalTargets, p.step, p.steps, p.losses.min() ?? .nan))
+                    }
+                    return true
                 }
-                if Date().timeIntervalSince(lastLine) > (display.interactive ? 0.2 : 10) {
-                    lastLine = Date()
-                    let best = p.losses.min() ?? .nan
-                    display.status(String(format: "%3.0f%%  images %d–%d of %d  step %d/%d  loss %.4f",
-                                          100 * p.fraction, p.targets.lowerBound + 1, p.targets.upperBound, p.totalTargets, p.step, p.steps, best))
-                }
-                return true
+            } catch ProjectionError.stopped {
+                projected = nil
             }
             display.finish()
+            guard let result = projected else {
+                say("stopped: nothing written")
+                throw ExitCode(130)
+            }
             try projector.sampler.saveLatents(result.latents, to: out)
             let stem = String(out.dropLast(4))
             if let labels = result.labels {

@@ -214,7 +214,7 @@ import TestSupport
     """#
 
     /// Under address-space limits from far too small to enough (160 MiB to 1 GiB), with OpenBLAS
-    /// and with reference BLAS, every command — sample, train, eval, export, interpolate, studio —
+    /// and with reference BLAS, every command — sample, train, eval, export, interpolate, project, studio —
     /// returns within 30 s: success, or one line naming memory (after at most one line of the Swift
     /// runtime's own, for an allocation of its that failed) and exit code 1 — never a signal, never a
     /// hang. Below what the shared libraries take, the system's loader refuses before swiftgan runs
@@ -222,12 +222,14 @@ import TestSupport
     @Test func everyCommandEndsCleanlyUnderAnyMemoryLimit() throws {
         let directory = scratch("memory-limits"), run = directory + "/run"
         #expect(try runCLI(["train"] + Self.common + ["--max-steps", "1", "--out", run]).status == 0)
+        #expect(try runCLI(["sample", run, "--count", "1", "--out", directory + "/target.png"]).status == 0)
         let commands: [(String, [String])] = [
             ("sample", ["sample", run, "--count", "64", "--out", directory + "/x.npy"]),
             ("train", ["train"] + Self.common + ["--max-steps", "1", "--out", directory + "/t"]),
             ("eval", ["eval", run, "--count", "100", "--json"]),
             ("export", ["export", run, "--out", directory + "/g.onnx"]),
             ("interpolate", ["interpolate", run, "--steps", "8", "--out", directory + "/w.gif"]),
+            ("project", ["project", run, directory + "/target.png", "--steps", "5", "--candidates", "16", "--out", directory + "/z.npy"]),
             ("studio", []),
             // The built-in emoji set (drawn, or read from the cache) and a time budget.
             ("train emoji", ["train", "--data", "emoji", "--image-size", "32", "--batch-size", "8", "--width", "4", "--latent", "8",

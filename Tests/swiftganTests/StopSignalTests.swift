@@ -209,6 +209,19 @@ import TestSupport
         }
     }
 
+    /// `project` stops between two steps with nothing written, from a shell's background (SIGTERM)
+    /// and with Ctrl-C in a terminal.
+    @Test func projectStopsToo() throws {
+        let run = Self.run
+        let target = scratch("stop-project-target") + "/t.png"
+        let r = try runCLI(["sample", run, "--count", "1", "--out", target])
+        #expect(r.status == 0, "\(r.stderr)")
+        Self.everyWay("project", ways: [.shellBackground("SIGTERM"), .terminalCtrlC], status: 130, saying: { _ in "stopped: nothing written" },
+                      ready: { _ in "text:projecting" }) { binary, directory in
+            [binary, "project", run, target, "--steps", "100000", "--out", directory + "/z.npy"]
+        }
+    }
+
     /// For each build (side by side), `command` (of the binary and a scratch directory) started and
     /// stopped each of `ways`: it must end with `status`, its output holding `saying` (of the
     /// directory), within 5 s of the signal, once `ready` (of the directory) held.
