@@ -100,6 +100,17 @@ public struct ProjectionReport: Codable, Equatable {
         }
     }
     public let images: [Entry]
+    /// The nearest of `count` random pictures of the generator, per image (`--baseline`).
+    public struct Baseline: Codable, Equatable {
+        public let count: Int
+        public let pixelErrors: [Double]
+        public let perceptualDistances: [Double]?
+        public init(count: Int, pixelErrors: [Double], perceptualDistances: [Double]?) {
+            self.count = count; self.pixelErrors = pixelErrors; self.perceptualDistances = perceptualDistances
+        }
+        enum CodingKeys: String, CodingKey { case count, pixelErrors = "pixel_errors", perceptualDistances = "perceptual_distances" }
+    }
+    public var baseline: Baseline?
 
     public func write(to path: String) throws {
         try DurableFile.write(JSONEncoder.readable.encode(self), to: path)

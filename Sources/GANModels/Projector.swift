@@ -170,6 +170,34 @@ public struct Projector {
         return Result(latents: z, labels: chosen, reconstructions: reconstructions, pixelErrors: pixel, perceptualDistances: perceptual)
     }
 
+    /// The reference a projection is measured against: for each target, the nearest (mean absolute
+    /// pixel error) of `count` random pictures of the generator (latents of `seed`; a conditional
+    /// generator's classes drawn uniformly), its pixel error and perceptual distance, as in `Result`.
+    public func nearestOfRandom(_ targets: Tensor, count: Int, seed: UInt64 = 1) -> (pixelErrors: [Double], perceptualDistances: [Double]?) {
+        precondition(count > 0, "Projector.nearestOfRandom: count \(count)")
+        let n = targets.shape[0], per = targets.count / n, t = targets.scalars
+        var best = [Double](repeating: .infinity, count: n), nearest = [Float](repeating: 0, count: n * per)
+        sampler.generate(count: count, seed: seed) { images, _, _ in
+            let values = images.scalars
+            for i in 0..<images.shape[0] {
+                for j in 0..<n {
+                    var s: Float = 0
+                    for k in 0..<per { s += abs(values[i * per + k] - t[j * per + k]) }
+                    let error = Double(s) / Double(per) / 2
+                    if error < best[j] {
+                        best[j] = error
+                        nearest.replaceSubrange((j * per)..<((j + 1) * per), with: values[(i * per)..<((i + 1) * per)])
+                    }
+                }
+            }
+        }
+        let pictures = Tensor(nearest, shape: targets.shape)
+        let perceptual = discriminator.map { d in
+            withoutGrad { Self.perceptual(features(d, pictures), features(d, targets)).scalars.map(Double.init) }
+        }
+        return (best, perceptual)
+    }
+
     /// The candidates starting points are chosen from: `options.candidates` latents per class (one
     /// set for an unconditional generator) and their pictures.
     private func candidatePool(_ options: Options) -> [(latents: Tensor, label: Int32?, images: [Float])] {

@@ -36,10 +36,12 @@ struct Project: ParsableCommand {
     @Option(help: "Also write the optimisation of the first \(Projector.Options().targetsPerBatch) images as an animated GIF.")
     var gif: String?
     @Option(help: "Seed of the pool of starting points.") var seed: UInt64 = 0
+    @Option(help: "Also measure the nearest of this many random pictures of the generator, for comparison.") var baseline: Int?
 
     func validate() throws {
         guard out.lowercased().hasSuffix(".npy") else { throw ValidationError("--out: expected a .npy path, got \(out)") }
         if let gif, !gif.lowercased().hasSuffix(".gif") { throw ValidationError("--gif: expected a .gif path, got \(gif)") }
+        try positive(baseline, "--baseline")
         guard !images.isEmpty else { throw ValidationError("give at least one image or folder of images") }
         let o = options
         for (flag, problem) in [("--steps", (1...100_000).contains(steps) ? nil : "from 1 to 100000"),
@@ -111,7 +113,7 @@ struct Project: ParsableCommand {
             }
             let figure = ProjectionTargets.figure(targets, result.reconstructions, channels: c.channels, size: c.imageSize)
             try ImageCodec.writePNG(figure, to: stem + ".png")
-            try ProjectionTargets.report(files, result, classNames: c.classNames).write(to: stem + ".json")
+            var report = ProjectionTargets.report(files, result, classNames: c.classNames)
             if let gif {
                 frames.append(Self.frame(targets, result.reconstructions, count: gifTargets))
                 try GIF.write(frames, delayCentiseconds: 8, to: gif)
@@ -120,6 +122,19 @@ struct Project: ParsableCommand {
             var line = String(format: "mean absolute pixel error %.4f (of the 0–1 range)", meanPixel)
             if let d = result.perceptualDistances { line += String(format: ", perceptual distance %.4f", d.reduce(0, +) / Double(d.count)) }
             say(line)
+            if let baseline {
+                let reference = projector.nearestOfRandom(targets, count: baseline)
+                let pixel = reference.pixelErrors.reduce(0, +) / Double(reference.pixelErrors.count)
+                var line = String(format: "the nearest of %d random pictures: mean absolute pixel error %.4f (projection/nearest %.2f×)",
+                                  baseline, pixel, meanPixel / pixel)
+                if let d = reference.perceptualDistances, let p = result.perceptualDistances {
+                    let (dm, pm) = (d.reduce(0, +) / Double(d.count), p.reduce(0, +) / Double(p.count))
+                    line += String(format: ", perceptual distance %.4f (%.2f×)", dm, pm / dm)
+                }
+                say(line)
+                report.baseline = .init(count: baseline, pixelErrors: reference.pixelErrors, perceptualDistances: reference.perceptualDistances)
+            }
+            try report.write(to: stem + ".json")
             say("wrote \(files.count) latent vectors to \(out), targets above reconstructions to \(stem).png, distances to \(stem).json"
                 + (result.labels != nil ? ", classes to \(SampleOutput.labelsPath(ofArray: out))" : "") + (gif.map { ", the optimisation to \($0)" } ?? ""))
             if let labels = result.labels {

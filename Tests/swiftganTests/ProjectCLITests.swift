@@ -14,8 +14,9 @@ import Imaging
         var s = try runCLI(["sample", run, "--count", "3", "--seed", "4", "--out", dir + "/targets/"])
         #expect(s.status == 0, "\(s.stderr)")
         s = try runCLI(["project", run, dir + "/targets", "--out", dir + "/z.npy", "--steps", "60", "--restarts", "2", "--candidates", "64",
-                        "--gif", dir + "/progress.gif"])
-        #expect(s.status == 0 && s.stdout.contains("wrote 3 latent vectors to") && s.stdout.contains("mean absolute pixel error"), "\(s.stdout) \(s.stderr)")
+                        "--gif", dir + "/progress.gif", "--baseline", "100"])
+        #expect(s.status == 0 && s.stdout.contains("wrote 3 latent vectors to") && s.stdout.contains("mean absolute pixel error")
+                && s.stdout.contains("the nearest of 100 random pictures"), "\(s.stdout) \(s.stderr)")
         s = try runCLI(["sample", run, "--noise", dir + "/z.npy", "--out", dir + "/again/"])
         #expect(s.status == 0, "\(s.stderr)")
         let report = try python("""
@@ -30,13 +31,19 @@ import Imaging
         files = [e['file'].split('/')[-1] for e in report['images']]
         figure = Image.open(d + '/z.png')
         gif = Image.open(d + '/progress.gif')
-        print(json.dumps({'diffs': diffs, 'files_ok': files == names, 'errors': [e['pixel_error'] for e in report['images']],
+        base = report['baseline']
+        # This generator of 2 steps draws nearly one picture: the nearest random one is about as near.
+        better = all(e['pixel_error'] <= b + 1e-3 for e, b in zip(report['images'], base['pixel_errors'])) and base['count'] == 100 \
+            and len(base['pixel_errors']) == 3 and len(base['perceptual_distances']) == 3
+        print(json.dumps({'better': better, 'diffs': diffs, 'files_ok': files == names, 'errors': [e['pixel_error'] for e in report['images']],
                           'figure': figure.size, 'frames': gif.n_frames, 'z': list(np.load(d + '/z.npy').shape)}))
         """, [dir])
         let r = try JSONSerialization.jsonObject(with: Data(report.utf8)) as! [String: Any]
         let diffs = r["diffs"] as! [Double], errors = r["errors"] as! [Double]
         #expect(diffs.count == 3 && diffs.allSatisfy { $0 < 3 }, "mean |Δ| of 255 between the targets and their redrawn pictures: \(diffs)")
         #expect(errors.allSatisfy { $0 < 0.012 } && r["files_ok"] as? Bool == true, "\(report)")
+        // The baseline is reported beside the projection, which is no farther.
+        #expect(r["better"] as? Bool == true, "\(report)")
         #expect(r["z"] as? [Int] == [3, 8] && (r["frames"] as? Int ?? 0) >= 10, "\(report)")
         // Three columns of 28-pixel tiles with 2 pixels of padding; a row of targets and one of reconstructions.
         #expect(r["figure"] as? [Int] == [3 * 30 + 2, 2 * 30 + 2], "\(report)")
