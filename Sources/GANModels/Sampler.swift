@@ -173,11 +173,20 @@ public struct Sampler {
     /// `interpolate`'s frames as a tensor [steps, C, H, W] in [-1, 1].
     public func walk(from a: UInt64, to b: UInt64, steps: Int, fromClass: Int? = nil, toClass: Int? = nil,
                      truncation: Truncation? = nil) -> Tensor {
+        walk(between: noise(count: 1, seed: a), and: noise(count: 1, seed: b), steps: steps, fromClass: fromClass, toClass: toClass,
+             truncation: truncation)
+    }
+
+    /// The walk between two latent vectors ([1, …] each: a seed's, or one `Projector` found).
+    public func walk(between a: Tensor, and b: Tensor, steps: Int, fromClass: Int? = nil, toClass: Int? = nil,
+                     truncation: Truncation? = nil) -> Tensor {
         precondition(steps >= 2, "Sampler.walk: steps must be at least 2, got \(steps)")
         precondition(config.isConditional == (fromClass != nil && toClass != nil),
                      config.isConditional ? "Sampler.interpolate: a conditional generator needs the classes of both ends"
                                           : "Sampler.interpolate: classes given to an unconditional generator")
-        let ends = [a, b].map { seed in (truncation.map { $0.apply(noise(count: 1, seed: seed)) } ?? noise(count: 1, seed: seed)).scalars }
+        precondition(a.shape == config.latentShape(1) && b.shape == config.latentShape(1),
+                     "Sampler.walk: ends \(a.shape) and \(b.shape) for latents of shape \(config.latentShape(1))")
+        let ends = [a, b].map { z in (truncation.map { $0.apply(z) } ?? z).scalars }
         let (za, zb) = (ends[0], ends[1])
         var all: [Float] = [], mixtures: [Float] = []
         for s in 0..<steps {

@@ -18,6 +18,15 @@ public enum StudioLimits {
     public static let maxPixels = 4_194_304
     /// Request bodies: the JSON API takes its parameters in the query; a body is refused past this.
     public static let maxBodyBytes = 65_536
+    /// A picture uploaded to be projected (`POST /api/project`): bytes of the file, and pixels of
+    /// the decoded picture (read from its header before decoding).
+    public static let maxUploadBytes = 8 << 20
+    public static let maxUploadPixels = 4096 * 4096
+    /// Optimisation steps of one projection, and the wall-clock bound past which it is stopped.
+    public static let projectionSteps = 10...1000
+    public static let projectionSeconds: Double = 120
+    /// Finished projections kept for their pins (the oldest are forgotten first).
+    public static let keptProjections = 64
     /// Metrics lines of one `/api/metrics` answer (longer histories are thinned evenly).
     public static let maxMetricsLines = 10_000
     /// Generation requests waiting for the worker; one more is answered 503 with Retry-After.
@@ -45,6 +54,7 @@ public struct StudioError: Error, Equatable, CustomStringConvertible, Sendable {
     public static func notFound(_ message: String) -> StudioError { StudioError(status: 404, message: message) }
     public static func methodNotAllowed(_ message: String) -> StudioError { StudioError(status: 405, message: message) }
     public static func tooLarge(_ message: String) -> StudioError { StudioError(status: 413, message: message) }
+    public static func unsupportedType(_ message: String) -> StudioError { StudioError(status: 415, message: message) }
     /// The request was fine; the checkpoint it names cannot be read (corrupt, half-written, foreign).
     public static func unprocessable(_ message: String) -> StudioError { StudioError(status: 422, message: message) }
     public static func busy(_ message: String) -> StudioError { StudioError(status: 503, message: message, retryAfter: 1) }

@@ -35,8 +35,10 @@ enum OpenAPI {
     private static func responses(_ success: [String: Any], errors: [Int]) -> [String: Any] {
         var r: [String: Any] = ["200": success]
         let names = [400: "A parameter outside its bounds, or unknown", 401: "The token is missing or wrong", 403: "A path leading outside the run",
-                     404: "No such run, checkpoint or file", 413: "A request body over \(StudioLimits.maxBodyBytes) bytes",
-                     422: "The checkpoint cannot be loaded (corrupt or half-written)", 503: "The generation queue is full; retry after Retry-After seconds"]
+                     404: "No such run, checkpoint, file or projection",
+                     413: "A request body over \(StudioLimits.maxBodyBytes) bytes (a picture to project: \(StudioLimits.maxUploadBytes) bytes or \(StudioLimits.maxUploadPixels) pixels)",
+                     405: "A method the path does not answer", 415: "A picture to project sent as another type than image/png or image/jpeg",
+                     422: "The checkpoint cannot be loaded (corrupt or half-written), or the body is not a PNG or JPEG picture", 503: "The generation queue is full; retry after Retry-After seconds"]
         for e in Set(errors + [400, 401, 413]) {
             r[String(e)] = ["description": names[e]!, "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]]
         }
@@ -64,10 +66,29 @@ enum OpenAPI {
                              [run, checkpoint, seeds, first, count, query("columns", integer(1...StudioLimits.maxImages, default: 8), "Images per row."),
                               psi, classParameter, scale, query("padding", integer(StudioLimits.padding, default: 2), "Pixels between tiles.")],
                              responses(binary("image/png", "The grid"), errors: [400, 404, 422, 503])),
-            "/api/image": get("getImage", "One seed's image as PNG.", [run, checkpoint, query("seed", seedSchema, "The seed."), psi, classParameter, scale],
+            "/api/project": [
+                "post": ["operationId": "startProjection",
+                         "summary": "Start projecting a picture (the request's body: a PNG or JPEG file) into the generator: the latent whose picture is closest. Answers 202 with the job's id at once.",
+                         "parameters": [run, checkpoint, query("class", ["type": "string"], "Conditional generators: project under this class (default: search all)."),
+                                        query("steps", integer(StudioLimits.projectionSteps, default: Projector.Options().steps), "Optimisation steps."), token],
+                         "requestBody": ["required": true, "content": ["image/png": ["schema": ["type": "string", "format": "binary"]],
+                                                                       "image/jpeg": ["schema": ["type": "string", "format": "binary"]]]],
+                         "responses": ["202": json("Projection", "The job, running")].merging(responses([:], errors: [400, 404, 405, 415, 422, 503]).filter { $0.key != "200" }) { a, _ in a }],
+                "get": ["operationId": "getProjection", "summary": "A projection's state: running (fraction done), done (its latent, class, pixel error), failed (why; past \(Int(StudioLimits.projectionSeconds)) s one is stopped) or cancelled.",
+                        "parameters": [query("id", ["type": "string"], "The projection's id.", required: true), token],
+                        "responses": responses(json("Projection", "The projection"), errors: [400, 404])],
+                "delete": ["operationId": "cancelProjection", "summary": "Stop a running projection.",
+                           "parameters": [query("id", ["type": "string"], "The projection's id.", required: true), token],
+                           "responses": responses(json("Projection", "The projection"), errors: [400, 404])],
+            ] as [String: Any],
+            "/api/image": get("getImage", "One seed's image, or a projection's, as PNG.",
+                              [run, checkpoint, query("seed", seedSchema, "The seed."), query("projection", ["type": "string"], "A finished projection's id, instead of a seed."),
+                               psi, classParameter, scale],
                               responses(binary("image/png", "The image"), errors: [400, 404, 422, 503])),
             "/api/walk": get("getWalk", "A straight walk between two seeds' latents: frames left to right in one PNG, or an animated GIF.",
                              [run, checkpoint, query("from", seedSchema, "The first seed."), query("to", seedSchema, "The last seed."),
+                              query("from_projection", ["type": "string"], "A finished projection's id as the first end, instead of a seed."),
+                              query("to_projection", ["type": "string"], "A finished projection's id as the last end, instead of a seed."),
                               query("steps", integer(StudioLimits.walkSteps, default: 16), "Frames, both ends included."), psi, classParameter,
                               query("to_class", ["type": "string"], "Conditional generators: the last frame's class (default: class)."), scale,
                               query("format", ["type": "string", "enum": ["png", "gif"], "default": "png"], "png: a strip of frames; gif: an animation.")],
@@ -87,6 +108,10 @@ enum OpenAPI {
         ] as [String: Any],
         "components": ["schemas": [
             "Error": ["type": "object", "required": ["error"], "properties": ["error": ["type": "string"]]],
+            "Projection": ["type": "object", "required": ["id", "state", "fraction"], "properties": [
+                "id": ["type": "string"], "state": ["type": "string", "enum": ["running", "done", "failed", "cancelled"]],
+                "fraction": ["type": "number"], "latent": ["type": "array", "items": ["type": "number"]], "class": ["type": "integer"],
+                "pixel_error": ["type": "number"], "error": ["type": "string"]] as [String: Any]],
             "RunSummary": ["type": "object", "required": ["name", "kind", "checkpoints"], "properties": [
                 "name": ["type": "string"], "kind": ["type": "string", "enum": ["run", "checkpoint"]],
                 "checkpoints": ["type": "array", "items": ["type": "object", "properties": ["name": ["type": "string"], "step": ["type": "integer"]]]],

@@ -37,6 +37,7 @@ public struct Reply: Sendable {
 public final class StudioAPI: Sendable {
     public let catalog: RunCatalog
     let worker: GenerationWorker
+    let projections = Projections()
 
     public init(catalog: RunCatalog, precision: Precision = .fp32) {
         self.catalog = catalog
@@ -44,7 +45,7 @@ public final class StudioAPI: Sendable {
     }
 
     /// Stops the generation worker (waiting requests are refused).
-    public func stop() { worker.stop() }
+    public func stop() { projections.stop(); worker.stop() }
 
     // MARK: runs
 
@@ -205,9 +206,11 @@ public final class StudioAPI: Sendable {
 
     /// One seed's image, upscaled (default: to about 256 pixels).
     public func image(_ p: Parameters) async throws -> Reply {
-        try p.only(["run", "checkpoint", "seed", "psi", "class", "scale", "token"])
+        try p.only(["run", "checkpoint", "seed", "projection", "psi", "class", "scale", "token"])
         let run = try catalog.run(p.string("run"))
         let checkpoint = try run.checkpointPath(p.string("checkpoint"))
+        let projection = p.string("projection")
+        if projection != nil && p.string("seed") != nil { throw StudioError.badRequest("give either 'seed' or 'projection', not both") }
         let seed = try p.seed("seed", default: 0)!
         let psi = try p.number("psi", in: Truncation.psiRange, default: 1)
         let scaleAsked = try p.integer("scale", in: StudioLimits.scale)
@@ -217,17 +220,28 @@ public final class StudioAPI: Sendable {
             let c = sampler.config
             let scale = scaleAsked ?? min(StudioLimits.scale.upperBound, max(1, 256 / c.imageSize))
             try Self.checkPixels(width: c.imageSize * scale, height: c.imageSize * scale)
-            let labels = try Self.classes(classText, seeds: [seed], sampler: sampler)
-            let z = try Self.latents([seed], psi: psi, sampler: sampler, samplers: &samplers, checkpoint: checkpoint)
+            var labels = try Self.classes(classText, seeds: [seed], sampler: sampler)
+            var z: Tensor
+            if let projection {
+                let found = try self.projections.latent(projection, latent: c.latent)
+                z = psi == 1 ? found.z : Truncation(psi: psi, mean: try samplers.meanLatent(checkpoint)).apply(found.z)
+                if classText == nil, let label = found.label { labels = [label] }
+            } else {
+                z = try Self.latents([seed], psi: psi, sampler: sampler, samplers: &samplers, checkpoint: checkpoint)
+            }
             let image = sampler.toImages(sampler.generate(z, classes: sampler.classWeights(labels)))[0]
-            return Reply.png(try ImageCodec.encodePNG(image.upscaled(by: scale)), name: "seed-\(seed).png")
+            return Reply.png(try ImageCodec.encodePNG(image.upscaled(by: scale)), name: projection.map { "projection-\($0).png" } ?? "seed-\(seed).png")
         }
     }
 
     /// The frames of a straight walk between two seeds' latents (`swiftgan interpolate`'s), as one
     /// strip PNG (frames left to right) or an animated GIF.
     public func walk(_ p: Parameters) async throws -> Reply {
-        try p.only(["run", "checkpoint", "from", "to", "steps", "psi", "class", "to_class", "scale", "format", "token"])
+        try p.only(["run", "checkpoint", "from", "to", "from_projection", "to_projection", "steps", "psi", "class", "to_class", "scale", "format", "token"])
+        let (fromProjection, toProjection) = (p.string("from_projection"), p.string("to_projection"))
+        if fromProjection != nil && p.string("from") != nil || toProjection != nil && p.string("to") != nil {
+            throw StudioError.badRequest("an end of the walk is a seed ('from', 'to') or a projection ('from_projection', 'to_projection'), not both")
+        }
         let run = try catalog.run(p.string("run"))
         let checkpoint = try run.checkpointPath(p.string("checkpoint"))
         let from = try p.seed("from", default: 0)!, to = try p.seed("to", default: 1)!
@@ -244,7 +258,11 @@ public final class StudioAPI: Sendable {
             // The last frame's class: `to_class`, else the first frame's (a walk at one class).
             let b = toClassText == nil ? a : try Self.classes(toClassText, parameter: "to_class", seeds: [from], sampler: sampler)?[0]
             let truncation = psi == 1 ? nil : Truncation(psi: psi, mean: try samplers.meanLatent(checkpoint))
-            let frames = sampler.walk(from: from, to: to, steps: steps, fromClass: a.map(Int.init), toClass: b.map(Int.init), truncation: truncation)
+            func end(_ seed: UInt64, _ projection: String?) throws -> Tensor {
+                try projection.map { try self.projections.latent($0, latent: c.latent).z } ?? sampler.noise(count: 1, seed: seed)
+            }
+            let frames = sampler.walk(between: try end(from, fromProjection), and: try end(to, toProjection), steps: steps,
+                                      fromClass: a.map(Int.init), toClass: b.map(Int.init), truncation: truncation)
             if format == "gif" {
                 return Reply(status: 200, contentType: "image/gif",
                              body: try GIF.encode(sampler.toImages(frames).map { $0.upscaled(by: scale) }, delayCentiseconds: 10),
@@ -255,6 +273,50 @@ public final class StudioAPI: Sendable {
                                   columns: steps, padding: 0, scale: scale)
             return Reply.png(try ImageCodec.encodePNG(strip), name: "walk-\(from)-\(to).png")
         }
+    }
+
+    // MARK: projection
+
+    /// Starts projecting the picture in the request's body (PNG or JPEG, as `Content-Type` says)
+    /// into the generator of `run` and `checkpoint`: 202 with the job's id, which
+    /// `projection(_:)` reports on and `cancelProjection(_:)` stops.
+    public func project(_ p: Parameters, body: Data, contentType: String?) throws -> Reply {
+        try p.only(["run", "checkpoint", "class", "steps", "token"])
+        let run = try catalog.run(p.string("run"))
+        let checkpoint = try run.checkpointPath(p.string("checkpoint"))
+        let steps = try p.integer("steps", in: StudioLimits.projectionSteps, default: Projector.Options().steps)!
+        let type = (contentType ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        guard ["image/png", "image/jpeg"].contains(type) else {
+            throw StudioError.unsupportedType("a picture to project is sent as its file, with Content-Type image/png or image/jpeg (got '\(type.prefix(60))')")
+        }
+        guard !body.isEmpty else { throw StudioError.badRequest("the request has no picture: send the PNG or JPEG file as its body") }
+        guard let size = ImageCodec.declaredSize(body) else {
+            throw StudioError.unprocessable("the body is not a PNG or JPEG picture")
+        }
+        guard size.width > 0, size.height > 0, size.width * size.height <= StudioLimits.maxUploadPixels else {
+            throw StudioError.tooLarge("a picture of \(size.width)×\(size.height) pixels; at most \(StudioLimits.maxUploadPixels) pixels")
+        }
+        let image: Image
+        do { image = try ImageCodec.decode(body, file: "the uploaded picture") } catch {
+            throw StudioError.unprocessable("\(error)")
+        }
+        let id = try projections.start(checkpoint: checkpoint, image: image, className: p.string("class"), steps: steps)
+        return .json(["id": id, "state": "running", "fraction": 0], status: 202)
+    }
+
+    /// A projection's state: running (with the fraction done), done (with its latent, class and
+    /// pixel error), failed (with why) or cancelled.
+    public func projection(_ p: Parameters) throws -> Reply {
+        try p.only(["id", "token"])
+        guard let id = p.string("id") else { throw StudioError.badRequest("parameter 'id' (a projection's id) is missing") }
+        return .json(try projections.status(id))
+    }
+
+    /// Stops a running projection (a finished one is left as it is).
+    public func cancelProjection(_ p: Parameters) throws -> Reply {
+        try p.only(["id", "token"])
+        guard let id = p.string("id") else { throw StudioError.badRequest("parameter 'id' (a projection's id) is missing") }
+        return .json(try projections.cancel(id))
     }
 
     // MARK: the run's files

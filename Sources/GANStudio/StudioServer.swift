@@ -207,8 +207,10 @@ struct Router: Sendable {
         }
         if let length = request.headers[HTTPHeader("Content-Length")] {
             guard let n = Int(length), n >= 0 else { throw StudioError.badRequest("Content-Length '\(length.prefix(40))' is not a byte count") }
-            guard n <= StudioLimits.maxBodyBytes else {
-                throw StudioError.tooLarge("request body of \(n) bytes; the studio takes at most \(StudioLimits.maxBodyBytes)")
+            // Pictures to project are files; everything else takes its parameters in the query.
+            let limit = request.path == "/api/project" && request.method == .POST ? StudioLimits.maxUploadBytes : StudioLimits.maxBodyBytes
+            guard n <= limit else {
+                throw StudioError.tooLarge("request body of \(n) bytes; the studio takes at most \(limit)")
             }
         } else if request.headers[HTTPHeader("Transfer-Encoding")] != nil {
             throw StudioError.tooLarge("request bodies must state their Content-Length (at most \(StudioLimits.maxBodyBytes) bytes)")
@@ -237,8 +239,16 @@ struct Router: Sendable {
         let path = request.path
         let items = request.query.map { (name: $0.name, value: $0.value) }
         let p = try Parameters(items)
+        if path == "/api/project" {
+            switch request.method {
+            case .POST: return Self.http(try api.project(p, body: try await request.bodyData, contentType: request.headers[HTTPHeader("Content-Type")]))
+            case .GET, .HEAD: return Self.http(try api.projection(p))
+            case .DELETE: return Self.http(try api.cancelProjection(p))
+            default: throw StudioError.methodNotAllowed("\(request.method.rawValue) /api/project: POST a picture, GET a projection's state, DELETE to cancel it")
+            }
+        }
         guard request.method == .GET || request.method == .HEAD else {
-            throw StudioError.methodNotAllowed("\(request.method.rawValue) \(path.prefix(80)): the studio answers GET (and HEAD) only")
+            throw StudioError.methodNotAllowed("\(request.method.rawValue) \(path.prefix(80)): the studio answers GET (and HEAD) only, and POST and DELETE at /api/project")
         }
         var reply: Reply
         switch path {
@@ -279,8 +289,8 @@ struct Router: Sendable {
     }
 
     static func phrase(_ status: Int) -> String {
-        [200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-         413: "Content Too Large", 422: "Unprocessable Content", 500: "Internal Server Error", 503: "Service Unavailable"][status] ?? "Status"
+        [200: "OK", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+         413: "Content Too Large", 415: "Unsupported Media Type", 422: "Unprocessable Content", 500: "Internal Server Error", 503: "Service Unavailable"][status] ?? "Status"
     }
 
     static func asset(_ bytes: [UInt8], _ type: String) -> Reply {

@@ -48,6 +48,85 @@ import TestSupport
         init(_ d: String) { description = d }
     }
 
+    /// `POST /api/project`: a picture the generator drew comes back as a job the client polls to
+    /// done, whose latent draws it again (`/api/image?projection=`) and ends a walk; cancelling
+    /// stops a running one; bad uploads (not a picture, another type, too large, a picture that
+    /// claims too many pixels) and unknown ids are 4xx with a message.
+    @Test func picturesAreProjectedAsJobsThatCanBeCancelled() throws {
+        let run = Self.conditionalRun
+        let server = try Server([run])
+        defer { server.stop() }
+        let out = try python(#"""
+        import sys, json, io, time, socket, struct, zlib, urllib.request, urllib.error
+        import numpy as np
+        from PIL import Image
+        base = sys.argv[1]
+        def call(path, method="GET", data=None, headers=None):
+            r = urllib.request.Request(base + path, method=method, data=data, headers=headers or {})
+            try:
+                with urllib.request.urlopen(r, timeout=60) as f: return f.status, f.read()
+            except urllib.error.HTTPError as e: return e.code, e.read()
+        def post(data, kind="image/png", query=""):
+            return call("api/project?class=3" + query, "POST", data, {"Content-Type": kind})
+        def too_large():
+            # The headers of a 9 MiB upload: the studio answers before any of the body is sent.
+            host, port = base.split("//")[1].rstrip("/").split(":")
+            with socket.create_connection((host, int(port)), timeout=30) as c:
+                c.sendall(f"POST /api/project HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: image/png\r\nContent-Length: {9 << 20}\r\n\r\n".encode())
+                return int(c.recv(4096).split(b" ")[1])
+        # A picture the generator drew, as the page sends a file.
+        status, picture = call("api/image?seed=5&class=3&scale=1")
+        assert status == 200, status
+        status, body = post(picture, query="&steps=150")
+        assert status == 202, (status, body)
+        job = json.loads(body)
+        deadline = time.time() + 120
+        fractions = []
+        while job["state"] == "running" and time.time() < deadline:
+            time.sleep(0.2)
+            status, body = call("api/project?id=" + job["id"]); assert status == 200, body
+            job = json.loads(body); fractions.append(job["fraction"])
+        assert job["state"] == "done", job
+        again_status, again = call("api/image?class=3&scale=1&projection=" + job["id"])
+        a = np.asarray(Image.open(io.BytesIO(picture)), np.float64); b = np.asarray(Image.open(io.BytesIO(again)), np.float64)
+        walk_status, walk = call("api/walk?from=1&to_projection=" + job["id"] + "&steps=4&class=3")
+        # Cancelling a long one.
+        status, body = post(picture, query="&steps=1000")
+        assert status == 202, body
+        long = json.loads(body)
+        busy, _ = post(picture)
+        cancel_status, body = call("api/project?id=" + long["id"], "DELETE")
+        for _ in range(100):
+            cancelled = json.loads(call("api/project?id=" + long["id"])[1])
+            if cancelled["state"] != "running": break
+            time.sleep(0.1)
+        # A PNG header claiming 50 000 × 50 000 pixels, in a few bytes.
+        ihdr = struct.pack(">IIBBBBB", 50000, 50000, 8, 0, 0, 0, 0)
+        bomb = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+        refusals = {
+            "not a picture": post(b"hello, not a picture")[0],
+            "text/plain": post(picture, "text/plain")[0],
+            "too large": too_large(),
+            "bomb": post(bomb)[0],
+            "unknown id": call("api/project?id=feedface")[0],
+            "no id": call("api/project")[0],
+            "PUT": call("api/project", "PUT", b"x")[0],
+            "bad steps": post(picture, query="&steps=5")[0],
+        }
+        print(json.dumps({"mean_diff": float(np.abs(a - b).mean()), "pixel_error": job["pixel_error"], "class": job.get("class"),
+                          "latent": len(job["latent"]), "fractions_rise": fractions == sorted(fractions), "walk": walk_status,
+                          "walk_width": Image.open(io.BytesIO(walk)).size[0] if walk_status == 200 else 0, "again": again_status,
+                          "busy": busy, "cancel": cancel_status, "cancelled": cancelled["state"], "refusals": refusals}))
+        """#, [server.base], timeout: 400)
+        let r = try JSONSerialization.jsonObject(with: Data(out.utf8)) as! [String: Any]
+        print("studio projection: \(out)")
+        #expect(r["again"] as? Int == 200 && (r["mean_diff"] as? Double ?? 99) < 4 && r["latent"] as? Int == 8 && r["class"] as? Int == 3, "\(out)")
+        #expect(r["fractions_rise"] as? Bool == true && r["walk"] as? Int == 200 && r["walk_width"] as? Int == 4 * 28, "\(out)")
+        #expect(r["busy"] as? Int == 503 && r["cancel"] as? Int == 200 && r["cancelled"] as? String == "cancelled", "\(out)")
+        #expect(r["refusals"] as? [String: Int] == ["not a picture": 422, "text/plain": 415, "too large": 413, "bomb": 413, "unknown id": 404,
+                                                    "no id": 400, "PUT": 405, "bad steps": 400], "\(out)")
+    }
+
     /// Every endpoint answers, with the content it promises; bad parameters, traversal attempts,
     /// oversized bodies, other methods and foreign Host headers are 4xx with a message; a corrupt
     /// checkpoint is a 422 and the server goes on; a burst beyond the queue is 503, never 500.

@@ -11,7 +11,8 @@ const state = {
   checkpoint: "",              // "": the latest
   first: 0, count: 64, columns: 8, psi: 1, cls: "random",
   gridClasses: null,           // each tile's class (conditional generators)
-  pins: [],                    // {seed, cls}
+  pins: [],                    // {seed, cls} or {projection, cls, name}
+  projecting: null,            // the id of the projection running
   metrics: [],                 // metrics.jsonl lines, oldest first
   lastStep: -1,
   socket: null, reconnect: null,
@@ -166,25 +167,64 @@ function renderPins() {
   state.pins.forEach((p, i) => {
     const div = document.createElement("div");
     div.className = "pin" + (i >= state.pins.length - 2 && state.pins.length >= 2 ? " end" : "");
-    div.dataset.seed = String(p.seed);
+    const projected = p.projection !== undefined;
+    if (projected) div.dataset.projection = p.projection; else div.dataset.seed = String(p.seed);
     const img = document.createElement("img");
-    const q = { seed: p.seed, psi: state.psi, class: p.cls === null ? "" : p.cls };
+    const q = { psi: state.psi, class: p.cls === null ? "" : p.cls };
+    if (projected) q.projection = p.projection; else q.seed = p.seed;
     img.src = url("api/image", q);
-    img.alt = "seed " + p.seed;
+    img.alt = projected ? "projection of " + p.name : "seed " + p.seed;
     const remove = document.createElement("button");
     remove.type = "button"; remove.textContent = "×"; remove.title = "unpin";
     remove.addEventListener("click", () => { state.pins.splice(i, 1); renderPins(); });
     const link = document.createElement("a");
-    link.href = url("api/image", { ...q, scale: 8 }); link.download = `seed-${p.seed}.png`; link.textContent = "PNG";
-    const name = state.info.model.classes.length ? " " + state.info.model.classes[p.cls] : "";
-    div.append(img, remove, `seed ${p.seed}${name} `, link);
+    link.href = url("api/image", { ...q, scale: 8 });
+    link.download = projected ? `projection-${p.name}.png` : `seed-${p.seed}.png`;
+    link.textContent = "PNG";
+    const name = state.info.model.classes.length && p.cls !== null ? " " + state.info.model.classes[p.cls] : "";
+    div.append(img, remove, (projected ? `≈ ${p.name}` : `seed ${p.seed}`) + `${name} `, link);
     box.append(div);
   });
-  const any = state.pins.length > 0;
-  $("download-pins").hidden = !any;
-  $("clear-pins").hidden = !any;
-  $("download-pins").href = url("api/latents", { seeds: state.pins.map((p) => p.seed).join(","), psi: state.psi });
+  const seeds = state.pins.filter((p) => p.projection === undefined);
+  $("download-pins").hidden = seeds.length === 0;
+  $("clear-pins").hidden = state.pins.length === 0;
+  $("download-pins").href = url("api/latents", { seeds: seeds.map((p) => p.seed).join(","), psi: state.psi });
   refreshWalk();
+}
+
+// ── projection: a picture → its nearest latent, pinned ───────────────────────────────────────
+async function projectFile(file) {
+  if (!file || state.projecting) return;
+  if (!["image/png", "image/jpeg"].includes(file.type)) { showError(new Error(`${file.name}: a PNG or JPEG picture is needed`)); return; }
+  const q = {};
+  if (state.info.model.classes.length && state.cls !== "random") q.class = state.cls;
+  const progress = $("project-progress"), cancel = $("project-cancel");
+  const status = (id) => "api/project?id=" + encodeURIComponent(id);
+  try {
+    showError(null);
+    const r = await fetch(url("api/project", q), { method: "POST", body: file, headers: { "Content-Type": file.type } });
+    let job = await r.json();
+    if (!r.ok) throw new Error(job.error || r.status + " " + r.statusText);
+    state.projecting = job.id;
+    progress.value = 0; progress.hidden = false; cancel.hidden = false;
+    while (job.state === "running") {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      job = await (await fetchOK(status(job.id))).json();
+      progress.value = job.fraction;
+    }
+    if (job.state === "failed") throw new Error(job.error);
+    if (job.state === "done") {
+      state.pins.push({ projection: job.id, cls: job.class === undefined ? null : job.class, name: file.name });
+      renderPins();
+    }
+  } catch (e) { showError(e); } finally {
+    progress.hidden = true; cancel.hidden = true; state.projecting = null; $("project-file").value = "";
+  }
+}
+
+async function cancelProjection() {
+  if (!state.projecting) return;
+  try { await fetchOK(new Request("api/project?id=" + encodeURIComponent(state.projecting), { method: "DELETE" })); } catch (e) { showError(e); }
 }
 
 async function refreshWalk() {
@@ -195,10 +235,13 @@ async function refreshWalk() {
   const a = state.pins[state.pins.length - 2], b = state.pins[state.pins.length - 1];
   const steps = Number($("walk-steps").value);
   const toClass = $("to-class-select").value;
-  const q = { from: a.seed, to: b.seed, steps, psi: state.psi };
+  const q = { steps, psi: state.psi };
+  if (a.projection !== undefined) q.from_projection = a.projection; else q.from = a.seed;
+  if (b.projection !== undefined) q.to_projection = b.projection; else q.to = b.seed;
   if (a.cls !== null) { q.class = a.cls; q.to_class = toClass !== "" ? toClass : b.cls; }
   const names = state.info.model.classes;
-  $("walk-ends").textContent = `seed ${a.seed} → seed ${b.seed}` + (a.cls !== null ? ` (${names[a.cls]} → ${names[q.to_class]})` : "");
+  const end = (p) => p.projection !== undefined ? p.name : `seed ${p.seed}`;
+  $("walk-ends").textContent = `${end(a)} → ${end(b)}` + (a.cls !== null ? ` (${names[a.cls]} → ${names[q.to_class]})` : "");
   $("download-walk").href = url("api/walk", { ...q, format: "gif", scale: Math.max(1, Math.floor(128 / state.info.model.image_size)) });
   try {
     const r = await fetchOK(url("api/walk", q));
@@ -370,6 +413,10 @@ function bindControls() {
   $("run-select").addEventListener("change", () => { location.search = "?run=" + encodeURIComponent($("run-select").value); });
   $("grid").addEventListener("click", (e) => { const i = tileAt(e); if (i !== null) pin(i); });
   $("clear-pins").addEventListener("click", () => { state.pins = []; renderPins(); });
+  $("project-file").addEventListener("change", (e) => projectFile(e.target.files[0]));
+  $("project-cancel").addEventListener("click", cancelProjection);
+  $("pins").addEventListener("dragover", (e) => { e.preventDefault(); e.dataTransfer.dropEffect = "copy"; });
+  $("pins").addEventListener("drop", (e) => { e.preventDefault(); projectFile(e.dataTransfer.files[0]); });
   $("walk-steps").addEventListener("change", refreshWalk);
   $("walk-slider").addEventListener("input", drawWalk);
   $("walk-play").addEventListener("click", togglePlay);
