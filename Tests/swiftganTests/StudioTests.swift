@@ -299,7 +299,7 @@ import TestSupport
     }
 
     /// The page in Debian's Chromium: it shows the grid, pins two samples, walks between them,
-    /// switches class, and is not blank on a screenshot; then, with the page open, a new metrics
+    /// projects a picture chosen as a file into a third pin that the walk then ends at, switches class, and is not blank on a screenshot; then, with the page open, a new metrics
     /// line and a new grid written into the run reach it without a reload.
     @Test func pageWorksInABrowserAndUpdatesLive() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver") else {
@@ -349,6 +349,15 @@ import TestSupport
             wait.until(lambda _: js("return document.getElementById('walk-canvas').dataset.frames") == "16")
             js("const s = document.getElementById('walk-slider'); s.value = 11; s.dispatchEvent(new Event('input'))")
             assert js("return document.getElementById('walk-canvas').dataset.frame") == "11"
+            # A picture chosen as a file: projected, pinned beside the seeds, and the walk now ends at it.
+            import urllib.request
+            picture = shots + "/to-project.png"
+            with urllib.request.urlopen(base + "api/image?seed=7&class=2&scale=1", timeout=30) as f: open(picture, "wb").write(f.read())
+            d.find_element(By.ID, "project-file").send_keys(picture)
+            wait.until(lambda _: len(d.find_elements(By.CSS_SELECTOR, "#pins .pin[data-projection]")) == 1)
+            wait.until(lambda _: js("const i = document.querySelector('#pins .pin[data-projection] img'); return i.complete && i.naturalWidth > 0"))
+            wait.until(lambda _: js("return document.getElementById('walk-ends').textContent").startswith("seed 3 → to-project.png"))
+            assert d.find_element(By.ID, "error").is_displayed() is False, d.find_element(By.ID, "error").text
             # Another class: a new grid.
             Select(d.find_element(By.ID, "class-select")).select_by_value("1")
             wait.until(lambda _: (grid_ready() or src) != src)
