@@ -19,6 +19,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case npy
     /// Unicode's `emoji-test.txt`, the list the emoji set is drawn from.
     case emojiList
+    /// A picture uploaded to the studio to be projected (its header read before it is decoded).
+    case upload
 
     /// The file name the reader sees (some readers tell formats from names).
     var fileName: String {
@@ -34,6 +36,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .classNames: return "batches.meta.txt"
         case .npy: return "latents.npy"
         case .emojiList: return "emoji-test.txt"
+        case .upload: return "upload"
         }
     }
 
@@ -51,6 +54,12 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
                 let flat = image.flattened(onto: 255)
                 precondition(flat.channels == 1 || flat.channels == 3)
                 _ = flat.centerCroppedSquare()
+                return true
+            case .upload:
+                let image = try ImageCodec.decode(untrusted: data, file: "input", maxPixels: 4096 * 4096)
+                precondition(image.width * image.height <= 4096 * 4096)
+                // What the studio does next: the picture as the generator's input.
+                _ = ProjectionTargets.tensor([image.flattened(onto: 255)], size: 16, channels: 3)
                 return true
             case .emojiList:
                 let entries = try Emoji.entries(parsing: String(decoding: data, as: UTF8.self), file: "input")
@@ -93,7 +102,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             case .state:
                 let state = try Checkpoint.readState(directory)
                 _ = state.config.problem
-            case .config, .image, .npy, .emojiList:
+            case .config, .image, .npy, .emojiList, .upload:
                 break
             }
             return true

@@ -54,6 +54,8 @@ public struct StudioError: Error, Equatable, CustomStringConvertible, Sendable {
     public static func notFound(_ message: String) -> StudioError { StudioError(status: 404, message: message) }
     public static func methodNotAllowed(_ message: String) -> StudioError { StudioError(status: 405, message: message) }
     public static func tooLarge(_ message: String) -> StudioError { StudioError(status: 413, message: message) }
+    /// The request conflicts with one in progress (a second projection while one runs).
+    public static func conflict(_ message: String) -> StudioError { StudioError(status: 409, message: message) }
     public static func unsupportedType(_ message: String) -> StudioError { StudioError(status: 415, message: message) }
     /// The request was fine; the checkpoint it names cannot be read (corrupt, half-written, foreign).
     public static func unprocessable(_ message: String) -> StudioError { StudioError(status: 422, message: message) }

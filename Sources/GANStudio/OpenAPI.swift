@@ -37,7 +37,7 @@ enum OpenAPI {
         let names = [400: "A parameter outside its bounds, or unknown", 401: "The token is missing or wrong", 403: "A path leading outside the run",
                      404: "No such run, checkpoint, file or projection",
                      413: "A request body over \(StudioLimits.maxBodyBytes) bytes (a picture to project: \(StudioLimits.maxUploadBytes) bytes or \(StudioLimits.maxUploadPixels) pixels)",
-                     405: "A method the path does not answer", 415: "A picture to project sent as another type than image/png or image/jpeg",
+                     405: "A method the path does not answer", 409: "A picture is being projected already", 415: "A picture to project sent as another type than image/png or image/jpeg",
                      422: "The checkpoint cannot be loaded (corrupt or half-written), or the body is not a PNG or JPEG picture", 503: "The generation queue is full; retry after Retry-After seconds"]
         for e in Set(errors + [400, 401, 413]) {
             r[String(e)] = ["description": names[e]!, "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]]
@@ -73,7 +73,7 @@ enum OpenAPI {
                                         query("steps", integer(StudioLimits.projectionSteps, default: Projector.Options().steps), "Optimisation steps."), token],
                          "requestBody": ["required": true, "content": ["image/png": ["schema": ["type": "string", "format": "binary"]],
                                                                        "image/jpeg": ["schema": ["type": "string", "format": "binary"]]]],
-                         "responses": ["202": json("Projection", "The job, running")].merging(responses([:], errors: [400, 404, 405, 415, 422, 503]).filter { $0.key != "200" }) { a, _ in a }],
+                         "responses": ["202": json("Projection", "The job, running")].merging(responses([:], errors: [400, 404, 405, 409, 415, 422, 503]).filter { $0.key != "200" }) { a, _ in a }],
                 "get": ["operationId": "getProjection", "summary": "A projection's state: running (fraction done), done (its latent, class, pixel error), failed (why; past \(Int(StudioLimits.projectionSeconds)) s one is stopped) or cancelled.",
                         "parameters": [query("id", ["type": "string"], "The projection's id.", required: true), token],
                         "responses": responses(json("Projection", "The projection"), errors: [400, 404])],

@@ -35,7 +35,7 @@ final class Projections: @unchecked Sendable {
         defer { lock.unlock() }
         guard !stopping else { throw StudioError.busy("the studio is stopping") }
         if jobs.values.contains(where: { $0.state == .running }) {
-            throw StudioError.busy("a picture is being projected already; wait for it or cancel it")
+            throw StudioError.conflict("a picture is being projected already; wait for it or cancel it")
         }
         let id = String(UInt64.random(in: 0...UInt64.max), radix: 16)
         let job = Job(id: id, checkpoint: checkpoint)

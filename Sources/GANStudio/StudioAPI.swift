@@ -290,14 +290,9 @@ public final class StudioAPI: Sendable {
             throw StudioError.unsupportedType("a picture to project is sent as its file, with Content-Type image/png or image/jpeg (got '\(type.prefix(60))')")
         }
         guard !body.isEmpty else { throw StudioError.badRequest("the request has no picture: send the PNG or JPEG file as its body") }
-        guard let size = ImageCodec.declaredSize(body) else {
-            throw StudioError.unprocessable("the body is not a PNG or JPEG picture")
-        }
-        guard size.width > 0, size.height > 0, size.width * size.height <= StudioLimits.maxUploadPixels else {
-            throw StudioError.tooLarge("a picture of \(size.width)×\(size.height) pixels; at most \(StudioLimits.maxUploadPixels) pixels")
-        }
         let image: Image
-        do { image = try ImageCodec.decode(body, file: "the uploaded picture") } catch {
+        do { image = try ImageCodec.decode(untrusted: body, file: "the uploaded picture", maxPixels: StudioLimits.maxUploadPixels) } catch let error as ImagingError {
+            if case .tooManyPixels = error { throw StudioError.tooLarge("\(error)") }
             throw StudioError.unprocessable("\(error)")
         }
         let id = try projections.start(checkpoint: checkpoint, image: image, className: p.string("class"), steps: steps)

@@ -9,6 +9,8 @@ public enum ImagingError: Error, Equatable, CustomStringConvertible {
     case unsupportedFormat(file: String)
     case corrupt(file: String, reason: String)
     case unwritable(file: String, reason: String)
+    /// A picture whose header declares more pixels than the reader accepts.
+    case tooManyPixels(file: String, width: Int, height: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -17,12 +19,14 @@ public enum ImagingError: Error, Equatable, CustomStringConvertible {
         case .unsupportedFormat(let f): return "\(f): not a PNG or JPEG image"
         case .corrupt(let f, let r): return "\(f): corrupt image: \(r)"
         case .unwritable(let f, let r): return "\(f): cannot write: \(r)"
+        case .tooManyPixels(let f, let w, let h, let limit): return "\(f): a picture of \(w)×\(h) pixels; at most \(limit) pixels"
         }
     }
 
     public var file: String {
         switch self {
-        case .unreadable(let f, _), .emptyFile(let f), .unsupportedFormat(let f), .corrupt(let f, _), .unwritable(let f, _): return f
+        case .unreadable(let f, _), .emptyFile(let f), .unsupportedFormat(let f), .corrupt(let f, _), .unwritable(let f, _),
+             .tooManyPixels(let f, _, _, _): return f
         }
     }
 }

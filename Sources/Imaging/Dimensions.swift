@@ -31,4 +31,25 @@ extension ImageCodec {
         }
         return nil
     }
+
+    /// Decodes bytes from an untrusted sender (an upload): refused before decoding when the header
+    /// declares more than `maxPixels` pixels (a small file can declare a huge picture), and
+    /// checked after decoding to be the picture the header declared.
+    public static func decode(untrusted data: Data, file: String, maxPixels: Int) throws -> Image {
+        guard !data.isEmpty else { throw ImagingError.emptyFile(file: file) }
+        guard let size = declaredSize(data) else {
+            // Not PNG or JPEG, or a header cut short: let the decoder say which.
+            _ = try decode(data.prefix(64), file: file)
+            throw ImagingError.corrupt(file: file, reason: "no picture size in its header")
+        }
+        guard size.width > 0, size.height > 0, size.width.multipliedReportingOverflow(by: size.height).partialValue <= maxPixels,
+              size.width <= 65_535, size.height <= 65_535 else {
+            throw ImagingError.tooManyPixels(file: file, width: size.width, height: size.height, limit: maxPixels)
+        }
+        let image = try decode(data, file: file)
+        guard image.width == size.width && image.height == size.height else {
+            throw ImagingError.corrupt(file: file, reason: "its header declares \(size.width)×\(size.height), its data \(image.width)×\(image.height)")
+        }
+        return image
+    }
 }

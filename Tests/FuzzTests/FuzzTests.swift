@@ -68,6 +68,7 @@ import TestSupport
         """.utf8))]
         seeds[.image] = [("gray.png", try ImageCodec.encodePNG(gray)), ("rgb.png", try ImageCodec.encodePNG(rgb)), ("rgba.png", try ImageCodec.encodePNG(rgba)),
                          ("rgb.jpg", try ImageCodec.encodeJPEG(rgb)), ("gray.jpg", try ImageCodec.encodeJPEG(gray))]
+        seeds[.upload] = [("rgb.png", try ImageCodec.encodePNG(rgb)), ("rgba.png", try ImageCodec.encodePNG(rgba)), ("gray.jpg", try ImageCodec.encodeJPEG(gray))]
         #expect(Set(seeds.keys) == Set(FuzzTarget.allCases), "every target has seeds")
         let directory = scratch("fuzz-run")
         for (target, files) in seeds {

@@ -122,7 +122,7 @@ import TestSupport
         print("studio projection: \(out)")
         #expect(r["again"] as? Int == 200 && (r["mean_diff"] as? Double ?? 99) < 4 && r["latent"] as? Int == 8 && r["class"] as? Int == 3, "\(out)")
         #expect(r["fractions_rise"] as? Bool == true && r["walk"] as? Int == 200 && r["walk_width"] as? Int == 4 * 28, "\(out)")
-        #expect(r["busy"] as? Int == 503 && r["cancel"] as? Int == 200 && r["cancelled"] as? String == "cancelled", "\(out)")
+        #expect(r["busy"] as? Int == 409 && r["cancel"] as? Int == 200 && r["cancelled"] as? String == "cancelled", "\(out)")
         #expect(r["refusals"] as? [String: Int] == ["not a picture": 422, "text/plain": 415, "too large": 413, "bomb": 413, "unknown id": 404,
                                                     "no id": 400, "PUT": 405, "bad steps": 400], "\(out)")
     }
