@@ -10,7 +10,8 @@ struct Studio: ParsableCommand {
         discussion: """
         Open the address it prints. Explore: a grid of samples by seed (click one to pin it), a walk between two pinned
         samples, the truncation ψ, the class of a conditional generator, downloads of the PNG or the latents (.npy, which
-        `swiftgan sample --noise` reads). Watch: the latest grid, loss and evaluation charts and throughput, updated as the
+        `swiftgan sample --noise` reads), and a picture of your own projected to its nearest latent (as `swiftgan project`
+        does) and pinned beside the seeds. Watch: the latest grid, loss and evaluation charts and throughput, updated as the
         trainer writes them, and a checkpoint selector.
 
         RUN may be a run directory, a checkpoint, or a directory of runs (the page lists them). The studio listens on
