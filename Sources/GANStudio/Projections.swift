@@ -24,6 +24,10 @@ final class Projections: @unchecked Sendable {
         init(id: String, checkpoint: String) { self.id = id; self.checkpoint = checkpoint }
     }
 
+    /// Seconds a projection may take before it is stopped.
+    let timeLimit: Double
+    init(timeLimit: Double = StudioLimits.projectionSeconds) { self.timeLimit = timeLimit }
+
     private let lock = NSLock()
     private var jobs: [String: Job] = [:], order: [String] = []
     private var stopping = false
@@ -71,9 +75,10 @@ final class Projections: @unchecked Sendable {
                 lock.lock()
                 defer { lock.unlock() }
                 job.fraction = p.fraction
-                if Date().timeIntervalSince(started) > StudioLimits.projectionSeconds {
-                    job.message = String(format: "the projection took longer than %.0f s, the studio's bound for one picture, and was stopped "
-                                         + "(at step %d of %d); ask for fewer steps", StudioLimits.projectionSeconds, p.step, p.steps)
+                if Date().timeIntervalSince(started) > timeLimit {
+                    job.message = String(format: "the projection took longer than %g s, the studio's bound for one picture, and was stopped "
+                                         + "(at step %d of %d): ask for fewer steps, or start the studio with a larger --projection-seconds",
+                                         timeLimit, p.step, p.steps)
                     return false
                 }
                 return !job.cancelRequested && !stopping

@@ -37,10 +37,11 @@ public struct Reply: Sendable {
 public final class StudioAPI: Sendable {
     public let catalog: RunCatalog
     let worker: GenerationWorker
-    let projections = Projections()
+    let projections: Projections
 
-    public init(catalog: RunCatalog, precision: Precision = .fp32) {
+    public init(catalog: RunCatalog, precision: Precision = .fp32, projectionSeconds: Double = StudioLimits.projectionSeconds) {
         self.catalog = catalog
+        projections = Projections(timeLimit: projectionSeconds)
         worker = GenerationWorker(precision: precision)
     }
 

@@ -27,6 +27,8 @@ public final class StudioServer: Sendable {
         public var precision: Precision = .fp32
         /// How often a live page's run is checked for new metrics, grids and checkpoints.
         public var watchInterval: Duration = .milliseconds(250)
+        /// The wall-clock bound of one projection (`StudioLimits.projectionSeconds` by default).
+        public var projectionSeconds: Double = StudioLimits.projectionSeconds
         public init() {}
     }
 
@@ -47,7 +49,7 @@ public final class StudioServer: Sendable {
             }
         }
         self.options = options
-        api = StudioAPI(catalog: catalog, precision: options.precision)
+        api = StudioAPI(catalog: catalog, precision: options.precision, projectionSeconds: options.projectionSeconds)
         let address: any SocketAddress
         do {
             switch options.host {

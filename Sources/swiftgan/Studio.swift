@@ -24,6 +24,8 @@ struct Studio: ParsableCommand {
     @Option(help: "Port to listen on (0: any free port).") var port: Int = 7860
     @Option(help: "A secret every request must carry (at least 8 characters); needed with a --host other than the loopback.") var token: String?
     @Option(help: "Arithmetic of the generator's convolutions: fp32 or bf16 (AVX512-BF16 or AMX-BF16).") var precision: Precision = .fp32
+    @Option(help: "Seconds a picture's projection may take before it is stopped (a slow machine or a large generator may need more).")
+    var projectionSeconds: Double = StudioLimits.projectionSeconds
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535, got \(port)") }
@@ -32,6 +34,9 @@ struct Studio: ParsableCommand {
             throw ValidationError("--host \(host) makes the studio reachable from other machines: give --token SECRET too (every request must carry it)")
         }
         try available(precision)
+        guard projectionSeconds.isFinite, (1...86_400).contains(projectionSeconds) else {
+            throw ValidationError("--projection-seconds must be from 1 to 86400, got \(projectionSeconds)")
+        }
     }
 
     func run() throws {
@@ -43,6 +48,7 @@ struct Studio: ParsableCommand {
             options.port = UInt16(port)
             options.token = token
             options.precision = precision
+            options.projectionSeconds = projectionSeconds
             // Its threads come later, from libdispatch and libgomp, which cannot fail cleanly: the
             // studio peaks 130 MiB above this point with a small run (measured: it serves from a
             // 288 MiB limit, and at 192–256 MiB hung in libdispatch or ended in libgomp's message).
