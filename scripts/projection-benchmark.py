@@ -11,19 +11,11 @@ Prints (and writes to OUT/table.md) the table with the CPU at its head; --figure
 targets above their reconstructions (needs Pillow: the test environment's .venv has it); --readme
 writes the table and the figure's link between <!-- projection-figure: begin/end -->.
 """
-import argparse, gzip, json, os, re, struct, subprocess, sys, time, zlib
+import argparse, gzip, json, os, re, struct, subprocess, time, zlib
+
+from machine import cpu
 
 DATA = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
-
-
-def cpu():
-    name, flags = "unknown CPU", []
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name") and name == "unknown CPU":
-            name = line.split(":", 1)[1].strip()
-        if line.startswith("flags") and not flags:
-            flags = [f for f in line.split(":", 1)[1].split() if f in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16")]
-    return f"{name}, {os.cpu_count()} cores; " + " ".join(flags)
 
 
 def png(path, pixels, width, height):
