@@ -54,17 +54,23 @@ public struct Projector {
         public var seed: UInt64 = 0
         public init() {}
 
-        /// A description of the first setting out of range, or nil.
-        public var problem: String? {
-            if !(1...100_000).contains(steps) { return "steps must be from 1 to 100000, got \(steps)" }
-            if !(1...64).contains(restarts) { return "restarts must be from 1 to 64, got \(restarts)" }
+        /// The settings, by name, for messages about them.
+        public enum Setting: String, Sendable {
+            case steps, restarts, candidates, learningRate = "learning rate", perceptualWeight = "perceptual weight"
+            case priorWeight = "prior weight", targetsPerBatch = "targets per batch"
+        }
+
+        /// The first setting out of range and what it must be ("must be from 1 to 100000"), or nil.
+        public var problem: (setting: Setting, requirement: String)? {
+            if !(1...100_000).contains(steps) { return (.steps, "must be from 1 to 100000, got \(steps)") }
+            if !(1...64).contains(restarts) { return (.restarts, "must be from 1 to 64, got \(restarts)") }
             if !(1...65_536).contains(candidates) || candidates < restarts {
-                return "candidates must be from the number of restarts (\(restarts)) to 65536, got \(candidates)"
+                return (.candidates, "must be from the number of restarts (\(restarts)) to 65536, got \(candidates)")
             }
-            if !(learningRate.isFinite && learningRate > 0 && learningRate <= 10) { return "the learning rate must be in (0, 10], got \(learningRate)" }
-            if !(perceptualWeight.isFinite && perceptualWeight >= 0) { return "the perceptual weight must be a finite number ≥ 0, got \(perceptualWeight)" }
-            if !(priorWeight.isFinite && priorWeight >= 0) { return "the prior weight must be a finite number ≥ 0, got \(priorWeight)" }
-            if targetsPerBatch < 1 { return "targets per batch must be positive, got \(targetsPerBatch)" }
+            if !(learningRate.isFinite && learningRate > 0 && learningRate <= 10) { return (.learningRate, "must be in (0, 10], got \(learningRate)") }
+            if !(perceptualWeight.isFinite && perceptualWeight >= 0) { return (.perceptualWeight, "must be a finite number ≥ 0, got \(perceptualWeight)") }
+            if !(priorWeight.isFinite && priorWeight >= 0) { return (.priorWeight, "must be a finite number ≥ 0, got \(priorWeight)") }
+            if targetsPerBatch < 1 { return (.targetsPerBatch, "must be positive, got \(targetsPerBatch)") }
             return nil
         }
     }
@@ -132,7 +138,7 @@ public struct Projector {
         let c = config
         precondition(targets.rank == 4 && targets.shape[0] > 0 && Array(targets.shape[1...]) == [c.channels, c.imageSize, c.imageSize],
                      "Projector.project: targets \(targets.shape) for a generator of [N, \(c.channels), \(c.imageSize), \(c.imageSize)] images")
-        precondition(options.problem == nil, "Projector.project: \(options.problem ?? "")")
+        if let (setting, requirement) = options.problem { preconditionFailure("Projector.project: \(setting.rawValue) \(requirement)") }
         if case .given(let list) = classes {
             precondition(c.isConditional && !list.isEmpty && list.allSatisfy { (0..<c.classes).contains($0) },
                          "Projector.project: classes \(list) for a generator of \(c.classes) classes")

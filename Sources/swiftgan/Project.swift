@@ -43,15 +43,11 @@ struct Project: ParsableCommand {
         if let gif, !gif.lowercased().hasSuffix(".gif") { throw ValidationError("--gif: expected a .gif path, got \(gif)") }
         try positive(baseline, "--baseline")
         guard !images.isEmpty else { throw ValidationError("give at least one image or folder of images") }
-        let o = options
-        for (flag, problem) in [("--steps", (1...100_000).contains(steps) ? nil : "from 1 to 100000"),
-                                ("--restarts", (1...64).contains(restarts) ? nil : "from 1 to 64"),
-                                ("--candidates", (restarts...65_536).contains(candidates) ? nil : "from --restarts (\(restarts)) to 65536"),
-                                ("--lr", lr.isFinite && lr > 0 && lr <= 10 ? nil : "a number in (0, 10]"),
-                                ("--perceptual-weight", perceptualWeight.isFinite && perceptualWeight >= 0 ? nil : "a finite number ≥ 0")] {
-            if let problem { throw ValidationError("\(flag) must be \(problem)") }
+        if let (setting, requirement) = options.problem {
+            let flags: [Projector.Options.Setting: String] = [.steps: "--steps", .restarts: "--restarts", .candidates: "--candidates",
+                                                              .learningRate: "--lr", .perceptualWeight: "--perceptual-weight"]
+            throw ValidationError("\(flags[setting] ?? setting.rawValue) \(requirement)")
         }
-        precondition(o.problem == nil, "Project: \(o.problem!)")
     }
 
     var options: Projector.Options {

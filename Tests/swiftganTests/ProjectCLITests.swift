@@ -66,8 +66,8 @@ import Imaging
                                 ([dir + "/empty"], "empty: a folder with no images"),
                                 ([dir + "/images", "--steps", "0"], "--steps must be from 1 to 100000"),
                                 ([dir + "/images", "--restarts", "0"], "--restarts must be from 1 to 64"),
-                                ([dir + "/images", "--candidates", "2"], "--candidates must be from --restarts (4) to 65536"),
-                                ([dir + "/images", "--lr", "nan"], "--lr must be a number in (0, 10]"),
+                                ([dir + "/images", "--candidates", "2"], "--candidates must be from the number of restarts (4) to 65536"),
+                                ([dir + "/images", "--lr", "nan"], "--lr must be in (0, 10]"),
                                 ([dir + "/images", "--perceptual-weight=-1"], "--perceptual-weight must be a finite number ≥ 0"),
                                 ([dir + "/images", "--class", "bag"], "--class applies only to class-conditional generators"),
                                 ([dir + "/images", "--gif", dir + "/p.png"], "--gif: expected a .gif path")] {
