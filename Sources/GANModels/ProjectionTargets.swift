@@ -7,10 +7,12 @@ import Tensors
 /// The pictures a projection matches, read as the dataset loader reads pictures, and what it
 /// writes about them: the figure of targets above reconstructions and the report of distances.
 public enum ProjectionTargets {
-    /// The image files among `paths`: files as given, folders' images (by extension) in name
-    /// order. A folder's files that cannot be read are returned as skipped, with the reason; a
-    /// path that does not exist is an error.
-    public static func files(_ paths: [String]) throws -> (files: [String], skipped: [(file: String, reason: String)]) {
+    /// The pictures among `paths`, decoded once: files as given, folders' images (by extension) in
+    /// name order. A folder's files that cannot be read are returned as skipped, with the reason; a
+    /// file named directly must decode, and a path that does not exist is an error. `minSide` lets a
+    /// JPEG decode at a reduced scale (as `ImageCodec.read`).
+    public static func read(_ paths: [String], minSide: Int = 0)
+        throws -> (files: [String], images: [Image], skipped: [(file: String, reason: String)]) {
         var files: [String] = []
         let fm = FileManager.default
         for path in paths {
@@ -25,16 +27,18 @@ public enum ProjectionTargets {
                 files.append(path)
             }
         }
-        // A folder's unreadable files are skipped and named; a file named directly must decode.
-        var kept: [String] = [], skipped: [(String, String)] = []
+        var kept: [String] = [], images: [Image] = [], skipped: [(String, String)] = []
         let direct = Set(paths)
         for file in files {
-            do { _ = try ImageCodec.read(file) ; kept.append(file) } catch {
+            do {
+                images.append(try ImageCodec.read(file, minSide: minSide))
+                kept.append(file)
+            } catch {
                 if direct.contains(file) { throw error }
                 skipped.append((file, "\(error)"))
             }
         }
-        return (kept, skipped)
+        return (kept, images, skipped)
     }
 
     /// The pictures of `files` as the generator draws them: [N, channels, size, size] in [-1, 1],

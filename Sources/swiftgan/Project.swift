@@ -66,10 +66,11 @@ struct Project: ParsableCommand {
             case .uniform: choice = .search
             case .cycle(let list): choice = .given(list)
             }
-            let (files, skipped) = try ProjectionTargets.files(images)
+            let (files, pictures, skipped) = try ProjectionTargets.read(images, minSide: c.imageSize)
             for (file, reason) in skipped { say("skipped \(file): \(reason)") }
             guard !files.isEmpty else { throw ValidationError("no readable images among \(images.joined(separator: ", "))") }
-            let targets = try ProjectionTargets.load(files, size: c.imageSize, channels: c.channels, background: summary.backgroundLevel)
+            let targets = ProjectionTargets.tensor(pictures.map { $0.flattened(onto: summary.backgroundLevel) },
+                                                   size: c.imageSize, channels: c.channels)
             // Ctrl-C or SIGTERM stops between two steps, with nothing written.
             StopSignals.stopGracefully(sameRequestWithin: 1)
             say("projecting \(files.count) image\(files.count == 1 ? "" : "s") into \(try Checkpoint.resolve(checkpoint)): "
