@@ -20,6 +20,9 @@ final class GenerationWorker: @unchecked Sendable {
     private var stopped = false
     private let maxPending: Int
     private var thread: Thread?
+    /// Signalled when the thread has returned: the process must not exit while it runs a kernel
+    /// (exit tears down oneDNN's JIT code under it: the studio crashed on stopping mid-request).
+    private let ended = DispatchSemaphore(value: 0)
 
     init(maxPending: Int = StudioLimits.maxPendingGenerations, precision: Precision) {
         self.maxPending = maxPending
@@ -53,18 +56,24 @@ final class GenerationWorker: @unchecked Sendable {
         }
     }
 
-    /// Ends the thread after the running job; waiting jobs are refused.
-    func stop() {
+    /// Ends the thread after the running job (waiting jobs are refused) and waits for it to end,
+    /// at most `timeout` seconds; false when it was still running then.
+    @discardableResult
+    func stop(timeout: Double = 30) -> Bool {
         condition.lock()
+        let first = !stopped
         stopped = true
         let abandoned = jobs
         jobs = []
         condition.signal()
         condition.unlock()
         for job in abandoned { job.refuse(StudioError.busy("the studio is stopping")) }
+        guard first else { return true }
+        return ended.wait(timeout: .now() + timeout) == .success
     }
 
     private func loop(_ initial: Samplers) {
+        defer { ended.signal() }
         var samplers = initial
         while true {
             condition.lock()

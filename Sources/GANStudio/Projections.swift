@@ -31,6 +31,8 @@ final class Projections: @unchecked Sendable {
     private let lock = NSLock()
     private var jobs: [String: Job] = [:], order: [String] = []
     private var stopping = false
+    /// Signalled by the running job's thread when it returns (nil when none runs).
+    private var running: DispatchSemaphore?
 
     /// Starts projecting `image` into the generator of `checkpoint` (under the class `className`
     /// names, or searching all); returns the job's id. One projection runs at a time.
@@ -50,7 +52,12 @@ final class Projections: @unchecked Sendable {
             jobs[old] = nil
             order.removeAll { $0 == old }
         }
-        let thread = Thread { [self] in run(job, image: image, className: className, steps: steps) }
+        let ended = DispatchSemaphore(value: 0)
+        running = ended
+        let thread = Thread { [self] in
+            defer { ended.signal() }
+            run(job, image: image, className: className, steps: steps)
+        }
         thread.name = "swiftgan-studio-projection"
         thread.stackSize = 64 << 20
         thread.start()
@@ -141,11 +148,17 @@ final class Projections: @unchecked Sendable {
         return (z, job.label)
     }
 
-    /// Cancels whatever runs and refuses new jobs (the studio is stopping).
-    func stop() {
+    /// Cancels whatever runs, refuses new jobs (the studio is stopping) and waits for the running
+    /// one's thread to end (it stops at its next step), at most `timeout` seconds; false when it
+    /// was still running then.
+    @discardableResult
+    func stop(timeout: Double = 30) -> Bool {
         lock.lock()
         stopping = true
+        let ended = running
+        running = nil
         lock.unlock()
+        return ended.map { $0.wait(timeout: .now() + timeout) == .success } ?? true
     }
 
     private func find(_ id: String) throws -> Job {

@@ -46,7 +46,14 @@ public final class StudioAPI: Sendable {
     }
 
     /// Stops the generation worker (waiting requests are refused).
-    public func stop() { projections.stop(); worker.stop() }
+    /// Cancels the projection, refuses waiting generations, and waits (at most `timeout` seconds
+    /// each) for the threads running them to end: the process may exit only once no thread runs an
+    /// engine kernel. False when one was still running at the bound.
+    @discardableResult
+    public func stop(timeout: Double = 30) -> Bool {
+        let projected = projections.stop(timeout: timeout)
+        return worker.stop(timeout: timeout) && projected
+    }
 
     // MARK: runs
 

@@ -91,10 +91,14 @@ public final class StudioServer: Sendable {
 
     /// Closes live pages' update streams, stops accepting, lets requests in flight finish (at most
     /// `grace`: a response is in flight until its last byte is handed to the socket), and stops
-    /// the generation worker. Idle, it returns at once: FlyingFox's own stop waits out the whole
-    /// grace even with no connection open (its accept loop wakes only when cancelled), so the
-    /// serving task is cancelled as soon as nothing is in flight.
-    public func stop(grace: TimeInterval = 2) async {
+    /// the generation worker and the projection, waiting for their threads at most `grace` more
+    /// seconds. Idle, it returns at once: FlyingFox's own stop waits out the whole grace even with
+    /// no connection open (its accept loop wakes only when cancelled), so the serving task is
+    /// cancelled as soon as nothing is in flight. Returns false when a thread still ran an engine
+    /// kernel at the bound: the process must then end without running exit's teardown (which
+    /// unmaps oneDNN's JIT code under that thread).
+    @discardableResult
+    public func stop(grace: TimeInterval = 2) async -> Bool {
         events.finishAll()
         let deadline = ContinuousClock.now + .milliseconds(Int(grace * 1000))
         await withTaskGroup(of: Void.self) { group in
@@ -105,7 +109,10 @@ public final class StudioServer: Sendable {
             serving.withLock { $0?.cancel() }
             await group.waitForAll()
         }
-        api.stop()
+        // The wait blocks, so it runs on a thread of its own rather than one of the tasks' pool.
+        return await withCheckedContinuation { done in
+            Thread.detachNewThread { [api] in done.resume(returning: api.stop(timeout: grace)) }
+        }
     }
 }
 

@@ -62,11 +62,16 @@ struct Studio: ParsableCommand {
             let finished = DispatchSemaphore(value: 0)
             let failure = Mutex<Error?>(nil)
             let stopping = Atomic<Bool>(false)
+            let threadsEnded = Atomic<Bool>(true)
+            let stopped = DispatchSemaphore(value: 0)
             StopSignals.stopGracefully(sameRequestWithin: 0.25)
             StopSignals.onRequest { _ in
                 stopping.store(true, ordering: .relaxed)
                 say("stopping")
-                Task { await server.stop() }
+                Task {
+                    if !(await server.stop()) { threadsEnded.store(false, ordering: .relaxed) }
+                    stopped.signal()
+                }
             }
             Task {
                 // Stopping closes the listening socket, which ends `run` with an error that is not one.
@@ -81,10 +86,19 @@ struct Studio: ParsableCommand {
                 say("studio of \(catalog.isCollection ? "\(runs.count) runs in \(catalog.root)" : catalog.root) at \(address)  (Ctrl-C stops it)")
             }
             finished.wait()
+            // Serving ends before `stop` has waited for the worker threads; exit only after it did.
+            if stopping.load(ordering: .relaxed) { stopped.wait() }
             if let error = failure.withLock({ $0 }) {
                 throw StudioStartError("cannot listen on \(host):\(port): \(error.localizedDescription)" + (port == 0 ? "" : "; choose another --port"))
             }
-            say("stopped")
+            say(threadsEnded.load(ordering: .relaxed) ? "stopped" : "stopped (a generation still running past the grace was abandoned)")
+            // Ended without exit's teardown: it destroys oneDNN's primitive cache, whose JIT code a
+            // thread still in a kernel would then run (CI saw the studio end with SIGSEGV after
+            // "stopped"). `stop` waited for the worker threads; this closes the window for any
+            // other (OpenMP's team, the server's tasks). The studio writes no file, so nothing is lost.
+            fflush(stdout)
+            fflush(stderr)
+            _exit(0)
         }
     }
 }

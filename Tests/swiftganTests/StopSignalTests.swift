@@ -304,4 +304,67 @@ import TestSupport
         // The first signal waits for the stalled reader (the grace); the second ends the process: 128 + SIGINT.
         #expect(twice["status"] as? Int == 130 && (twice["after_second"] as? Double ?? 99) < 1, "\(twice)")
     }
+
+    /// Stopping while the studio computes: generations in flight and a projection running when
+    /// SIGTERM (or SIGINT) comes. The studio waits for their threads, then exits 0 within 5 s;
+    /// exiting under them tore oneDNN's JIT code out from a running kernel (a crash the suite's
+    /// schemathesis run met on CI: exit 11 after "stopped"). Repeated, for each build.
+    @Test func studioStopsCleanlyWhileGeneratingAndProjecting() throws {
+        // The default network (one step trained): its grids and projection steps take long enough
+        // to be running when the signal comes.
+        let run = scratch("stop-busy-run") + "/run"
+        let trained = try runCLI(["train", "--data", CLITests.data, "--max-steps", "1", "--batch-size", "8", "--sample-every", "0", "--out", run])
+        try #require(trained.status == 0, "\(trained.stderr)")
+        let script = #"""
+        import json, os, signal, subprocess, sys, threading, time, urllib.request
+        binary, run, directory, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+        results = []
+        for round in range(rounds):
+            out = open(os.path.join(directory, f"out-{round}"), "w+b")
+            p = subprocess.Popen([binary, "studio", run, "--port", "0"], stdout=out, stderr=subprocess.STDOUT,  # bounded: p.wait(timeout=30) below
+                                 preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_SETMASK, []))
+            def output():
+                out.seek(0); return out.read().decode("utf-8", "replace")
+            deadline = time.monotonic() + 60
+            while " at http://" not in output() and p.poll() is None and time.monotonic() < deadline: time.sleep(0.01)
+            base = "http://127.0.0.1:" + output().split(" at http://127.0.0.1:")[1].split("/")[0] + "/"
+            picture = urllib.request.urlopen(base + "api/image?seed=3&scale=1", timeout=60).read()
+            reply = urllib.request.urlopen(urllib.request.Request(base + "api/project?steps=1000", data=picture,
+                                           headers={"Content-Type": "image/png"}, method="POST"), timeout=60)
+            started, job = reply.status, json.loads(reply.read())
+            deadline = time.monotonic() + 60  # until it is past its setup, in its steps' kernels
+            while job["state"] == "running" and job["fraction"] == 0 and time.monotonic() < deadline:
+                time.sleep(0.02)
+                job = json.loads(urllib.request.urlopen(base + "api/project?id=" + job["id"], timeout=60).read())
+            def ask(seed):
+                try: urllib.request.urlopen(base + f"api/grid?first={seed * 64}&count=64&scale=1", timeout=30).read()
+                except Exception: pass  # refused or cut while stopping: either is fine
+            askers = [threading.Thread(target=ask, args=(s,)) for s in range(4)]
+            for a in askers: a.start()
+            time.sleep(0.05 * round)
+            sent = time.monotonic()
+            p.send_signal(signal.SIGTERM if round % 2 == 0 else signal.SIGINT)
+            try:
+                p.wait(timeout=30); hung = False
+            except subprocess.TimeoutExpired:
+                p.kill(); p.wait(); hung = True
+            for a in askers: a.join(timeout=60)
+            results.append({"round": round, "project": started, "projecting": job["state"] == "running" and job["fraction"] > 0, "status": p.returncode, "hung": hung,
+                            "stop_seconds": time.monotonic() - sent, "output": output()[-1500:]})
+        print(json.dumps(results))
+        """#
+        Self.forEachBuild { build, binary in
+            let directory = scratch("stop-busy-\(build)")
+            let results = try json(try python(script, [binary, run, directory, "3"], timeout: 300)) as! [[String: Any]]
+            for r in results {
+                let output = r["output"] as? String ?? ""
+                #expect(r["project"] as? Int == 202 && r["projecting"] as? Bool == true,
+                        "\(build) round \(r["round"] ?? "?"): the projection did not start: \(output)")
+                #expect(r["hung"] as? Bool == false && r["status"] as? Int == 0 && output.contains("stopped"),
+                        "\(build) round \(r["round"] ?? "?"): status \(r["status"] ?? "?"): \(output)")
+                #expect((r["stop_seconds"] as? Double ?? 99) < 5, "\(build) round \(r["round"] ?? "?"): \(r["stop_seconds"] ?? "?") s to stop")
+            }
+            print("\(build) studio stopped while busy: " + results.map { "\($0["status"] ?? "?") in \(String(format: "%.2f", $0["stop_seconds"] as? Double ?? 0)) s" }.joined(separator: "; "))
+        }
+    }
 }
