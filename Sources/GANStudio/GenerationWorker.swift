@@ -2,13 +2,17 @@ import Foundation
 import GANModels
 import Tensors
 
-/// The one thread that runs generators for the studio, and the bounded queue in front of it.
+/// The one thread that runs the engine for the studio, and the bounded queue in front of it.
 ///
-/// One worker, not several: each batch already runs on every core (oneDNN's OpenMP team), so two
-/// batches at once would only contend for them and double the memory. Requests wait in a queue of
-/// `StudioLimits.maxPendingGenerations`; past it they are refused at once (503), so a burst costs
-/// a bounded amount of memory and every accepted request is served in order. The generators live
-/// on this thread only (`Samplers`), so no lock guards them.
+/// One thread, because the engine has one owner: its primitive cache and stream are not shared
+/// between threads (a projection on a thread of its own beside this one corrupted the cache: the
+/// studio crashed under schemathesis). One is also enough: each batch already runs on every core
+/// (oneDNN's OpenMP team), so two at once would only contend for them and double the memory.
+/// Requests wait in a queue of `StudioLimits.maxPendingGenerations`; past it they are refused at
+/// once (503), so a burst costs a bounded amount of memory and every accepted request is served in
+/// order. A long job (a projection) runs the requests that arrive meanwhile between its own steps
+/// (`runWaiting`), so a grid is not held up behind it. The generators live on this thread only
+/// (`Samplers`), so no lock guards them.
 final class GenerationWorker: @unchecked Sendable {
     private let condition = NSCondition()
     /// A waiting request: what to run, and how to refuse it when the studio stops first.
@@ -21,7 +25,7 @@ final class GenerationWorker: @unchecked Sendable {
     private let maxPending: Int
     private var thread: Thread?
     /// Signalled when the thread has returned: the process must not exit while it runs a kernel
-    /// (exit tears down oneDNN's JIT code under it: the studio crashed on stopping mid-request).
+    /// (exit tears down oneDNN's JIT code under it).
     private let ended = DispatchSemaphore(value: 0)
 
     init(maxPending: Int = StudioLimits.maxPendingGenerations, precision: Precision) {
@@ -39,21 +43,43 @@ final class GenerationWorker: @unchecked Sendable {
     /// `StudioError.busy` at once when the queue is full, and what `body` throws.
     func run<T: Sendable>(_ body: @escaping (inout Samplers) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
-            condition.lock()
-            defer { condition.unlock() }
-            guard !stopped else {
-                continuation.resume(throwing: StudioError.busy("the studio is stopping"))
-                return
+            do {
+                try submit({ samplers in
+                    do { continuation.resume(returning: try body(&samplers)) } catch { continuation.resume(throwing: error) }
+                }, refused: { continuation.resume(throwing: $0) })
+            } catch {
+                continuation.resume(throwing: error)
             }
-            guard jobs.count < maxPending else {
-                continuation.resume(throwing: StudioError.busy("\(jobs.count) generation requests are waiting already; try again shortly"))
-                return
-            }
-            jobs.append(Job(run: { samplers in
-                do { continuation.resume(returning: try body(&samplers)) } catch { continuation.resume(throwing: error) }
-            }, refuse: { continuation.resume(throwing: $0) }))
-            condition.signal()
         }
+    }
+
+    /// Queues `body` without waiting for it (a projection, which reports through its own state);
+    /// throws `StudioError.busy` at once when the queue is full or the studio is stopping. A job
+    /// still waiting when the studio stops gets `refused` instead of running.
+    func submit(_ body: @escaping (inout Samplers) -> Void, refused: @escaping (StudioError) -> Void) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopped else { throw StudioError.busy("the studio is stopping") }
+        guard jobs.count < maxPending else {
+            throw StudioError.busy("\(jobs.count) generation requests are waiting already; try again shortly")
+        }
+        jobs.append(Job(run: body, refuse: refused))
+        condition.signal()
+    }
+
+    /// Runs the jobs waiting now, from inside a long job on the worker's thread (a projection,
+    /// between two of its steps); returns the seconds they took.
+    func runWaiting(_ samplers: inout Samplers) -> Double {
+        precondition(Thread.current === thread, "GenerationWorker.runWaiting: called from a thread other than the worker's")
+        let start = Date()
+        while true {
+            condition.lock()
+            guard !jobs.isEmpty else { condition.unlock(); break }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job.run(&samplers)
+        }
+        return Date().timeIntervalSince(start)
     }
 
     /// Ends the thread after the running job (waiting jobs are refused) and waits for it to end,

@@ -6,10 +6,11 @@ import Tensors
 /// Pictures uploaded to be projected (`POST /api/project`), as jobs the page polls and can cancel.
 ///
 /// A projection takes seconds, so it is not a request: `start` answers at once with an id, the job
-/// runs on a thread of its own (the generation worker stays free for the grid and the walk, and one
-/// projection at a time keeps memory bounded), and `status` reports how far it is. A job ends done
-/// (its latent then serves `/api/image?projection=` and the walk's ends), failed (past
-/// `StudioLimits.projectionSeconds`, or a checkpoint that cannot be read) or cancelled.
+/// runs on the generation worker (the engine's one thread), running the grids and walks that
+/// arrive meanwhile between its steps, and `status` reports how far it is. One projection at a time
+/// keeps memory bounded. A job ends done (its latent then serves `/api/image?projection=` and the
+/// walk's ends), failed (past `StudioLimits.projectionSeconds` of its own work, or a checkpoint
+/// that cannot be read) or cancelled.
 final class Projections: @unchecked Sendable {
     enum State: String { case running, done, failed, cancelled }
 
@@ -26,13 +27,15 @@ final class Projections: @unchecked Sendable {
 
     /// Seconds a projection may take before it is stopped.
     let timeLimit: Double
-    init(timeLimit: Double = StudioLimits.projectionSeconds) { self.timeLimit = timeLimit }
+    private let worker: GenerationWorker
+    init(worker: GenerationWorker, timeLimit: Double = StudioLimits.projectionSeconds) {
+        self.worker = worker
+        self.timeLimit = timeLimit
+    }
 
     private let lock = NSLock()
     private var jobs: [String: Job] = [:], order: [String] = []
     private var stopping = false
-    /// Signalled by the running job's thread when it returns (nil when none runs).
-    private var running: DispatchSemaphore?
 
     /// Starts projecting `image` into the generator of `checkpoint` (under the class `className`
     /// names, or searching all); returns the job's id. One projection runs at a time.
@@ -45,6 +48,12 @@ final class Projections: @unchecked Sendable {
         }
         let id = String(UInt64.random(in: 0...UInt64.max), radix: 16)
         let job = Job(id: id, checkpoint: checkpoint)
+        try worker.submit({ [self] samplers in run(job, image: image, className: className, steps: steps, samplers: &samplers) },
+                          refused: { [self] _ in
+            lock.lock()
+            job.state = .cancelled
+            lock.unlock()
+        })
         jobs[id] = job
         order.append(id)
         // Forget the oldest finished jobs past the bound.
@@ -52,20 +61,13 @@ final class Projections: @unchecked Sendable {
             jobs[old] = nil
             order.removeAll { $0 == old }
         }
-        let ended = DispatchSemaphore(value: 0)
-        running = ended
-        let thread = Thread { [self] in
-            defer { ended.signal() }
-            run(job, image: image, className: className, steps: steps)
-        }
-        thread.name = "swiftgan-studio-projection"
-        thread.stackSize = 64 << 20
-        thread.start()
         return id
     }
 
-    private func run(_ job: Job, image: Image, className: String?, steps: Int) {
+    /// Runs on the worker's thread; between steps it runs the requests waiting there.
+    private func run(_ job: Job, image: Image, className: String?, steps: Int, samplers: inout Samplers) {
         let started = Date()
+        var others = 0.0  // seconds spent on other requests between steps, not counted against the bound
         do {
             let projector = try Projector(checkpoint: job.checkpoint)
             let c = projector.config
@@ -79,10 +81,11 @@ final class Projections: @unchecked Sendable {
             var options = Projector.Options()
             options.steps = steps
             let result = try projector.project(target, classes: classes, options: options) { p in
+                others += worker.runWaiting(&samplers)
                 lock.lock()
                 defer { lock.unlock() }
                 job.fraction = p.fraction
-                if Date().timeIntervalSince(started) > timeLimit {
+                if Date().timeIntervalSince(started) - others > timeLimit {
                     job.message = String(format: "the projection took longer than %g s, the studio's bound for one picture, and was stopped "
                                          + "(at step %d of %d): ask for fewer steps, or start the studio with a larger --projection-seconds",
                                          timeLimit, p.step, p.steps)
@@ -148,17 +151,12 @@ final class Projections: @unchecked Sendable {
         return (z, job.label)
     }
 
-    /// Cancels whatever runs, refuses new jobs (the studio is stopping) and waits for the running
-    /// one's thread to end (it stops at its next step), at most `timeout` seconds; false when it
-    /// was still running then.
-    @discardableResult
-    func stop(timeout: Double = 30) -> Bool {
+    /// Cancels whatever runs (it stops at its next step) and refuses new jobs: the studio is
+    /// stopping. The worker's `stop` then waits for it.
+    func stop() {
         lock.lock()
         stopping = true
-        let ended = running
-        running = nil
         lock.unlock()
-        return ended.map { $0.wait(timeout: .now() + timeout) == .success } ?? true
     }
 
     private func find(_ id: String) throws -> Job {

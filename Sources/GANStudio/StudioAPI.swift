@@ -41,18 +41,17 @@ public final class StudioAPI: Sendable {
 
     public init(catalog: RunCatalog, precision: Precision = .fp32, projectionSeconds: Double = StudioLimits.projectionSeconds) {
         self.catalog = catalog
-        projections = Projections(timeLimit: projectionSeconds)
         worker = GenerationWorker(precision: precision)
+        projections = Projections(worker: worker, timeLimit: projectionSeconds)
     }
 
-    /// Stops the generation worker (waiting requests are refused).
-    /// Cancels the projection, refuses waiting generations, and waits (at most `timeout` seconds
-    /// each) for the threads running them to end: the process may exit only once no thread runs an
-    /// engine kernel. False when one was still running at the bound.
+    /// Cancels the projection, refuses waiting generations, and waits (at most `timeout` seconds)
+    /// for the worker's thread to end: the process may exit only once no thread runs an engine
+    /// kernel. False when it still ran at the bound.
     @discardableResult
     public func stop(timeout: Double = 30) -> Bool {
-        let projected = projections.stop(timeout: timeout)
-        return worker.stop(timeout: timeout) && projected
+        projections.stop()
+        return worker.stop(timeout: timeout)
     }
 
     // MARK: runs

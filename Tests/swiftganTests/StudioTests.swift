@@ -95,6 +95,11 @@ import TestSupport
         assert status == 202, body
         long = json.loads(body)
         busy, _ = post(picture)
+        # Grids of new sizes (new kernels: the engine's one thread makes them) are served between
+        # the projection's steps, not after it.
+        grids = [call(f"api/grid?first={n}&count={n}&columns={n}")[0] for n in (1, 3, 5, 7, 9, 11)]
+        still = json.loads(call("api/project?id=" + long["id"])[1])
+        grids_during = grids == [200] * 6 and still["state"] == "running" and still["fraction"] < 1
         cancel_status, body = call("api/project?id=" + long["id"], "DELETE")
         for _ in range(100):
             cancelled = json.loads(call("api/project?id=" + long["id"])[1])
@@ -116,12 +121,13 @@ import TestSupport
         print(json.dumps({"mean_diff": float(np.abs(a - b).mean()), "pixel_error": job["pixel_error"], "class": job.get("class"),
                           "latent": len(job["latent"]), "fractions_rise": fractions == sorted(fractions), "walk": walk_status,
                           "walk_width": Image.open(io.BytesIO(walk)).size[0] if walk_status == 200 else 0, "again": again_status,
-                          "busy": busy, "cancel": cancel_status, "cancelled": cancelled["state"], "refusals": refusals}))
+                          "busy": busy, "grids_during": grids_during, "cancel": cancel_status, "cancelled": cancelled["state"], "refusals": refusals}))
         """#, [server.base], timeout: 400)
         let r = try JSONSerialization.jsonObject(with: Data(out.utf8)) as! [String: Any]
         print("studio projection: \(out)")
         #expect(r["again"] as? Int == 200 && (r["mean_diff"] as? Double ?? 99) < 4 && r["latent"] as? Int == 8 && r["class"] as? Int == 3, "\(out)")
         #expect(r["fractions_rise"] as? Bool == true && r["walk"] as? Int == 200 && r["walk_width"] as? Int == 4 * 28, "\(out)")
+        #expect(r["grids_during"] as? Bool == true, "grids were not served while a projection ran: \(out)")
         #expect(r["busy"] as? Int == 409 && r["cancel"] as? Int == 200 && r["cancelled"] as? String == "cancelled", "\(out)")
         #expect(r["refusals"] as? [String: Int] == ["not a picture": 422, "text/plain": 415, "too large": 413, "bomb": 413, "unknown id": 404,
                                                     "no id": 400, "PUT": 405, "bad steps": 400], "\(out)")

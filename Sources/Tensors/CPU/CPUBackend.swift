@@ -1,4 +1,6 @@
 import CDNNL
+import Glibc
+import Synchronization
 
 /// The CPU backend: oneDNN primitives for the heavy ops, plain loops for the light ones.
 ///
@@ -65,11 +67,21 @@ package final class CPUBackend: Backend {
     /// The cached plan for `key`, made by `make` on first use. (Each kind of key is made by one
     /// kind of plan, so the cast cannot fail.)
     func cached<T: AnyObject>(_ key: PlanKey, _ make: () -> T) -> T {
+        // The cache is the backend's one owner's: two threads in it at once would corrupt it (the
+        // studio once ran a projection on a thread beside its worker and crashed). Say so instead.
+        // (Making a plan may look up others: the same thread may enter again.)
+        let me = UInt(pthread_self())
+        let outermost = owner.compareExchange(expected: 0, desired: me, ordering: .acquiring).exchanged
+        precondition(outermost || owner.load(ordering: .relaxed) == me,
+                     "CPUBackend: used from two threads at once (the engine has one owner thread; run its work on one)")
+        defer { if outermost { owner.store(0, ordering: .releasing) } }
         if let hit = cache[key] { return hit as! T }
         let made = make()
         cache[key] = made
         return made
     }
+    /// The thread inside `cached` now (pthread_self), or 0.
+    private let owner = Atomic<UInt>(0)
 
     func cachedIfPresent<T: AnyObject>(_ key: PlanKey, as: T.Type) -> T? { cache[key].map { $0 as! T } }
 
