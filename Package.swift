@@ -4,8 +4,9 @@ import PackageDescription
 // The architecture, bottom up: each target may import only those above it in this file, and the
 // test `ArchitectureTests` fails on an edge that points the other way (docs/architecture.md).
 //
-//   swiftgan (CLI) → GANStudio → GANTraining → GANEvaluation → GANModels → NN → Tensors → CDNNL
-//                  → GANExport ─────────────────┘       Datasets, Imaging, DurableIO, TensorBoard
+//   swiftgan (CLI) → GANTraining → GANEvaluation → GANModels → NN → Tensors → CDNNL
+//                  → GANStudio ─→ RunFormat ─┘ (also under GANTraining)
+//                  → GANExport ──────────────┘       Datasets, Imaging, DurableIO, TensorBoard
 //   GANTraining → Distributed (Collective; MPI loaded at run time)
 let package = Package(
     name: "SwiftGAN",
@@ -21,6 +22,7 @@ let package = Package(
         .library(name: "GANModels", targets: ["GANModels"]),
         .library(name: "GANEvaluation", targets: ["GANEvaluation"]),
         .library(name: "GANExport", targets: ["GANExport"]),
+        .library(name: "RunFormat", targets: ["RunFormat"]),
         .library(name: "GANTraining", targets: ["GANTraining"]),
         .library(name: "GANStudio", targets: ["GANStudio"]),
         .executable(name: "swiftgan", targets: ["swiftgan"]),
@@ -71,13 +73,16 @@ let package = Package(
         .target(name: "GANEvaluation", dependencies: ["GANModels", "NN", "Tensors", "Datasets"]),
         // ONNX export of generators.
         .target(name: "GANExport", dependencies: ["GANModels", "NN", "Tensors", "Protobuf", "DurableIO"]),
+        // The run directory's format, read and written in one place: file names, metrics.jsonl's
+        // lines, the run's lock, its figures. Training writes through it; the studio reads it.
+        .target(name: "RunFormat", dependencies: ["GANModels", "Imaging", "DurableIO"]),
         // GANStep and its ingredients, the settings table, Trainer, RunDirectory, checkpoints,
         // data parallelism over a Collective.
-        .target(name: "GANTraining", dependencies: ["GANModels", "GANEvaluation", "NN", "Tensors", "Datasets", "Imaging",
+        .target(name: "GANTraining", dependencies: ["GANModels", "GANEvaluation", "RunFormat", "NN", "Tensors", "Datasets", "Imaging",
                                                     "DurableIO", "TensorBoard", "Distributed"]),
 
         // `swiftgan studio`: the web page (compiled into the binary), its JSON API and live updates.
-        .target(name: "GANStudio", dependencies: ["GANModels", "GANTraining", "Imaging", "Tensors",
+        .target(name: "GANStudio", dependencies: ["GANModels", "RunFormat", "Imaging", "Tensors",
                                                   .product(name: "FlyingFox", package: "FlyingFox"),
                                                   .product(name: "FlyingSocks", package: "FlyingFox")],
                 resources: [.embedInCode("Resources/index.html"), .embedInCode("Resources/studio.js"), .embedInCode("Resources/studio.css")]),
@@ -92,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "swiftgan",
             dependencies: [
-                "GANTraining", "GANEvaluation", "GANExport", "GANModels", "GANStudio", "NN", "Tensors", "Datasets", "Imaging", "EngineBench",
+                "GANTraining", "GANEvaluation", "GANExport", "GANModels", "GANStudio", "RunFormat", "NN", "Tensors", "Datasets", "Imaging", "EngineBench",
                 "DurableIO", "Distributed", "CSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -106,7 +111,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Imaging", "Tensors", "TestSupport"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "GANTraining", "GANModels", "NN", "Tensors", "Datasets", "TestSupport"]),
-        .testTarget(name: "GANTests", dependencies: ["GANModels", "GANEvaluation", "GANExport", "GANTraining", "NN", "Datasets",
+        .testTarget(name: "GANTests", dependencies: ["GANModels", "GANEvaluation", "GANExport", "GANTraining", "RunFormat", "NN", "Datasets",
                                                      "Imaging", "Tensors", "TestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "EngineBenchTests", dependencies: ["EngineBench", "Tensors", "TestSupport"]),

@@ -1,3 +1,4 @@
+import DurableIO
 import Foundation
 import NN
 import Tensors
@@ -47,6 +48,36 @@ public enum Checkpoint {
     package static let generatorPrefix = "generator.", discriminatorPrefix = "discriminator."
     /// Hidden names of checkpoints being written (or left by a killed writer).
     package static let temporaryPrefix = ".tmp-"
+
+    /// The name of the checkpoint of `step`: `step-00001875`.
+    public static func name(step: Int) -> String { prefix + String(format: "%08d", step) }
+
+    /// The step a checkpoint's name holds (nil for another name, such as `best`).
+    public static func step(ofName name: String) -> Int? {
+        name.hasPrefix(prefix) ? Int(name.dropFirst(prefix.count)) : nil
+    }
+
+    /// The checkpoint kept at the best evaluation so far.
+    public static let bestName = "best"
+
+    /// The system's plain words for a file error ("no space left on device").
+    package static func plainReason(_ error: Error) -> String {
+        switch error {
+        case let e as FileError: return e.reason
+        case let e as SafeTensorsError:
+            if case .unwritable(_, let reason) = e { return reason }
+            return "\(e)"
+        case let e as CheckpointError:
+            if case .unwritable(_, let reason) = e { return reason }
+            return "\(e)"
+        default:
+            let ns = error as NSError
+            if let posix = ns.userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
+                return FileError(path: "", operation: "", code: Int32(posix.code)).reason
+            }
+            return ns.localizedDescription
+        }
+    }
 
     /// Complete checkpoints under `directory`, oldest first.
     public static func list(_ directory: String) -> [String] {

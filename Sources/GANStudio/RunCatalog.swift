@@ -1,6 +1,6 @@
 import Foundation
 import GANModels
-import GANTraining
+import RunFormat
 
 /// What the studio serves: one run directory, one checkpoint, or a directory of runs. Runs are
 /// named by their directory name; a request names a run by that name, never by a path.
@@ -24,7 +24,7 @@ public struct RunCatalog: Sendable {
 
         /// Checkpoint names as the API lists them: `{"name": "step-00001875", "step": 1875}`.
         public static func describe(checkpoints names: [String]) -> [[String: Any]] {
-            names.map { ["name": $0, "step": Int($0.dropFirst(Checkpoint.prefix.count)) ?? 0] }
+            names.map { ["name": $0, "step": Checkpoint.step(ofName: $0) ?? 0] }
         }
 
         /// The directory of the checkpoint `name` (nil: the latest), which must be one of `checkpoints()`.
@@ -81,10 +81,7 @@ public struct RunCatalog: Sendable {
     }
 
     static func isCheckpoint(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path + "/" + Checkpoint.stateFile) }
-    static func isRun(_ path: String) -> Bool {
-        let run = RunDirectory(path), fm = FileManager.default
-        return fm.fileExists(atPath: run.checkpointsDirectory) || fm.fileExists(atPath: run.metricsFile) || fm.fileExists(atPath: run.configFile)
-    }
+    static func isRun(_ path: String) -> Bool { RunDirectory.isRun(path) }
 
     /// Whether the studio serves several runs.
     public var isCollection: Bool { single == nil }

@@ -1,5 +1,6 @@
 import FlyingFox
 import Foundation
+import RunFormat
 
 /// A live page's updates: new metrics lines, new sample grids and new checkpoints of one run, as
 /// JSON text messages over a WebSocket, as soon as the trainer writes them.

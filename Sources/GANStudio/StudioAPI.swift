@@ -1,6 +1,7 @@
 import Foundation
 import GANModels
 import Imaging
+import RunFormat
 import Tensors
 
 /// A complete answer to a request, before it meets HTTP.
@@ -352,21 +353,22 @@ public final class StudioAPI: Sendable {
     }
 }
 
-/// Reads `metrics.jsonl` as JSON objects, skipping lines that are not (a last line still being written).
+/// `metrics.jsonl` as the page reads it: the lines `RunFormat` reads (a line still being written is
+/// skipped), as JSON objects with the file's keys.
 enum MetricsReader {
     static func read(_ file: String, after: Int) -> (lines: [[String: Any]], lastStep: Int) {
         guard let data = FileManager.default.contents(atPath: file) else { return ([], -1) }
         return lines(in: data, after: after)
     }
 
-    /// The lines of `data` (JSON objects with a step) of steps after `after`, and the last step seen.
+    /// The lines of `data` of steps after `after`, and the last step seen.
     static func lines(in data: Data, after: Int) -> (lines: [[String: Any]], lastStep: Int) {
         var lines: [[String: Any]] = [], last = -1
-        for line in data.split(separator: UInt8(ascii: "\n")) {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-                  let step = object["step"] as? Int else { continue }
-            last = max(last, step)
-            if step > after { lines.append(object) }
+        for case let (_, line?) in MetricsLine.lines(in: data) {
+            last = max(last, line.step)
+            if line.step > after, let object = try? JSONSerialization.jsonObject(with: MetricsLine.encoded(line)) as? [String: Any] {
+                lines.append(object)
+            }
         }
         return (lines, last)
     }

@@ -24,7 +24,7 @@ extension Checkpoint {
     static func write<G, D>(state: TrainingState, _ gan: GANStep<G, D>, in directory: String, keep: Int,
                             name fixedName: String?, failAfterFiles: Int?) throws -> String {
         let fm = FileManager.default
-        let name = fixedName ?? prefix + String(format: "%08d", state.step)
+        let name = fixedName ?? Checkpoint.name(step: state.step)
         let final = directory + "/" + name, temporary = directory + "/" + temporaryPrefix + name + "-\(getpid())"
         do {
             try DurableFile.createDirectory(directory)
@@ -99,24 +99,6 @@ extension Checkpoint {
         for name in names where name.hasPrefix(temporaryPrefix) { try? FileManager.default.removeItem(atPath: directory + "/" + name) }
     }
 
-    /// The system's plain words for a file error ("no space left on device").
-    static func plainReason(_ error: Error) -> String {
-        switch error {
-        case let e as FileError: return e.reason
-        case let e as SafeTensorsError:
-            if case .unwritable(_, let reason) = e { return reason }
-            return "\(e)"
-        case let e as CheckpointError:
-            if case .unwritable(_, let reason) = e { return reason }
-            return "\(e)"
-        default:
-            let ns = error as NSError
-            if let posix = ns.userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
-                return FileError(path: "", operation: "", code: Int32(posix.code)).reason
-            }
-            return ns.localizedDescription
-        }
-    }
 
     /// The checkpoint's `state.json`; settings it lacks take today's defaults.
     public static func readState(_ checkpoint: String) throws -> TrainingState {

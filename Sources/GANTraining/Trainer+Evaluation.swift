@@ -1,5 +1,6 @@
 import GANEvaluation
 import GANModels
+import RunFormat
 import Tensors
 
 extension Trainer {
@@ -29,11 +30,11 @@ extension Trainer {
             message("warning: possible mode collapse at step \(state.step): "
                     + (report.modeCollapse ? "only \(report.classCoverage) of \(report.classes) classes are generated"
                                            : "the Fréchet distance rose in each of the last \(n) evaluations")
-                    + "; the best checkpoint so far is kept in \(directory.checkpointsDirectory)/best")
+                    + "; the best checkpoint so far is kept in \(directory.checkpointsDirectory)/\(Checkpoint.bestName)")
         }
         if report.frechetDistance < state.bestFrechetDistance ?? .infinity {
             state.bestFrechetDistance = report.frechetDistance
-            try checkpoint(name: "best")
+            try checkpoint(name: Checkpoint.bestName)
         }
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import GANEvaluation
 import GANModels
 import Imaging
+import RunFormat
 import TensorBoard
 
 /// What a run writes as it trains (only a trainer that `writes`): metrics lines, sample grids,

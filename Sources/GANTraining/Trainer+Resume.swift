@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import GANModels
+import RunFormat
 
 extension Trainer {
     /// Continues the run in `runDirectory` from its latest checkpoint, on `dataset`.

@@ -4,6 +4,7 @@ import GANEvaluation
 import GANModels
 import Imaging
 import NN
+import RunFormat
 import TensorBoard
 import Tensors
 
@@ -223,7 +224,7 @@ public final class Trainer {
     /// The metrics written so far are flushed to the disk with it.
     @discardableResult
     public func checkpoint(name: String? = nil) throws -> String {
-        let path = directory.checkpointsDirectory + "/" + (name ?? Checkpoint.prefix + String(format: "%08d", state.step))
+        let path = directory.checkpointsDirectory + "/" + (name ?? Checkpoint.name(step: state.step))
         if writes {
             let start = Date()
             try Checkpoint.write(state: state, gan, in: directory.checkpointsDirectory, keep: config.keepCheckpoints, name: name)

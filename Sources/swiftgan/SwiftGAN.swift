@@ -5,6 +5,7 @@ import GANExport
 import GANModels
 import GANTraining
 import NN
+import RunFormat
 import Tensors
 
 @main

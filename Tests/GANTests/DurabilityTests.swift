@@ -1,5 +1,6 @@
 import DurableIO
 import Foundation
+import RunFormat
 import Testing
 @testable import GANEvaluation
 @testable import GANExport

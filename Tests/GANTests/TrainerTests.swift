@@ -1,4 +1,5 @@
 import Foundation
+import RunFormat
 import Testing
 @testable import GANEvaluation
 @testable import GANExport

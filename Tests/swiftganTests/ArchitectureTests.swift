@@ -37,9 +37,32 @@ import TestSupport
         #expect(dependencies("GANEvaluation").isDisjoint(with: ["GANExport", "GANTraining", "Distributed"]))
         #expect(dependencies("GANExport").isDisjoint(with: ["GANEvaluation", "GANTraining", "Distributed"]))
         #expect(!dependencies("FuzzTargets").contains("GANEvaluation") && !dependencies("FuzzTargets").contains("Distributed"))
+        // The studio reads runs through their format alone: nothing of training, evaluation,
+        // TensorBoard or MPI comes with it, directly or through another target.
+        func reachable(_ name: String) -> Set<String> {
+            var seen = Set<String>(), next = [name]
+            while let n = next.popLast() { for d in dependencies(n) where order.contains(d) && seen.insert(d).inserted { next.append(d) } }
+            return seen
+        }
+        #expect(reachable("GANStudio").isDisjoint(with: ["GANTraining", "GANEvaluation", "TensorBoard", "Distributed"]), "\(reachable("GANStudio"))")
+        #expect(reachable("RunFormat").isDisjoint(with: ["GANTraining", "GANEvaluation", "GANExport", "TensorBoard", "Distributed"]))
         // Every library target is a product users can import.
         let products = Set((package["products"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String })
-        #expect(products.isSuperset(of: ["Tensors", "NN", "Datasets", "Imaging", "GANModels", "GANEvaluation", "GANExport", "GANTraining", "GANStudio", "Distributed"]))
+        #expect(products.isSuperset(of: ["Tensors", "NN", "Datasets", "Imaging", "GANModels", "GANEvaluation", "GANExport", "RunFormat", "GANTraining", "GANStudio", "Distributed"]))
+    }
+
+    /// The run directory's format has one owner: `metrics.jsonl` is decoded in one place
+    /// (RunFormat's `MetricsLine.lines`) and checkpoint names are formatted in one (`Checkpoint.name(step:)`).
+    @Test func theRunFormatHasOneOwner() throws {
+        let sources = Self.packageRoot + "/Sources"
+        var decoders: [String] = [], formatters: [String] = []
+        for case let file as String in FileManager.default.enumerator(atPath: sources)! where file.hasSuffix(".swift") {
+            let text = try String(contentsOfFile: sources + "/" + file, encoding: .utf8)
+            if text.contains("decode(MetricsLine.self") { decoders.append(file) }
+            for line in text.split(separator: "\n") where line.contains("%08d") && line.contains("prefix") { formatters.append(file) }
+        }
+        #expect(decoders == ["RunFormat/Metrics.swift"], "metrics.jsonl decoded in \(decoders)")
+        #expect(formatters == ["GANModels/Checkpoint.swift"], "checkpoint names formatted in \(formatters)")
     }
 
     /// Libraries a process mapped, from glibc's loader (LD_DEBUG=files: every library loaded at

@@ -1,9 +1,7 @@
 import DurableIO
 import Foundation
-import GANEvaluation
 import GANModels
 import Imaging
-import TensorBoard
 
 /// The files of one training run, and the only code that knows their names:
 ///
@@ -23,7 +21,10 @@ import TensorBoard
 /// Files that matter are written durably (`DurableFile`: temporary file, fsync, rename, directory
 /// fsync); `metrics.jsonl` is appended to and flushed at each checkpoint.
 ///
-/// A new kind of file in a run (an event log, a figure) is a method here.
+/// A new kind of file in a run (an event log, a figure) is a method here. This module owns the
+/// format: training writes through it (`GANTraining` adds what needs a training configuration or
+/// TensorBoard: `create(at:config:)`, `eventLog`), and the studio, `eval` and `sample` read
+/// through it.
 public struct RunDirectory: Sendable, Equatable {
     public let path: String
 
@@ -39,7 +40,7 @@ public struct RunDirectory: Sendable, Equatable {
     /// Which grid of the fixed noise batch.
     public enum SampleGrid: Sendable {
         case step(Int), epoch(Int), final
-        var fileName: String {
+        public var fileName: String {
             switch self {
             case .step(let n): return "step-" + String(format: "%08d", n) + ".png"
             case .epoch(let n): return "epoch-" + String(format: "%03d", n) + ".png"
@@ -58,23 +59,9 @@ public struct RunDirectory: Sendable, Equatable {
         try write(comparisonPath(which)) { try ImageCodec.writePNG(figure, to: $0) }
     }
 
-    /// Makes the folders of a new run and writes its configuration. Refuses a directory that
-    /// already holds a run, and one that cannot be written.
-    public static func create(at path: String, config: TrainingConfig) throws -> RunDirectory {
-        let run = RunDirectory(path), fm = FileManager.default
-        if fm.fileExists(atPath: run.configFile) { throw RunDirectoryError.holdsARun(path) }
-        try run.makeFolders()
-        do {
-            try DurableFile.write(try JSONEncoder.readable.encode(config), to: run.configFile)
-        } catch {
-            throw RunDirectoryError.unwritable(path: run.configFile, reason: Checkpoint.plainReason(error))
-        }
-        return run
-    }
-
     /// Makes the run's folders (and the run directory itself) where missing, flushing each new
     /// entry to the disk.
-    func makeFolders() throws {
+    package func makeFolders() throws {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         if fm.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue {
@@ -98,38 +85,36 @@ public struct RunDirectory: Sendable, Equatable {
     /// Drops the lines of `metrics.jsonl` that a part of the run after `step` wrote (a run killed
     /// after its last checkpoint), so that a resumed run does not log those steps twice.
     public func truncateMetrics(after step: Int) throws {
-        guard let text = try? String(contentsOfFile: metricsFile, encoding: .utf8) else { return }
-        struct Step: Decodable { var step: Int }
-        let decoder = JSONDecoder()
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
-        let kept = lines.filter { line in (try? decoder.decode(Step.self, from: Data(line.utf8))).map { $0.step <= step } ?? false }
+        guard let data = FileManager.default.contents(atPath: metricsFile) else { return }
+        let lines = MetricsLine.lines(in: data)
+        let kept = lines.filter { $0.line?.step ?? .max <= step }
         guard kept.count != lines.count else { return }
-        do { try DurableFile.write(Data(kept.map { $0 + "\n" }.joined().utf8), to: metricsFile) } catch {
+        var out = Data()
+        for k in kept { out += k.bytes + Data("\n".utf8) }
+        do { try DurableFile.write(out, to: metricsFile) } catch {
             throw RunDirectoryError.unwritable(path: metricsFile, reason: error.reason)
         }
+    }
+
+    /// Every line of `metrics.jsonl` that reads as one, oldest first.
+    public func readMetrics() -> [MetricsLine] {
+        guard let data = FileManager.default.contents(atPath: metricsFile) else { return [] }
+        return MetricsLine.lines(in: data).compactMap(\.line)
+    }
+
+    /// Whether `path` looks like a run directory (its checkpoints, metrics or configuration).
+    public static func isRun(_ path: String) -> Bool {
+        let run = RunDirectory(path), fm = FileManager.default
+        return [run.checkpointsDirectory, run.metricsFile, run.configFile].contains { fm.fileExists(atPath: $0) }
     }
 
     /// Opens `metrics.jsonl` for appending (created when absent).
     public func metricsLog() throws -> MetricsLog { try MetricsLog(metricsFile) }
 
-    /// Opens the run's TensorBoard event file for appending: a new one for a new run; for a run
-    /// resumed at `step`, the existing one cut back to the events of steps ≤ `step`.
-    public func eventLog(resumingAt step: Int?) throws -> EventWriter {
-        do { return try EventWriter(directory: path, keepingStepsUpTo: step) } catch let error as FileError {
-            throw RunDirectoryError.unwritable(path: error.path, reason: error.reason)
-        }
-    }
-
     /// The logged training lines up to and including `step`, oldest first (evaluation lines and
     /// lines a later, abandoned part of the run wrote are left out).
     public func readHistory(upTo step: Int) -> [MetricsLine] {
-        guard let text = try? String(contentsOfFile: metricsFile, encoding: .utf8) else { return [] }
-        let decoder = JSONDecoder()
-        return text.split(separator: "\n").compactMap { line in
-            guard let m = try? decoder.decode(MetricsLine.self, from: Data(line.utf8)), m.step <= step, m.evaluation == nil
-            else { return nil }
-            return m
-        }
+        readMetrics().filter { $0.step <= step && $0.evaluation == nil }
     }
 
     public func writeSamples(_ grid: Image, _ which: SampleGrid) throws {
@@ -158,12 +143,7 @@ public struct RunDirectory: Sendable, Equatable {
 
     /// The evaluations logged in `metrics.jsonl` up to `step`: their steps and Fréchet distances.
     public func readEvaluations(upTo step: Int) -> [(step: Int, frechetDistance: Double)] {
-        guard let text = try? String(contentsOfFile: metricsFile, encoding: .utf8) else { return [] }
-        let decoder = JSONDecoder()
-        return text.split(separator: "\n").compactMap { line in
-            guard let m = try? decoder.decode(MetricsLine.self, from: Data(line.utf8)), m.step <= step, let e = m.evaluation else { return nil }
-            return (m.step, e.frechetDistance)
-        }
+        readMetrics().compactMap { m in m.evaluation.flatMap { m.step <= step ? (m.step, $0.frechetDistance) : nil } }
     }
 
     /// The epoch grids of the run, in order, as one animation.
@@ -200,107 +180,6 @@ public enum RunDirectoryError: Error, Equatable, CustomStringConvertible {
         case .unwritable(let p, let r): return "\(p): cannot write: \(r)"
         }
     }
-}
-
-/// One line of `metrics.jsonl`: a logged training step, or an evaluation.
-public struct MetricsLine: Codable, Sendable, Equatable {
-    public var step: Int
-    public var epoch: Int
-    /// Batch within the epoch (training lines).
-    public var batch: Int?
-    /// Losses and mean probabilities; nil (JSON null) when not finite or not yet computed.
-    public var lossD: Float?, lossG: Float?
-    public var dReal: Float?, dFake: Float?
-    /// The gradient penalties' weighted part of `lossD` (last applied; absent without penalties).
-    public var penalty: Float?
-    /// D's reconstruction loss, the weighted part of `lossD` (FastGAN's D; absent otherwise).
-    public var reconstruction: Float?
-    public var imagesPerSecond: Double?
-    /// Time the loop has waited for data this epoch.
-    public var loaderWaitSeconds: Double?
-    /// Adaptive augmentation's probability (with `ada`).
-    public var augmentProbability: Double?
-    /// The report of an evaluation line.
-    public var evaluation: Evaluation?
-
-    public struct Evaluation: Codable, Sendable, Equatable {
-        public var frechetDistance: Double, classifierScore: Double
-        /// The kernel distance (KID's formula); nil in lines written before it existed.
-        public var kernelDistance: Double?
-        public var classCoverage: Int, classes: Int
-        public var classHistogramKL: Double, precision: Double, recall: Double
-        public var images: Int
-        public var modeCollapse: Bool
-        /// A conditional generator's class accuracy and mean intra-class Fréchet distance.
-        public var classAccuracy: Double?, intraClassFrechetDistance: Double?
-
-        enum CodingKeys: String, CodingKey {
-            case frechetDistance = "frechet_distance", classifierScore = "classifier_score", classCoverage = "class_coverage"
-            case kernelDistance = "kernel_distance"
-            case classes, classHistogramKL = "class_histogram_kl", precision, recall, images, modeCollapse = "mode_collapse"
-            case classAccuracy = "class_accuracy", intraClassFrechetDistance = "intra_class_frechet_distance"
-        }
-
-        public init(_ r: EvaluationReport) {
-            frechetDistance = r.frechetDistance; classifierScore = r.classifierScore; kernelDistance = r.kernelDistance
-            classCoverage = r.classCoverage; classes = r.classes; classHistogramKL = r.classHistogramKL
-            precision = r.precision; recall = r.recall; images = r.images; modeCollapse = r.modeCollapse
-            classAccuracy = r.classAccuracy; intraClassFrechetDistance = r.meanIntraClassFrechetDistance
-        }
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case step, epoch, batch, lossD = "loss_d", lossG = "loss_g", dReal = "d_real", dFake = "d_fake", penalty = "loss_d_penalty"
-        case imagesPerSecond = "images_per_second", loaderWaitSeconds = "loader_wait_seconds", evaluation = "eval"
-        case augmentProbability = "ada_p", reconstruction = "loss_d_reconstruction"
-    }
-
-    /// The line of a training step.
-    public init(_ p: TrainingProgress, loaderWaitSeconds: Double) {
-        func finite(_ v: Float) -> Float? { v.isFinite ? v : nil }
-        step = p.step; epoch = p.epoch; batch = p.batch
-        lossD = finite(p.lossD); lossG = finite(p.lossG); dReal = finite(p.dReal); dFake = finite(p.dFake)
-        penalty = p.penalty.flatMap(finite)
-        reconstruction = p.reconstruction.flatMap(finite)
-        imagesPerSecond = (p.imagesPerSecond * 10).rounded() / 10
-        self.loaderWaitSeconds = (loaderWaitSeconds * 1e4).rounded() / 1e4
-        augmentProbability = p.augmentProbability
-    }
-
-    /// The line of an evaluation.
-    public init(_ report: EvaluationReport, step: Int, epoch: Int) {
-        self.step = step; self.epoch = epoch
-        evaluation = Evaluation(report)
-    }
-}
-
-/// `metrics.jsonl`, open for appending: one JSON object per line.
-public final class MetricsLog {
-    let handle: FileHandle
-    let encoder = JSONEncoder()
-    public let path: String
-
-    init(_ path: String) throws {
-        self.path = path
-        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-        guard let h = FileHandle(forWritingAtPath: path) else { throw RunDirectoryError.unwritable(path: path, reason: "cannot open for appending") }
-        h.seekToEndOfFile()
-        handle = h
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    }
-
-    deinit { try? handle.close() }
-
-    /// Appends a line; a failed write (a full disk) is an error naming the file.
-    public func append(_ line: MetricsLine) throws {
-        guard let data = try? encoder.encode(line) else { return }
-        do { try handle.write(contentsOf: data + Data("\n".utf8)) } catch {
-            throw RunDirectoryError.unwritable(path: path, reason: Checkpoint.plainReason(error))
-        }
-    }
-
-    /// Flushes the lines written so far to the disk (at each checkpoint).
-    public func sync() { try? handle.synchronize() }
 }
 
 /// The lock of a run directory: an exclusive `flock` on `RUN/.lock`, which holds the holder's
