@@ -41,7 +41,7 @@ bench-studio: deps
 	./scripts/studio-load .build/release/swiftgan "$${RUN:-$$(ls -td runs/*/ | head -1)}" $(ARGS)
 
 # The recipe search (scripts/recipe-search.py): trains recipes × seeds × horizons on Fashion-MNIST,
-# evaluates each, prints the README's table. Hours of CPU: run it in the background; it resumes.
+# evaluates each, prints the table of docs/guide/recipes.md. Hours of CPU: run it in the background; it resumes.
 # make recipes ARGS="--recipes batch --epochs 1,5 --seeds 0,1,2"
 # Colour, at wall-clock budgets, two runs side by side on one thread each:
 # make recipes ARGS="--recipes colour --data emoji --minutes 30 --seeds 1,2,3 --threads 1 --parallel 2 --out runs/colour"

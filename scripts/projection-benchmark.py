@@ -5,7 +5,7 @@ into a run's generator, and each one's mean absolute pixel error and perceptual 
 compared with those of the nearest of B random pictures of the same generator (`--baseline B`).
 
     scripts/projection-benchmark.py RUN [--count 200] [--baseline 10000] [--out runs/projection]
-                                        [--figure docs/projection-fashion.png] [--readme README.md]
+                                        [--figure docs/projection-fashion.png] [--readme docs/guide/projection.md]
 
 Prints (and writes to OUT/table.md) the table with the CPU at its head; --figure keeps the first 16
 targets above their reconstructions (needs Pillow: the test environment's .venv has it); --readme
@@ -71,7 +71,8 @@ def main():
         figure.crop((0, 0, figure.width, 4 * (h + 2) + 2)).resize((figure.width * 3, (4 * (h + 2) + 2) * 3), Image.NEAREST).save(a.figure, optimize=True)
     if a.readme:
         document = open(a.readme).read()
-        content = table + (f"\n\n![The first 16 test images (odd rows) above their projections (even rows)]({a.figure})" if a.figure else "")
+        link = os.path.relpath(a.figure, os.path.dirname(os.path.abspath(a.readme))) if a.figure else None
+        content = table + (f"\n\n![The first 16 test images (odd rows) above their projections (even rows)]({link})" if link else "")
         document = re.sub("<!-- projection-figure: begin -->.*?<!-- projection-figure: end -->",
                           lambda m: f"<!-- projection-figure: begin -->\n{content}\n<!-- projection-figure: end -->", document, flags=re.S)
         open(a.readme, "w").write(document)

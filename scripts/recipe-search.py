@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """A recipe search that anyone can rerun: train each recipe for a number of epochs (or minutes)
-and seeds, measure each run with `swiftgan eval`, and print the table the README shows (mean and
+and seeds, measure each run with `swiftgan eval`, and print the table the recipes guide (docs/guide/recipes.md) shows (mean and
 spread of the Fréchet distance over the seeds, its ratio to the first recipe, seconds per epoch).
 
     scripts/recipe-search.py [--recipes batch|ema|loss|penalties|conditional|colour|all|NAME,NAME…] [--epochs 1,5 | --minutes 10,30]
                              [--seeds 0,1,2] [--data PATH|emoji] [--image-size N] [--parallel N]
                              [--swiftgan .build/release/swiftgan] [--out runs/recipes] [--threads N]
-                             [--table-only] [--readme README.md]
+                             [--table-only] [--readme docs/guide/recipes.md]
 
 With `--minutes` the horizons are wall-clock budgets (`swiftgan train --minutes`): a step's cost is
 then part of every recipe's score, as a CPU user meets it. `--parallel N` trains N runs at once

@@ -14,7 +14,7 @@ public enum ModelPreset: String, Codable, Sendable, CaseIterable {
     /// 32, 64 and 128 pixels.
     case sngan
     /// The default: DCGAN's layers at every size, trained with the recipe the recipe search chose
-    /// for CPU time (README, "Choosing a recipe by measurement"): batches of 32 and an exponential
+    /// for CPU time (docs/guide/recipes.md): batches of 32 and an exponential
     /// moving average of G (decay 0.999). Its defaults are the training settings'
     /// (`TrainingSettings.batchSize`, `.ema`); its checkpoints are DCGAN's, parameter for parameter.
     case dcganCPU = "dcgan-cpu"

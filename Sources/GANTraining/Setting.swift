@@ -3,7 +3,7 @@ import Foundation
 import GANModels
 import Tensors
 
-/// A value a setting can hold: read from and written as text (command line, help, README) and as
+/// A value a setting can hold: read from and written as text (command line, help, the training guide) and as
 /// JSON (`config.json`, `state.json`).
 public protocol SettingValue: Codable, Sendable, Equatable {
     /// The value a user's text names, or nil when it names none.
@@ -124,7 +124,7 @@ public enum SettingLocation: Sendable {
 /// means, its default, its unit and what values it accepts. `TrainingSettings` lists them all;
 /// `TrainingConfig` reads and writes them by name (`config.batchSize`), encodes and decodes them
 /// (an absent key is the default), and validates them; the CLI's options, its help, the refusal of
-/// changes on `--resume` and the README's table of flags come from the same list.
+/// changes on `--resume` and the training guide's table of flags (docs/guide/training.md) come from the same list.
 public struct Setting<Value: SettingValue>: Sendable {
     /// The key in `config.json` and `state.json`.
     public let key: String

@@ -4,7 +4,7 @@ import Tensors
 
 /// Every setting of a training run, each declared once, here. `TrainingConfig` exposes each as a
 /// property of the same name (`config.batchSize`); `swiftgan train` takes each as `--flag`; the
-/// README's table of flags is `TrainingSettings.markdownTable`. A new setting is a new entry
+/// training guide's table of flags (docs/guide/training.md) is `TrainingSettings.markdownTable`. A new setting is a new entry
 /// (name, flag, help, default, unit, check) and the code that uses it; a `state.json` written
 /// before it existed decodes to its default.
 public enum TrainingSettings {
@@ -164,7 +164,7 @@ public enum TrainingSettings {
         help: "generated images per evaluation during training", default: 2000,
         check: { $0 >= 10 ? nil : "must be at least 10" })
 
-    /// Every setting, the model's first, in the order of the help and the README.
+    /// Every setting, the model's first, in the order of the help and the training guide.
     public static let all: [any AnySetting] = ModelSettings.all + stored
 
     /// The settings a `TrainingConfig` holds itself (the model's are `ModelConfig`'s).
@@ -202,7 +202,7 @@ public enum ModelSettings {
     public static let defaultPreset = ModelPreset.dcganCPU
     /// What trains on folders of photos and the emoji set unless told otherwise: pictures drawn at
     /// the size the model asks for, mostly in colour, where the colour search chose it
-    /// (README, "Choosing a recipe by measurement").
+    /// (docs/guide/recipes.md).
     public static let picturesPreset = ModelPreset.fastgan
 
     /// The preset a run on `format` uses when none is named.
@@ -245,7 +245,7 @@ public enum ModelSettings {
 }
 
 extension TrainingSettings {
-    /// A setting's default as the help and the README show it: one value, or the value most
+    /// A setting's default as the help and the training guide show it: one value, or the value most
     /// presets share and the presets whose default differs ("bce (sngan: hinge)").
     public static func describeDefault(of setting: any AnySetting) -> String {
         if setting.key == ModelSettings.model.key {
@@ -261,8 +261,8 @@ extension TrainingSettings {
         return base + " (" + different.map { "\($0.preset.rawValue): \(setting.defaultText(for: $0))" }.joined(separator: ", ") + ")"
     }
 
-    /// The README's table of `swiftgan train`'s settings: flag, default, unit, meaning. A test
-    /// keeps the README's copy equal to it.
+    /// The training guide's table of `swiftgan train`'s settings (docs/guide/training.md): flag, default, unit, meaning. A test
+    /// keeps the guide's copy equal to it.
     public static var markdownTable: String {
         var lines = ["| flag | default | unit | what it sets |", "|---|---|---|---|"]
         for s in all {

@@ -27,7 +27,7 @@ struct Train: ParsableCommand {
     @Option(help: "Compute threads (default: the cores, divided among the processes of an mpiexec job on this host).")
     var threads: Int?
     @Argument(parsing: .allUnrecognized, help: .hidden) var settings: [String] = []
-    /// The README's table of settings (kept equal to it by a test).
+    /// The training guide's table of settings (docs/guide/training.md; kept equal to it by a test).
     @Flag(help: .hidden) var settingsTable = false
 
     func validate() throws {

@@ -6,7 +6,7 @@ import Testing
 import Tensors
 
 /// The settings table is the one declaration of every setting: these tests fail when a setting
-/// escapes it, when a file loses one, or when the README's table drifts from it.
+/// escapes it, when a file loses one, or when the training guide's table drifts from it.
 @Suite struct SettingsTableTests {
     static let model = ModelConfig(preset: .dcgan, imageSize: 28, channels: 1)
 
@@ -142,17 +142,17 @@ import Tensors
         #expect(twice[TrainingSettings.seed] == 2 && twice.keys == ["seed"])
     }
 
-    /// The README's table of flags is the table's own rendering.
-    @Test func theReadmeListsEverySettingAsTheTableDoes() throws {
-        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../README.md").standardized
+    /// The training guide's table of flags (docs/guide/training.md) is the table's own rendering.
+    @Test func theGuideListsEverySettingAsTheTableDoes() throws {
+        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/guide/training.md").standardized
         let text = try String(contentsOf: readme, encoding: .utf8)
         let begin = "<!-- settings-table: begin -->\n", end = "\n<!-- settings-table: end -->"
         guard let start = text.range(of: begin), let stop = text.range(of: end) else {
-            Issue.record("README.md has no settings-table markers")
+            Issue.record("docs/guide/training.md has no settings-table markers")
             return
         }
         let inReadme = String(text[start.upperBound..<stop.lowerBound])
         #expect(inReadme == TrainingSettings.markdownTable,
-                "README.md's settings table differs from TrainingSettings.markdownTable; paste `swift run swiftgan train --settings-table` there")
+                "docs/guide/training.md's settings table differs from TrainingSettings.markdownTable; paste `swift run swiftgan train --settings-table` there")
     }
 }
