@@ -1,5 +1,5 @@
 # The two commands of the README: `make` (install what is missing, run the main job) and `make test`.
-.PHONY: all deps train demo test bench bench-studio bench-vs-frameworks bench-vs-pytorch fuzz recipes
+.PHONY: all deps train demo test docs bench bench-studio bench-vs-frameworks bench-vs-pytorch fuzz recipes
 
 all: train
 
@@ -21,6 +21,17 @@ test: deps
 	swift build -c release --product swiftgan
 	SWIFTGAN_PYTHON="$$(./scripts/test-venv)" SWIFTGAN_RELEASE_BINARY="$$PWD/.build/release/swiftgan" \
 		./scripts/test-watchdog stdbuf -oL -eL swift test --no-parallel
+
+# The DocC catalogs beside each library (Sources/*/Documentation.docc) as static sites in
+# .build/docs/TARGET (open index.html through a web server, e.g. python3 -m http.server).
+DOC_TARGETS = Tensors NN GANModels RunFormat GANEvaluation GANTraining GANStudio
+docs:
+	@mkdir -p .build/docs
+	@for t in $(DOC_TARGETS); do \
+		swift package --allow-writing-to-directory .build/docs generate-documentation --target $$t \
+			--disable-indexing --transform-for-static-hosting --output-path .build/docs/$$t || exit 1; \
+	done
+	@echo "documentation in .build/docs/{$$(echo $(DOC_TARGETS) | tr ' ' ,)}"
 
 bench: deps
 	swift run -c release swiftgan bench

@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // The studio's HTTP and WebSocket server (Swift concurrency over sockets, no SwiftNIO).
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+        // `make docs`: the DocC catalogs beside each library (swift package generate-documentation).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         // ── C system libraries: thin layers, nothing above them sees their types ──────────────
