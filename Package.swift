@@ -90,7 +90,7 @@ let package = Package(
                 resources: [.embedInCode("Resources/index.html"), .embedInCode("Resources/studio.js"), .embedInCode("Resources/studio.css")]),
 
         // ── Tools ────────────────────────────────────────────────────────────────────────────
-        .target(name: "EngineBench", dependencies: ["CKernels", "Tensors", "Datasets", "Imaging", "GANModels", "GANTraining", "Distributed"]),
+        .target(name: "EngineBench", dependencies: ["CDNNL", "CKernels", "Tensors", "Datasets", "Imaging", "GANModels", "GANTraining", "Distributed"]),
         // Every reader of outside bytes as a function of those bytes, and the libFuzzer driver
         // (`make fuzz`; replays files when built without -DFUZZING).
         .target(name: "FuzzTargets", dependencies: ["Datasets", "NN", "Imaging", "GANModels", "GANTraining"]),

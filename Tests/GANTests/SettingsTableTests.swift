@@ -57,6 +57,31 @@ import Tensors
         #expect(Set(TrainingSettings.all.map(\.flag)).count == TrainingSettings.all.count)
     }
 
+    /// `stored` is complete: every setting the table's source declares (`= Setting<…>("key", …)`)
+    /// is in `all` (the model's settings and `stored`), so a setting declared and forgotten in the
+    /// list — never written to `config.json`, never a flag — fails here. (`TrainingConfig` keeps
+    /// its values by key, so its fields cannot be compared by reflection.)
+    @Test func theStoredListIsComplete() throws {
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Sources/GANTraining/Settings/TrainingSettings.swift").standardized
+        let text = try String(contentsOf: source, encoding: .utf8)
+        // The keys, in the declarations' first argument: `Setting<T>(\n "key", …` or `Setting<T>("key", …`.
+        var keys: [String] = []
+        var scanner = text[...]
+        while let found = scanner.range(of: " = Setting<") {
+            let rest = scanner[found.upperBound...]
+            if let open = rest.firstIndex(of: "\""), let close = rest[rest.index(after: open)...].firstIndex(of: "\"") {
+                keys.append(String(rest[rest.index(after: open)..<close]))
+            }
+            scanner = rest
+        }
+        #expect(keys.count >= 40, "found \(keys.count) declarations")
+        let known = Set(TrainingSettings.all.map(\.key))
+        #expect(Set(keys).isSubset(of: known), "declared but in no list: \(Set(keys).subtracting(known).sorted())")
+        // And nothing is listed twice (the lists are what `config.json` and the help are made from).
+        #expect(Set(TrainingSettings.all.map(\.key)).count == TrainingSettings.all.count)
+    }
+
     /// Defaults that depend on the model come from the table, and set values stay set when the
     /// model changes.
     @Test func defaultsFollowThePresetUntilSet() {

@@ -2,7 +2,7 @@ import CDNNL
 
 /// What a convolution's shapes fix, whatever the kernels: oneDNN's logical weight dims, the weight
 /// as stored (PyTorch's layout), the output dims and the work of one pass.
-struct ConvShape {
+package struct ConvShape {
     /// (out, in, kh, kw): oneDNN's logical order for both kinds; a transposed convolution's PyTorch
     /// layout [in, out, kh, kw] is the `iohw` tag of those dims.
     let wDims: [Int]
@@ -12,9 +12,9 @@ struct ConvShape {
     /// directions. The kernels skip the taps on padding, so counting them would overstate a rate
     /// beyond the machine's peak: DCGAN-28's 5×5 kernels on 7×7 maps meet the image with 69% of
     /// their taps.
-    let flops: Double
+    package let flops: Double
 
-    init(x: [Int], w: [Int], _ g: ConvGeometry) {
+    package init(x: [Int], w: [Int], _ g: ConvGeometry) {
         wDims = g.transposed ? [w[1], w[0], w[2], w[3]] : w
         plainWeights = MemoryDesc(dims: wDims, tag: g.transposed ? dnnl_iohw : dnnl_oihw)
         let (oh, ow) = g.outputSize(inputH: x[2], inputW: x[3], kernelH: w[2], kernelW: w[3])

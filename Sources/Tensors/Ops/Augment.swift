@@ -48,7 +48,9 @@ public struct DiffAugment: Sendable, Equatable {
     /// Reads "translation,cutout,color" (any order; duplicates ignored); nil names the unknown word.
     public init(parsing text: String) throws(DiffAugmentError) {
         var ops: [Operation] = []
-        for word in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !word.isEmpty {
+        // Blanks around a word are dropped (the engine does not import Foundation).
+        let words = text.split(separator: ",").map { String($0.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()) }
+        for word in words where !word.isEmpty {
             guard let op = Operation(rawValue: word) else { throw DiffAugmentError.unknown(String(word)) }
             ops.append(op)
         }

@@ -1,4 +1,5 @@
 import CDNNL
+import Tensors
 
 
 /// The ceiling: one layer's three oneDNN primitives called straight through the C API, with

@@ -1,5 +1,6 @@
 import CDNNL
 import Foundation
+import Tensors
 
 
 /// One convolution layer of a benchmarked model.
