@@ -63,7 +63,7 @@ public final class Classifier: Module {
         let key = RandomGenerator.derivedSeed(hash.value, UInt64(epochs), seed, UInt64(train.height), UInt64(train.channels))
         let file = cacheDirectory.map { "\($0)/classifier-\(String(key, radix: 16)).safetensors" }
         let model = Classifier(imageSize: train.height, channels: train.channels, classes: classes, rng: RandomGenerator(seed: seed))
-        if let file, let cached = try? SafeTensors(contentsOf: file), let acc = cached.metadata["test_accuracy"].flatMap(Double.init) {
+        if let file, let cached = try? SafeTensors(contentsOf: file), let acc = cached.metadata[accuracyKey].flatMap(Double.init) {
             try model.load(from: cached)
             log("classifier from the cache \(file) (test accuracy \(String(format: "%.2f", 100 * acc))%)")
             return (model, acc)
@@ -82,9 +82,22 @@ public final class Classifier: Module {
         log(String(format: "classifier test accuracy %.2f%%", 100 * accuracy))
         if let file, let dir = cacheDirectory {
             try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            try? model.save(to: file, metadata: ["test_accuracy": "\(accuracy)", "dataset": train.name, "classes": "\(classes)"])
+            try? model.save(to: file, metadata: [accuracyKey: "\(accuracy)", "dataset": train.name, classesKey: "\(classes)"])
         }
         return (model, accuracy)
+    }
+
+    /// The metadata keys a classifier's file carries: its class count and its accuracy on the test split.
+    static let classesKey = "classes", accuracyKey = "test_accuracy"
+
+    /// A classifier saved by `forDataset` (or `swiftgan`'s cache) at `path`, for images of
+    /// `imageSize` and `channels`, with its test accuracy (NaN when the file does not say).
+    public static func load(contentsOf path: String, imageSize: Int, channels: Int) throws -> (Classifier, accuracy: Double) {
+        let file = try SafeTensors(contentsOf: path)
+        let classes = file.metadata[classesKey].flatMap { Int($0) } ?? 10
+        let model = Classifier(imageSize: imageSize, channels: channels, classes: classes)
+        try model.load(from: file)
+        return (model, file.metadata[accuracyKey].flatMap(Double.init) ?? .nan)
     }
 
     static func accuracy(_ model: Classifier, _ test: ImageDataset, _ labels: [Int32]) -> Double {

@@ -131,19 +131,9 @@ struct Bench: ParsableCommand {
             Engine.threads = cores
             let batch = batchSize ?? w.batchSize
             let single = ConvBenchmark.median(try TrainingBenchmark.training(w, steps: steps, warmup: warmup, batchSize: batch).stepSeconds)
-            let child = Process()
-            child.executableURL = URL(fileURLWithPath: "/usr/bin/mpiexec")
-            child.arguments = ["-n", "2", CommandLine.arguments[0], "bench", "--suite", "distributed-worker", "--workload", w.rawValue,
-                               "--steps", "\(steps)", "--warmup", "\(warmup)", "--batch-size", "\(batch)"]
-            let out = Pipe()
-            child.standardOutput = out
-            try child.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            child.waitUntilExit()
-            struct Worker: Decodable { var sizes: [Int]; var seconds: [Double]; var stepSeconds: Double; var stepBytesSeconds: Double }
-            guard child.terminationStatus == 0, let r = try? JSONDecoder().decode(Worker.self, from: data) else {
-                throw ValidationError("mpiexec -n 2 for the distributed benchmark failed (status \(child.terminationStatus))")
-            }
+            let r: DistributedBenchmark.TwoProcesses
+            do { r = try DistributedBenchmark.twoProcesses(binary: CommandLine.arguments[0], workload: w, steps: steps, warmup: warmup, batchSize: batch) }
+            catch let error as BenchmarkError { throw ValidationError(error.description) }
             let (alpha, beta) = DistributedBenchmark.fit(zip(r.sizes, r.seconds).map { ($0, $1) }, ranks: 2)
             say("")
             say("\(w.rawValue) (global batch \(batch)): \(String(format: "%.1f", Double(bytes) / 1e6)) MB all-reduced per step (G's and D's gradients)")
@@ -168,17 +158,8 @@ struct Bench: ParsableCommand {
     func runDistributedWorker(_ w: Workload) throws {
         guard let world = try MPICommunicator.world() else { throw ValidationError("--suite distributed-worker runs under mpiexec") }
         defer { world.finalize() }
-        Engine.threads = max(1, ProcessInfo.processInfo.activeProcessorCount / world.size)
-        let sizes = [4_096, 65_536, 1 << 20, 4 << 20, 16 << 20, 64 << 20]
-        let seconds = try sizes.map { try DistributedBenchmark.allReduceSeconds(world, bytes: $0) }
-        let bytes = DistributedBenchmark.bytesPerStep(w)
-        let stepBytes = try DistributedBenchmark.allReduceSeconds(world, bytes: bytes)
-        let r = try TrainingBenchmark.training(w, steps: steps, warmup: warmup, batchSize: batchSize, dataParallel: DataParallel(world))
-        var step = [ConvBenchmark.median(r.stepSeconds)]
-        try world.allReduceSum(&step)
-        if world.rank == 0 {
-            let json: [String: Any] = ["sizes": sizes, "seconds": seconds, "stepSeconds": step[0] / Double(world.size), "stepBytesSeconds": stepBytes]
-            print(String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self))
+        if let r = try DistributedBenchmark.measureAsWorker(world, workload: w, steps: steps, warmup: warmup, batchSize: batchSize) {
+            print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self))
         }
     }
 

@@ -42,11 +42,8 @@ struct Eval: ParsableCommand {
                                                background: state.backgroundLevel, skinTones: state.skinTones)
             let classifier: Classifier, accuracy: Double, test: ImageDataset
             if let features {
-                let file = try SafeTensors(contentsOf: features)
-                let classes = file.metadata["classes"].flatMap { Int($0) } ?? 10
-                classifier = Classifier(imageSize: sampler.config.imageSize, channels: sampler.config.channels, classes: classes)
-                try classifier.load(from: file)
-                accuracy = file.metadata["test_accuracy"].flatMap(Double.init) ?? .nan
+                (classifier, accuracy) = try Classifier.load(contentsOf: features, imageSize: sampler.config.imageSize,
+                                                             channels: sampler.config.channels)
                 test = train
             } else {
                 guard train.labels != nil else {

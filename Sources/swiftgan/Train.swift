@@ -99,15 +99,14 @@ struct Train: ParsableCommand {
         do { try given.refuseIgnored(format: try DatasetLoader.format(of: given.dataPath)) } catch let e as SettingError {
             throw SettingFlags.flagError(e)
         }
-        if let dataParallel, given.value(TrainingSettings.batchSize) % dataParallel.size != 0 {
-            let batch = given.value(TrainingSettings.batchSize)
-            throw ValidationError("--batch-size \(batch) does not split over \(dataParallel.size) processes: give a multiple of \(dataParallel.size) (it is the global batch)")
+        // Before any data is read (the library checks it again with the data, for new and resumed runs).
+        do { try dataParallel?.checkBatch(given.value(TrainingSettings.batchSize)) } catch TrainingError.batchDoesNotSplit(let batch, let processes) {
+            throw ValidationError("--batch-size \(batch) does not split over \(processes) processes: give a multiple of \(processes) (it is the global batch)")
         }
         let dataset = try load(given.dataPath, size: given.imageSize, channels: given.channels,
                                background: given.value(TrainingSettings.background), skinTones: given.value(TrainingSettings.skinTones))
         let config = try given.configuration(for: dataset)
         let directory = out ?? defaultRunDirectory(config.model.preset)
-        if let dataParallel { try dataParallel.checkSameData(dataset) }
         let trainer = try Trainer(config: config, dataset: dataset, runDirectory: directory, dataParallel: dataParallel)
         if let dataParallel {
             say("data-parallel over \(dataParallel.size) processes: global batch \(config.batchSize), "

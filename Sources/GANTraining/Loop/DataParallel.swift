@@ -118,6 +118,19 @@ public struct DataParallel {
         }
     }
 
+    /// A global batch of `batch` images splits evenly over the processes; else
+    /// `TrainingError.batchDoesNotSplit`. (A command can ask before it loads any data.)
+    public func checkBatch(_ batch: Int) throws {
+        guard batch % size == 0 else { throw TrainingError.batchDoesNotSplit(batch: batch, processes: size) }
+    }
+
+    /// What every process must agree on before a run trains, new or resumed: the batch splits over
+    /// them and they hold the same data (a collective: every process calls it once).
+    public func checkAgreement(batchSize: Int, dataset: ImageDataset) throws {
+        try checkBatch(batchSize)
+        try checkSameData(dataset)
+    }
+
     /// Refuses to train when the processes' datasets differ (another size or content), naming the
     /// hosts: every rank must draw its slice of the same batches.
     public func checkSameData(_ dataset: ImageDataset) throws {

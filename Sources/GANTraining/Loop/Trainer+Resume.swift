@@ -46,12 +46,7 @@ extension Trainer {
                                                    dataParallel: dataParallel, warning: warning)
             _ = try dataParallel?.shareCheckpoint(trainer.lastCheckpoint)
         }
-        if let dataParallel {
-            guard trainer.config.batchSize % dataParallel.size == 0 else {
-                throw TrainingError.datasetMismatch(path: runDirectory, detail: "the run's batch of \(trainer.config.batchSize) does not split over \(dataParallel.size) processes")
-            }
-            try dataParallel.checkSameData(trainer.dataset)
-        }
+        try dataParallel?.checkAgreement(batchSize: trainer.config.batchSize, dataset: trainer.dataset)
         return trainer
     }
 

@@ -60,8 +60,10 @@ public final class Trainer {
     public var discriminator: GANDiscriminator { gan.discriminator }
 
     /// A new run in `runDirectory` (created; it must not hold another run). Under data
-    /// parallelism, only rank 0 creates it.
+    /// parallelism, only rank 0 creates it, once every process agreed on the batch and the data.
     public convenience init(config: TrainingConfig, dataset: ImageDataset, runDirectory: String, dataParallel: DataParallel? = nil) throws {
+        // First the processes agree (a collective), so that none fails alone and leaves the others waiting.
+        try dataParallel?.checkAgreement(batchSize: config.batchSize, dataset: dataset)
         try config.check(dataset)
         let writes = (dataParallel?.rank ?? 0) == 0
         let lock = writes ? try RunDirectory(runDirectory).lock() : nil

@@ -43,6 +43,8 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
     case invalidConfiguration(String)
     /// The processes of a data-parallel job hold different datasets (one line per rank).
     case datasetsDiffer([String])
+    /// A global batch that does not split evenly over the processes of a data-parallel job.
+    case batchDoesNotSplit(batch: Int, processes: Int)
 
     public var description: String {
         switch self {
@@ -53,6 +55,8 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
         case .datasetMismatch(let p, let d): return "\(p): \(d)"
         case .invalidConfiguration(let problem): return "cannot train: \(problem)"
         case .datasetsDiffer(let ranks): return "the processes' datasets differ (\(ranks.joined(separator: "; "))); give every host the same files"
+        case .batchDoesNotSplit(let batch, let processes):
+            return "a batch of \(batch) does not split over \(processes) processes: it is the global batch, so it must be a multiple of \(processes)"
         }
     }
 }
