@@ -333,7 +333,8 @@ function connectLive() {
 }
 
 function renderWatch() {
-  const train = state.metrics.filter((l) => l.loss_d !== undefined);
+  // Training lines are those without an evaluation (a loss that was not finite is absent from its line).
+  const train = state.metrics.filter((l) => !l.eval);
   const evals = state.metrics.filter((l) => l.eval);
   const last = train[train.length - 1];
   const fmt = (v, digits) => (v === undefined || v === null ? "–" : Number(v).toFixed(digits));
@@ -345,8 +346,8 @@ function renderWatch() {
   const lastEval = evals[evals.length - 1];
   $("fd").textContent = lastEval ? fmt(lastEval.eval.frechet_distance, 2) : "–";
   drawChart($("loss-chart"), [
-    { name: "D", color: "#0a66c2", points: train.map((l) => [l.step, l.loss_d]) },
-    { name: "G", color: "#d9480f", points: train.map((l) => [l.step, l.loss_g]) },
+    { name: "D", color: "#0a66c2", points: train.filter((l) => l.loss_d !== undefined).map((l) => [l.step, l.loss_d]) },
+    { name: "G", color: "#d9480f", points: train.filter((l) => l.loss_g !== undefined).map((l) => [l.step, l.loss_g]) },
   ]);
   drawChart($("eval-chart"), [{ name: "FD", color: "#2b8a3e", dots: true, points: evals.map((l) => [l.step, l.eval.frechet_distance]) }]);
   drawChart($("speed-chart"), [{ name: "img/s", color: "#5f3dc4", points: train.filter((l) => l.images_per_second).map((l) => [l.step, l.images_per_second]) }]);
