@@ -64,12 +64,8 @@ import Tensors
         for (n, p) in g.namedParameters() { mine[n] = p.shape; p.assign(Tensor(Self.fill(key(n), p.shape), shape: p.shape)) }
         for (n, b) in g.namedBuffers() { mine[n] = b.value.shape; b.assign(Tensor(Self.fill(key(n), b.value.shape), shape: b.value.shape)) }
         // generators.py's converge_spectral_norms: u and v the top singular vectors, as after training.
-        for case let layer as any SpectrallyNormalizable in g.namedModules().map(\.module) {
-            guard let sn = layer.spectralNorm else { continue }
-            var state = SpectralNormState(u: sn.u.value.scalars, v: sn.v.value.scalars, outputAxis: layer.outputAxis)
-            for _ in 0..<100 { state.iterate(layer.weight.value) }
-            sn.u.assign(Tensor(state.u, shape: [state.u.count]))
-            sn.v.assign(Tensor(state.v, shape: [state.v.count]))
+        for case let layer as any WeightedLayer in g.namedModules().map(\.module) {
+            layer.spectralNorm?.iterate(layer.weight.value, count: 100)
         }
 
         let names = String(decoding: try Self.golden.tensor("\(name).names").scalars.map { UInt8($0) }, as: UTF8.self)

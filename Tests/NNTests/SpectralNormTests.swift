@@ -9,7 +9,7 @@ import Tensors
     static let golden = try! SafeTensors(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("Fixtures/spectral_norm.safetensors").path).allTensors()
 
-    static func layer(_ name: String) -> any SpectrallyNormalizable {
+    static func layer(_ name: String) -> any WeightedLayer {
         switch name {
         case "conv": return Conv2d(3, 4, kernelSize: 3)
         case "deconv": return ConvTranspose2d(4, 3, kernelSize: 4, stride: 2, padding: .explicit(1, 1))

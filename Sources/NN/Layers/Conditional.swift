@@ -89,12 +89,13 @@ public final class ConditionalBatchNorm: ClassConditional, ModeDependent, Custom
 /// layout): `embedding(classes)` is `classes · weight`, [N, F], for class weights [N, K].
 /// Spectrally normalisable along its rows, as the projection discriminator's embedding is under
 /// spectral norm (Miyato & Koyama; StudioGAN's `sn_embedding`).
-public final class Embedding: Module, SpectrallyNormalizable, ModeDependent, CustomChildNames {
+public final class Embedding: Module, WeightedLayer, ModeDependent, CustomChildNames {
     public let weight: Parameter
     public let outputAxis = 0
-    public var spectralNorm: SpectralNormBuffers?
+    /// What is applied to `weight` before use (spectral norm, `enableSpectralNorm`), if anything.
+    public var weightParametrization: (any WeightParametrization)?
     public var training = true
-    public var childNames: [String: String] { spectralNormNames }
+    public var childNames: [String: String] { parametrizedNames }
 
     public var classes: Int { weight.shape[0] }
     public var features: Int { weight.shape[1] }
@@ -109,7 +110,7 @@ public final class Embedding: Module, SpectrallyNormalizable, ModeDependent, Cus
     /// The class vectors of class weights [N, K]: [N, F].
     public func callAsFunction(_ classes: Tensor) -> Tensor {
         checkClasses(classes)
-        return classes.matmul(effectiveWeight(iterate: training))
+        return classes.matmul(computedWeight(training: training))
     }
 
     /// The projection term ⟨embedding_c, features⟩ of each sample, [N, 1], for features [N, F].
@@ -117,7 +118,7 @@ public final class Embedding: Module, SpectrallyNormalizable, ModeDependent, Cus
         checkClasses(classes)
         precondition(features.rank == 2 && features.shape[1] == self.features && features.shape[0] == classes.shape[0],
                      "Embedding.project: features \(features.shape) and classes \(classes.shape) for an embedding [\(self.classes), \(self.features)]")
-        return Tensor.projection(features, classes: classes, embedding: effectiveWeight(iterate: training))
+        return Tensor.projection(features, classes: classes, embedding: computedWeight(training: training))
     }
 
     func checkClasses(_ classes: Tensor) {

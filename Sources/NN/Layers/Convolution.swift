@@ -6,16 +6,16 @@ import Tensors
 /// - Parameters: `weight` [out, in, k, k], `bias` [out] (PyTorch's `nn.Conv2d`).
 /// - `padding`: `.explicit(p, p)` as PyTorch, or `.same` as TensorFlow.
 /// - Default initialisation: PyTorch's, U(−1/√fan_in, 1/√fan_in).
-public final class Conv2d: Module, SpectrallyNormalizable, ModeDependent, CustomChildNames {
+public final class Conv2d: Module, WeightedLayer, ModeDependent, CustomChildNames {
     public let weight: Parameter
     public let bias: Parameter?
     public let stride: Int
     public let padding: Padding
     public let outputAxis = 0
-    /// Spectral normalisation's vectors, when on (`enableSpectralNorm`).
-    public var spectralNorm: SpectralNormBuffers?
+    /// What is applied to `weight` before use (spectral norm, `enableSpectralNorm`), if anything.
+    public var weightParametrization: (any WeightParametrization)?
     public var training = true
-    public var childNames: [String: String] { spectralNormNames }
+    public var childNames: [String: String] { parametrizedNames }
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Padding = .valid,
                 bias: Bool = true, rng: RandomGenerator = RandomGenerator(seed: 0)) {
@@ -28,7 +28,7 @@ public final class Conv2d: Module, SpectrallyNormalizable, ModeDependent, Custom
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        Tensor.conv2d(x, weight: effectiveWeight(iterate: training), bias: bias?.value, stride: (stride, stride), padding: padding)
+        Tensor.conv2d(x, weight: computedWeight(training: training), bias: bias?.value, stride: (stride, stride), padding: padding)
     }
 
     /// This layer applied to `x` upsampled ×2 by nearest neighbour (`Upsample(2)` then this
@@ -36,7 +36,7 @@ public final class Conv2d: Module, SpectrallyNormalizable, ModeDependent, Custom
     /// sub-pixel form (`Tensor.upsampledConv3x3`, 2.25× fewer multiply-adds), any other as it is.
     public func afterNearestUpsampling(_ x: Tensor) -> Tensor {
         guard hasSubPixelForm else { return self(x.upsampledNearest(2)) }
-        return Tensor.upsampledConv3x3(x, weight: effectiveWeight(iterate: training), bias: bias?.value)
+        return Tensor.upsampledConv3x3(x, weight: computedWeight(training: training), bias: bias?.value)
     }
 
     /// Whether after nearest upsampling ×2 this layer is one transposed convolution (3×3, stride 1, padding 1).
@@ -48,17 +48,17 @@ public final class Conv2d: Module, SpectrallyNormalizable, ModeDependent, Custom
 /// - Input [N, in, H, W]; output [N, out, (H−1)·stride − 2·padding + k + outputPadding, …], or
 ///   H·stride with TensorFlow's `.same` padding (7 → 14 → 28 with k 5, stride 2).
 /// - Parameters: `weight` [in, out, k, k], `bias` [out] (PyTorch's `nn.ConvTranspose2d` layout).
-public final class ConvTranspose2d: Module, SpectrallyNormalizable, ModeDependent, CustomChildNames {
+public final class ConvTranspose2d: Module, WeightedLayer, ModeDependent, CustomChildNames {
     public let weight: Parameter
     public let bias: Parameter?
     public let stride: Int
     public let padding: Padding
     public let outputPadding: Int
     public let outputAxis = 1
-    /// Spectral normalisation's vectors, when on (`enableSpectralNorm`).
-    public var spectralNorm: SpectralNormBuffers?
+    /// What is applied to `weight` before use (spectral norm, `enableSpectralNorm`), if anything.
+    public var weightParametrization: (any WeightParametrization)?
     public var training = true
-    public var childNames: [String: String] { spectralNormNames }
+    public var childNames: [String: String] { parametrizedNames }
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Padding = .valid,
                 outputPadding: Int = 0, bias: Bool = true, rng: RandomGenerator = RandomGenerator(seed: 0)) {
@@ -73,7 +73,7 @@ public final class ConvTranspose2d: Module, SpectrallyNormalizable, ModeDependen
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        Tensor.convTranspose2d(x, weight: effectiveWeight(iterate: training), bias: bias?.value, stride: (stride, stride), padding: padding,
+        Tensor.convTranspose2d(x, weight: computedWeight(training: training), bias: bias?.value, stride: (stride, stride), padding: padding,
                                outputPadding: (outputPadding, outputPadding))
     }
 }

@@ -5,14 +5,14 @@ import Tensors
 /// - Input: [N, inFeatures]; output: [N, outFeatures].
 /// - Parameters: `weight` [out, in], `bias` [out] (PyTorch's `nn.Linear` names and layout).
 /// - Default initialisation: PyTorch's, U(−1/√in, 1/√in) for both.
-public final class Linear: Module, SpectrallyNormalizable, ModeDependent, CustomChildNames {
+public final class Linear: Module, WeightedLayer, ModeDependent, CustomChildNames {
     public let weight: Parameter
     public let bias: Parameter?
     public let outputAxis = 0
-    /// Spectral normalisation's vectors, when on (`enableSpectralNorm`).
-    public var spectralNorm: SpectralNormBuffers?
+    /// What is applied to `weight` before use (spectral norm, `enableSpectralNorm`), if anything.
+    public var weightParametrization: (any WeightParametrization)?
     public var training = true
-    public var childNames: [String: String] { spectralNormNames }
+    public var childNames: [String: String] { parametrizedNames }
 
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, rng: RandomGenerator = RandomGenerator(seed: 0)) {
         precondition(inFeatures > 0 && outFeatures > 0, "Linear(\(inFeatures), \(outFeatures)): sizes must be positive")
@@ -22,6 +22,6 @@ public final class Linear: Module, SpectrallyNormalizable, ModeDependent, Custom
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        Tensor.linear(x, weight: effectiveWeight(iterate: training), bias: bias?.value)
+        Tensor.linear(x, weight: computedWeight(training: training), bias: bias?.value)
     }
 }
