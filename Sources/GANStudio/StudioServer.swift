@@ -91,8 +91,8 @@ public final class StudioServer: Sendable {
 
     /// Closes live pages' update streams, stops accepting, lets requests in flight finish (at most
     /// `grace`: a response is in flight until its last byte is handed to the socket), and stops
-    /// the generation worker and the projection, waiting for their threads at most `grace` more
-    /// seconds. Idle, it returns at once: FlyingFox's own stop waits out the whole grace even with
+    /// the generation worker (a projection on it ends at its next step), waiting for its thread at
+    /// most `grace` more seconds. Idle, it returns at once: FlyingFox's own stop waits out the whole grace even with
     /// no connection open (its accept loop wakes only when cancelled), so the serving task is
     /// cancelled as soon as nothing is in flight. Returns false when a thread still ran an engine
     /// kernel at the bound: the process must then end without running exit's teardown (which

@@ -86,7 +86,7 @@ struct Studio: ParsableCommand {
                 say("studio of \(catalog.isCollection ? "\(runs.count) runs in \(catalog.root)" : catalog.root) at \(address)  (Ctrl-C stops it)")
             }
             finished.wait()
-            // Serving ends before `stop` has waited for the worker threads; exit only after it did.
+            // Serving ends before `stop` has waited for the worker thread; exit only after it did.
             if stopping.load(ordering: .relaxed) { stopped.wait() }
             if let error = failure.withLock({ $0 }) {
                 throw StudioStartError("cannot listen on \(host):\(port): \(error.localizedDescription)" + (port == 0 ? "" : "; choose another --port"))
@@ -94,7 +94,7 @@ struct Studio: ParsableCommand {
             say(threadsEnded.load(ordering: .relaxed) ? "stopped" : "stopped (a generation still running past the grace was abandoned)")
             // Ended without exit's teardown: it destroys oneDNN's primitive cache, whose JIT code a
             // thread still in a kernel would then run (CI saw the studio end with SIGSEGV after
-            // "stopped"). `stop` waited for the worker threads; this closes the window for any
+            // "stopped"). `stop` waited for the worker thread; this closes the window for any
             // other (OpenMP's team, the server's tasks). The studio writes no file, so nothing is lost.
             fflush(stdout)
             fflush(stderr)
